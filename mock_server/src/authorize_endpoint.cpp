@@ -93,7 +93,7 @@ body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:ce
 .card{width:100%;max-width:390px;background:#fff;border:1px solid #dce3ea;border-radius:14px;box-shadow:0 12px 32px rgba(16,42,67,.08),0 2px 6px rgba(16,42,67,.05);padding:32px 32px 26px}
 .card.wide{max-width:560px}
 .brand{display:flex;align-items:center;gap:12px;margin-bottom:26px}
-.logo{display:inline-flex;align-items:center;justify-content:center;width:40px;height:40px;border-radius:10px;background:linear-gradient(135deg,#1670b8,#0d4d80);color:#fff;font-weight:700;font-size:15px;letter-spacing:.5px}
+.logo{display:inline-flex;align-items:center;justify-content:center;width:44px;height:44px;border-radius:11px;background:linear-gradient(135deg,#1670b8,#0d4d80);color:#fff;font-weight:700;font-size:14px;letter-spacing:.3px}
 .brand strong{display:block;font-size:16px;color:#0f3a5f;line-height:1.2}
 .brand span.sub{display:block;font-size:12px;color:#667788}
 h1{font-size:22px;line-height:1.25;margin:0 0 6px}
@@ -113,8 +113,8 @@ button:focus-visible{outline:3px solid rgba(22,112,184,.4);outline-offset:2px}
 .meta{margin:22px 0 0;padding-top:16px;border-top:1px solid #e6ebf0;font-size:13px;color:#5b6b7b}
 .meta p{margin:0 0 6px}
 .chip{display:inline-block;background:#eef4fa;border:1px solid #d3dfeb;border-radius:999px;padding:0 9px;margin:3px 4px 0 0;font-size:12px;color:#23415c}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;background:#f2f5f8;padding:1px 5px;border-radius:4px;word-break:break-all}
-code.box{display:block;padding:12px;margin:6px 0 14px;border:1px solid #dce3ea;user-select:all}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;background:#f2f5f8;padding:1px 5px;border-radius:4px;overflow-wrap:anywhere}
+code.box{display:block;padding:12px;margin:6px 0 14px;border:1px solid #dce3ea;word-break:break-all;user-select:all}
 dl{margin:0}
 dt{font-weight:600;font-size:14px;margin-top:10px}
 dd{margin:2px 0 0}
