@@ -121,18 +121,21 @@ void Subprocess::kill(int signal) {
   if (status_ < 0) ::kill(pid_, signal);
 }
 
-MockServer::MockServer(const std::string& fixture) {
-  process_ = std::make_unique<Subprocess>(
-      std::vector<std::string>{TWOBA_MOCK_SERVER, "--port", "0", "--quiet", "--fixture",
-                               std::string(TWOBA_FIXTURES_DIR) + "/" + fixture},
-      std::vector<std::string>{});
+MockServer::MockServer(const std::string& fixture, const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {
+      TWOBA_MOCK_SERVER, "--port",    "0",
+      "--quiet",         "--fixture", std::string(TWOBA_FIXTURES_DIR) + "/" + fixture};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  process_ = std::make_unique<Subprocess>(argv, std::vector<std::string>{});
   std::string line;
   if (!process_->read_line(&line) || line.rfind("READY ", 0) != 0) {
     process_->wait();
     throw std::runtime_error("mock_server did not start: " + line + process_->err());
   }
   base_url_ = line.substr(6);
-  host_ = base_url_.substr(7, base_url_.rfind(':') - 7);
+  tls_ = base_url_.rfind("https://", 0) == 0;
+  const std::size_t host_start = tls_ ? 8 : 7;
+  host_ = base_url_.substr(host_start, base_url_.rfind(':') - host_start);
   port_ = std::stoi(base_url_.substr(base_url_.rfind(':') + 1));
 }
 
@@ -141,17 +144,27 @@ MockServer::~MockServer() {
   process_->wait();
 }
 
-json MockServer::get(const std::string& path) const {
-  httplib::Client client(host_, port_);
+namespace {
+
+// The harness's own control calls; over TLS it trusts the test's self-signed certificate.
+httplib::Client control_client(bool tls, const std::string& host, int port) {
+  httplib::Client client((tls ? "https://" : "http://") + host + ":" + std::to_string(port));
+  client.enable_server_certificate_verification(false);
   client.set_tcp_nodelay(true);
+  return client;
+}
+
+}  // namespace
+
+json MockServer::get(const std::string& path) const {
+  httplib::Client client = control_client(tls_, host_, port_);
   auto res = client.Get(path.c_str());
   if (!res) throw std::runtime_error("control GET failed: " + path);
   return json::parse(res->body);
 }
 
 json MockServer::post(const std::string& path, const json& body) const {
-  httplib::Client client(host_, port_);
-  client.set_tcp_nodelay(true);
+  httplib::Client client = control_client(tls_, host_, port_);
   auto res = client.Post(path.c_str(), body.dump(), "application/json");
   if (!res) throw std::runtime_error("control POST failed: " + path);
   if (res->status != 200) {

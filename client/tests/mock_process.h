@@ -47,7 +47,9 @@ class Subprocess {
 class MockServer {
  public:
   // fixture: a file name under the fixtures directory, e.g. "default.json".
-  explicit MockServer(const std::string& fixture = "default.json");
+  // extra_args are appended to the mock's command line (e.g. --tls-cert/--tls-key).
+  explicit MockServer(const std::string& fixture = "default.json",
+                      const std::vector<std::string>& extra_args = {});
   ~MockServer();
 
   const std::string& base_url() const { return base_url_; }
@@ -70,6 +72,7 @@ class MockServer {
   std::unique_ptr<Subprocess> process_;
   std::string host_;
   int port_ = 0;
+  bool tls_ = false;
   std::string base_url_;
 };
 
