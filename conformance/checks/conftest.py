@@ -258,3 +258,15 @@ def pytest_collectreport(report):
 
 def pytest_internalerror(excrepr):
     sys.stderr.write("internal error:\n%s\n" % excrepr)
+
+
+_SETUP_REPORTED = []
+
+
+def pytest_runtest_logreport(report):
+    # Without the terminal plugin a failing session fixture (no mock binary, mock does not start)
+    # would pass silently: say it once.
+    if report.when == "setup" and report.failed and not _SETUP_REPORTED:
+        _SETUP_REPORTED.append(True)
+        msg = str(report.longrepr).strip().splitlines()
+        sys.stderr.write("kit setup failed: %s\n" % (msg[-1] if msg else "unknown error"))

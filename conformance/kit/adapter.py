@@ -149,7 +149,8 @@ class JsonlAdapter:
             while True:
                 line = self.reader.readline(deadline)
                 if line is None:
-                    raise AdapterError("adapter exited during the start handshake")
+                    raise AdapterError("adapter exited during the start handshake: %s"
+                                       % self.stderr_tail())
                 if not line.strip():
                     continue
                 obj = json.loads(line)
@@ -163,6 +164,15 @@ class JsonlAdapter:
             raise AdapterError("no handshake reply within %.0f s" % self.timeout)
         except ValueError as e:
             raise AdapterError("handshake reply is not JSON: %s" % e)
+
+    def stderr_tail(self, n=400):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(0, 2)
+                f.seek(max(0, f.tell() - n))
+                return f.read().decode(errors="replace").strip()
+        except OSError:
+            return ""
 
     def _send(self, obj):
         try:

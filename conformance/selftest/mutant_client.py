@@ -253,7 +253,7 @@ class Client:
                 pass
 
         srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         redirect_uri = "http://127.0.0.1:%d/callback" % srv.server_address[1]
         url = self.cfg["authorize_url"] + "?" + urllib.parse.urlencode({
             "response_type": "code", "client_id": self.cfg["client_id"], "redirect_uri": redirect_uri,
