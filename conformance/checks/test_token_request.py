@@ -65,7 +65,7 @@ def test_form_content_type(ctx, basic, code):
 def test_form_values(ctx, run):
     """With a username, password, client secret and refresh tokens full of characters that need
     form-encoding, the server must decode exactly the values the client holds."""
-    expected = {"username": run.username, "password": run.password}
+    expected = {"username": run.username, "password": run.password, "client_id": run.client_id}
     if run.client_secret:
         expected["client_secret"] = run.client_secret
     logins = run.journal.grants("password")
@@ -74,9 +74,9 @@ def test_form_values(ctx, run):
     for e in logins:
         for key, want in expected.items():
             got = form1(e, key)
-            if key == "client_secret" and got is None and basic_credentials(e) is not None:
+            if key in ("client_id", "client_secret") and got is None and basic_credentials(e) is not None:
                 user, pw = basic_credentials(e)
-                got = urllib.parse.unquote_plus(pw)
+                got = urllib.parse.unquote_plus(user if key == "client_id" else pw)
             m = describe_mangling(want, got)
             if m != "exact":
                 ctx.violation("%s %s: %s" % (where(run, e), key, m), run.name, e["seq"])

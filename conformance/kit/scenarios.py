@@ -69,8 +69,8 @@ def refresh_dies(f):
     invalid_grant. Then the access token expires and the client is asked to call, to refresh
     and (after a restart) to call again: the dead refresh token must never be sent again."""
     f.login_password()
-    f.refresh("refresh-1", required=True)
-    f.refresh("refresh-2", required=True)
+    f.refresh("refresh-1")
+    f.refresh("refresh-2")
     f.refresh("refresh-dead")
     f.expire_access_tokens()
     f.call_api("call-after-400")
