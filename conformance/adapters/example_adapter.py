@@ -17,7 +17,7 @@ class Client:
         form.update(client_id=self.cfg["client_id"], client_secret=self.cfg["client_secret"])
         r = self.http.post(self.cfg["token_url"], data=form, timeout=20)
         if r.status_code == 400 and form["grant_type"] == "refresh_token":
-            self.tokens = None; os.remove(self.path); raise LookupError("relogin_required")
+            self.tokens = None; os.path.exists(self.path) and os.remove(self.path); raise LookupError("relogin_required")
         r.raise_for_status()
         new = r.json()                             # keep the old refresh token if none came back
         new.setdefault("refresh_token", (self.tokens or {}).get("refresh_token"))
@@ -47,9 +47,14 @@ for line in sys.stdin:
         if cmd == "login_password": client.grant(grant_type="password", username=m["username"], password=m["password"])
         elif cmd == "refresh": client.refresh()
         elif cmd == "restart": client = Client(client.cfg)
-        elif cmd == "call_api":
-            ts = [threading.Thread(target=client.call, args=(m["path"],)) for _ in range(m.get("concurrency", 1))]
+        elif cmd == "call_api":                    # parallel calls; the first failure is the reply
+            errors = []
+            def one():
+                try: client.call(m["path"])
+                except Exception as e: errors.append(e)
+            ts = [threading.Thread(target=one) for _ in range(m.get("concurrency", 1))]
             [t.start() for t in ts]; [t.join() for t in ts]
+            if errors: raise errors[0]
         else: reply({"seq": seq, "skipped": {"reason": cmd + " not supported by this adapter"}}); continue
         reply({"seq": seq, "ok": True})
     except LookupError as e: reply({"seq": seq, "error": {"kind": str(e)}})

@@ -35,9 +35,11 @@ class Adapter:
         self.session = self._session(token, LegacyApplicationClient(client_id=cfg["client_id"]))
 
     def _session(self, token, client=None, **kw):
+        basic = self.cfg.get("client_auth") == "basic"
         s = OAuth2Session(client_id=self.cfg["client_id"], client=client, token=token,
                           auto_refresh_url=self.cfg["token_url"],
-                          auto_refresh_kwargs=self._creds(), token_updater=self.save, **kw)
+                          auto_refresh_kwargs={} if basic else self._creds(),
+                          token_updater=self.save, **kw)
         s.verify = self.cfg.get("ca_file") or True
         s.trust_env = False
         return s
@@ -46,9 +48,12 @@ class Adapter:
         return {"client_id": self.cfg["client_id"], "client_secret": self.cfg.get("client_secret")}
 
     def _auth_kwargs(self):
+        # fetch_token and refresh_token take their own `verify` (default True), not the session's.
+        verify = self.cfg.get("ca_file") or True
         if self.cfg.get("client_auth") == "basic":
-            return {"auth": requests.auth.HTTPBasicAuth(self.cfg["client_id"], self.cfg["client_secret"])}
-        return {"include_client_id": True, "client_secret": self.cfg.get("client_secret")}
+            return {"auth": requests.auth.HTTPBasicAuth(self.cfg["client_id"], self.cfg["client_secret"]),
+                    "verify": verify}
+        return {"include_client_id": True, "client_secret": self.cfg.get("client_secret"), "verify": verify}
 
     def save(self, token):
         with open(self.path, "w") as f:
@@ -64,8 +69,8 @@ class Adapter:
         if not self.session.token:
             raise LookupError("relogin_required")
         kw = {"auth": requests.auth.HTTPBasicAuth(self.cfg["client_id"], self.cfg["client_secret"])} \
-            if self.cfg.get("client_auth") == "basic" else self._creds()
-        tok = self.session.refresh_token(self.cfg["token_url"], **kw)
+            if self.cfg.get("client_auth") == "basic" else {}  # body credentials: auto_refresh_kwargs
+        tok = self.session.refresh_token(self.cfg["token_url"], verify=self.cfg.get("ca_file") or True, **kw)
         self.save(tok)
 
     def call(self, path):

@@ -15,6 +15,7 @@ from . import ADAPTER_PROTOCOL_VERSION
 EXIT_KINDS = {2: "usage", 3: "relogin_required", 4: "transport", 5: "server", 6: "oauth",
               7: "parse"}
 EXIT_UNSUPPORTED = 127
+_INFO_CACHE = {}
 
 ENV_KEYS = {
     "token_url": "TWOBA_TOKEN_URL",
@@ -259,11 +260,12 @@ class OneShotAdapter:
             if config.get(key) is not None:
                 env[var] = str(config[key])
         self.env = env
+        key = tuple(self.argv)
+        if key not in _INFO_CACHE:  # implementation metadata: one `info` per kit run
+            r = self.command("info", timeout=10)
+            _INFO_CACHE[key] = r.data if r.ok else {}
+        self.implementation = _INFO_CACHE[key]
         return {"ready": True}
-
-    def info(self):
-        r = self.command("info")
-        return r
 
     def command(self, cmd, args=None, on_event=None, timeout=None):
         args = dict(args or {})
