@@ -283,6 +283,16 @@ class FlowRun:
         return None
 
     def evidence(self):
+        red = self.journal.redact if self.journal else (lambda t: t)
+        steps = []
+        for s in self.steps:
+            d = s.to_json()
+            if "browser" in d:  # delivered redirects carry codes
+                d["browser"] = {k: [red(x) for x in v] for k, v in d["browser"].items()}
+            if "reply" in d and "events" in d["reply"]:
+                d["reply"]["events"] = [{k: red(v) if isinstance(v, str) else v for k, v in e.items()}
+                                        for e in d["reply"]["events"]]
+            steps.append(d)
         return {
             "flow": self.name,
             "fixture": "fixtures/%s.json" % self.fixture_name,
@@ -290,7 +300,7 @@ class FlowRun:
             "skipped": self.skipped,
             "aborted": self.aborted,
             "error": self.error,
-            "steps": [s.to_json() for s in self.steps],
+            "steps": steps,
             "wire_log": self.journal.wire_log() if self.journal else [],
         }
 

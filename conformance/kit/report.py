@@ -8,7 +8,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 
-from .catalog import CHECKS, rfc_url
+from .catalog import rfc_url
 
 
 def slug(s):
@@ -39,13 +39,14 @@ def summarize(recs):
 
 
 def all_runs(report_dir):
+    """Every run in the directory, in the order they were made."""
     runs = []
     for name in sorted(os.listdir(report_dir)):
         p = os.path.join(report_dir, name)
         if os.path.isdir(p) and os.path.exists(os.path.join(p, "run.json")):
             meta, recs = load_run(p)
             runs.append((name, meta, recs))
-    return runs
+    return sorted(runs, key=lambda r: (r[1].get("started", ""), r[0]))
 
 
 def write_index(report_dir, runs):
@@ -115,8 +116,11 @@ def write_html(report_dir, runs):
     for _, _, recs in runs:
         for r in recs:
             checks.setdefault(r["check"]["id"], r["check"])
-    order = [cid for cid in CHECKS if cid in checks] + sorted(c for c in checks if c not in CHECKS)
-    data = {"runs": [], "checks": [checks[c] for c in order]}
+    def key(cid):
+        ids = [r for r in checks[cid]["requirements"] if re.fullmatch(r"R\d\d", r)]
+        return (min(ids) if ids else "R99", cid)
+    order = sorted(checks, key=key)
+    data = {"runs": [], "checks": [dict(checks[c], section=section_of(checks[c])) for c in order]}
     for name, meta, recs in runs:
         flows = {}
         cells = {}
@@ -143,6 +147,20 @@ def write_html(report_dir, runs):
         f.write(page)
 
 
+# The sections of the requirement catalog (R01–R54).
+SECTIONS = [(6, "A · shape of the token request"), (11, "B · client authentication"),
+            (14, "C · password grant"), (21, "D · authorization request"),
+            (26, "E · authorization response"), (36, "F · token response"),
+            (46, "G · refresh and rotation"), (49, "H · errors, retries, backoff"),
+            (52, "I · using the token"), (54, "J · transport security")]
+
+
+def section_of(check):
+    ids = [int(r[1:]) for r in check["requirements"] if re.fullmatch(r"R\d\d", r)]
+    n = min(ids) if ids else 99
+    return next((name for last, name in SECTIONS if n <= last), "other")
+
+
 def write_all(report_dir):
     runs = all_runs(report_dir)
     write_index(report_dir, runs)
@@ -166,14 +184,14 @@ main{display:flex;gap:18px;padding:18px 22px;align-items:flex-start}
 #matrix thead th.run small{display:block;font-weight:normal;color:#667}
 #matrix td.id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
 #matrix td.req{color:#556;font-size:12px}
-#matrix tr.sec td{background:#eef1f6;font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#445}
+#matrix tr.sec td{background:#eef1f6;font-weight:600;font-size:12px;letter-spacing:.03em;color:#445}
 td.cell{text-align:center!important;cursor:pointer;font-weight:600;font-size:12px;min-width:74px}
 td.cell span{display:inline-block;min-width:52px;padding:2px 6px;border-radius:4px}
 .PASS{background:#d6f5dd;color:#11642a}.FAIL{background:#fbd5d5;color:#9b1c1c}
 .WARN{background:#fdf0c4;color:#7a5600}.INFO{background:#dbe9fb;color:#1e4f8f}
 .SKIP{background:#eceef2;color:#667}.ERROR{background:#3b0d0d;color:#fff}.NONE{color:#bbb}
 td.cell.sel span{outline:2px solid #1d2a44}
-#detail{flex:1;min-width:420px;background:#fff;border:1px solid #d5d9e0;border-radius:6px;padding:14px 18px;position:sticky;top:10px;max-height:92vh;overflow:auto}
+#detail{flex:1;min-width:340px;overflow-wrap:anywhere;background:#fff;border:1px solid #d5d9e0;border-radius:6px;padding:14px 18px;position:sticky;top:10px;max-height:92vh;overflow:auto}
 #detail h2{font-size:16px;margin:0 0 6px}
 #detail .muted{color:#667}
 .finding{margin:4px 0;padding:4px 8px;border-radius:4px;font-size:13px}
@@ -197,7 +215,7 @@ let h="<thead><tr><th>check</th><th>requirements</th>";
 DATA.runs.forEach((r,i)=>{const m=r.meta;const tot=Object.entries(r.summary).map(([k,v])=>`<span class="${k}">${v} ${k}</span>`).join("");
  h+=`<th class="run">${esc(m.client||r.dir)}<small>${esc(m.profile||"")}${m.strict?" strict":""} · ${esc((m.implementation||{}).version||m.transport||"")}</small><div class="tot">${tot}</div></th>`});
 h+="</tr></thead><tbody>";let sec="";
-DATA.checks.forEach(c=>{const s=c.id.split("/")[0];if(s!==sec){sec=s;h+=`<tr class="sec"><td colspan="${2+DATA.runs.length}">${esc(s)}</td></tr>`}
+DATA.checks.forEach(c=>{const s=c.section;if(s!==sec){sec=s;h+=`<tr class="sec"><td colspan="${2+DATA.runs.length}">${esc(s)}</td></tr>`}
  h+=`<tr><td class="id" title="${esc(c.title)}">${esc(c.id)}</td><td class="req">${c.requirements.filter(x=>/^R\d\d$/.test(x)).join(" ")}</td>`;
  DATA.runs.forEach((r,i)=>{const cell=r.cells[c.id];const v=cell?cell.verdict:"NONE";
   h+=`<td class="cell" data-run="${i}" data-check="${esc(c.id)}"><span class="${v}">${v==="NONE"?"—":v}</span></td>`});h+="</tr>"});
