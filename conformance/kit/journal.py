@@ -168,15 +168,27 @@ class Journal:
     def redact(self, text, reps=None):
         if not text:
             return text
+        # Long values are replaced wherever they occur; short ones ("demo") only as parameter
+        # values below, or they would eat parts of other words ("demo-client").
         for v, tag in reps if reps is not None else self._replacements():
-            if len(v) >= 3 and v in text:
+            if len(v) >= 8 and v in text:
                 text = text.replace(v, tag)
-        # Whatever is left in a sensitive parameter is a value we do not know (mangled, forged).
+
+        def mask(value):
+            known = self.labels.get(value) or self.secrets.get(value)
+            if known is None:
+                try:
+                    dec = urllib.parse.unquote_plus(value)
+                except Exception:
+                    dec = value
+                known = self.labels.get(dec) or self.secrets.get(dec)
+            return "\u00ab%s\u00bb" % known if known else "\u00abunknown, %d chars\u00bb" % len(value)
+
+        # Whatever is left in a sensitive parameter is named if known, else masked (mangled, forged).
         text = re.sub(r"(?i)\b(%s)=([^&\s\u00ab][^&\s]*)" % "|".join(SENSITIVE_FORM_KEYS),
-                      lambda m: "%s=\u00abunknown, %d chars\u00bb" % (m.group(1), len(m.group(2))), text)
+                      lambda m: "%s=%s" % (m.group(1), mask(m.group(2))), text)
         text = re.sub(r'(?i)"(access_token|refresh_token|password|client_secret)"\s*:\s*"([^"\u00ab][^"]*)"',
-                      lambda m: '"%s":"\u00abunknown, %d chars\u00bb"' % (m.group(1), len(m.group(2))),
-                      text)
+                      lambda m: '"%s":"%s"' % (m.group(1), mask(m.group(2))), text)
         return text
 
     def _redact_headers(self, headers, reps):
@@ -185,12 +197,14 @@ class Journal:
             lk = k.lower()
             if lk == "authorization" and v.lower().startswith("basic "):
                 user, pw = basic_credentials({"headers": {k: v}}) or ("", "")
-                out[k] = "Basic base64(%s:%s)" % (self.redact(user, reps),
-                                                 self.redact(pw, reps) if self.redact(pw, reps) != pw
+                secret = self.secrets.get(pw) or self.secrets.get(urllib.parse.unquote_plus(pw))
+                out[k] = "Basic base64(%s:%s)" % (user, "\u00ab%s\u00bb" % secret if secret
                                                  else "\u00abunknown, %d chars\u00bb" % len(pw))
             elif lk == "authorization":
                 scheme, _, tok = v.partition(" ")
                 red = self.redact(tok, reps)
+                if red == tok and tok in self.labels:
+                    red = "\u00ab%s\u00bb" % self.labels[tok]
                 if red == tok and tok:
                     red = "\u00abunknown, %d chars\u00bb" % len(tok)
                 out[k] = "%s %s" % (scheme, red)
@@ -223,8 +237,7 @@ class Journal:
             if e.get("fault"):
                 item["fault"] = e["fault"]
             if e.get("outcome"):
-                item["outcome"] = {k: (self.redact(v, reps) if isinstance(v, str) else v)
-                                   for k, v in e["outcome"].items()}
+                item["outcome"] = e["outcome"]  # states and ids only, no secrets
             log.append(item)
         return log
 

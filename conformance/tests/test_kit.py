@@ -186,3 +186,11 @@ def test_journal_positions_against_the_mock():
         assert [e["seq"] for e in s.journal(first)] == [first]
     finally:
         m.stop()
+
+
+def test_short_secrets_are_masked_without_eating_other_words():
+    e = {"seq": 1, "method": "POST", "path": "/OAuth/Token", "query": "", "status": 400,
+         "body": "grant_type=password&username=demo&password=demo&client_id=demo-client",
+         "headers": {}, "response_body": ""}
+    log = Journal([e], {"demo": "password"}).wire_log()[0]
+    assert log["body"] == "grant_type=password&username=demo&password=\u00abpassword\u00bb&client_id=demo-client"
