@@ -534,6 +534,16 @@ TEST_F(AuthorizeTest, AutoLoginRedirectsWithoutTheForm) {
   expect_error_page(authorize(unknown), "is not registered");
 }
 
+TEST_F(AuthorizeTest, AutoLoginScenarioByPathPrefix) {
+  Fields request = confidential_request();
+  request[2].second = server_.base_url() + "/s/auto-login";
+  Reply r = server_.get("/s/auto-login/OAuth/Authorize?" + form_body(request));
+  ASSERT_EQ(r.status, 302) << r.body;
+  EXPECT_THAT(r.header("Location"), StartsWith(server_.base_url() + "/s/auto-login?code="));
+  EXPECT_EQ(authorize(confidential_request()).status, 200)
+      << "the root scenario still shows the form";
+}
+
 TEST_F(AuthorizeTest, AutoLoginMustNameAUser) {
   json fixture = load_default_fixture();
   fixture["auto_login"] = "ghost";
