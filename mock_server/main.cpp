@@ -1,0 +1,59 @@
+// mock_server: parses the command line, loads the fixture, serves until SIGINT/SIGTERM.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <stdexcept>
+#include <thread>
+
+#include "command_line.h"
+#include "fixture.h"
+#include "server.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string error;
+  auto cl = mock2ba::parse_command_line(args, mock2ba::find_default_fixture(), &error);
+  if (!cl) {
+    std::fprintf(stderr, "mock_server: %s\n", error.c_str());
+    return 2;
+  }
+  if (cl->show_help) {
+    std::fputs(mock2ba::usage_text().c_str(), stdout);
+    return 0;
+  }
+  if (cl->show_version) {
+    std::printf("mock_server %s\n", TWOBA_VERSION);
+    return 0;
+  }
+
+  // Signals are taken by sigwait below, never by a handler inside a worker thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<mock2ba::MockServer> server;
+  try {
+    server = std::make_unique<mock2ba::MockServer>(cl->options);
+  } catch (const mock2ba::FixtureError& e) {
+    std::fprintf(stderr, "mock_server: bad fixture: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mock_server: %s\n", e.what());
+    return 2;
+  }
+  if (!server->start(&error)) {
+    std::fprintf(stderr, "mock_server: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("READY %s\n", server->base_url().c_str());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  server->stop();
+  return 0;
+}

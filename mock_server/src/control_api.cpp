@@ -1,0 +1,221 @@
+#include "control_api.h"
+
+#include "form.h"
+#include "text_util.h"
+
+namespace mock2ba {
+namespace {
+
+using nlohmann::json;
+
+void control_error(httplib::Response& res, int status, const std::string& message) {
+  send_json(res, status, json{{"error", message}}.dump());
+}
+
+std::optional<json> json_body(Exchange& ex) {
+  if (ex.req.body.empty()) return json::object();
+  json body = json::parse(ex.req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    control_error(ex.res, 400, "The body is not valid JSON.");
+    return std::nullopt;
+  }
+  return body;
+}
+
+json clock_json(const TenantState& state) {
+  TimeMs now = state.clock.now_ms();
+  return {{"now", now / 1000}, {"now_ms", now}, {"frozen", state.clock.frozen()}};
+}
+
+void clock(Exchange& ex) {
+  TenantState& state = *ex.state;
+  if (ex.req.method == "POST") {
+    auto body = json_body(ex);
+    if (!body) return;
+    if (!body->is_object()) return control_error(ex.res, 400, "Expected an object such as {\"advance\": 60}.");
+    for (const auto& item : body->items()) {
+      if (item.key() != "advance" && item.key() != "set" && item.key() != "frozen") {
+        return control_error(ex.res, 400, item.key() + ": unknown key (expected advance, set or frozen)");
+      }
+    }
+    if (body->contains("advance") && body->contains("set")) {
+      return control_error(ex.res, 400, "Give either advance or set, not both.");
+    }
+    if (body->contains("advance") && !(*body)["advance"].is_number()) {
+      return control_error(ex.res, 400, "advance: expected a number of seconds");
+    }
+    if (body->contains("set") && !(*body)["set"].is_number()) {
+      return control_error(ex.res, 400, "set: expected unix seconds");
+    }
+    if (body->contains("frozen") && !(*body)["frozen"].is_boolean()) {
+      return control_error(ex.res, 400, "frozen: expected true or false");
+    }
+    if (body->contains("frozen")) state.clock.set_frozen((*body)["frozen"].get<bool>());
+    if (body->contains("advance")) state.clock.advance(static_cast<TimeMs>((*body)["advance"].get<double>() * 1000));
+    if (body->contains("set")) state.clock.set(static_cast<TimeMs>((*body)["set"].get<double>() * 1000));
+    state.fire_due_events();
+  } else if (ex.req.method != "GET") {
+    return control_error(ex.res, 405, "Use GET or POST.");
+  }
+  send_json(ex.res, 200, clock_json(state).dump());
+}
+
+void requests(Exchange& ex) {
+  if (ex.req.method == "DELETE") {
+    ex.tenant.journal().clear();
+    return send_json(ex.res, 200, json{{"status", "cleared"}}.dump());
+  }
+  if (ex.req.method != "GET") return control_error(ex.res, 405, "Use GET or DELETE.");
+  uint64_t since = 0;
+  if (ex.req.has_param("since")) {
+    const std::string text = ex.req.get_param_value("since");
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18) {
+      return control_error(ex.res, 400, "since: expected a sequence number");
+    }
+    since = std::stoull(text);
+  }
+  std::optional<std::string> path;
+  if (ex.req.has_param("path")) path = to_lower(ex.req.get_param_value("path"));
+  send_json(ex.res, 200, ex.tenant.journal().to_json(since, path).dump());
+}
+
+void faults(Exchange& ex) {
+  if (ex.req.method == "GET") return send_json(ex.res, 200, ex.tenant.faults().to_json().dump());
+  if (ex.req.method == "DELETE") {
+    ex.tenant.faults().clear();
+    return send_json(ex.res, 200, json{{"status", "cleared"}}.dump());
+  }
+  if (ex.req.method != "POST") return control_error(ex.res, 405, "Use GET, POST or DELETE.");
+  auto body = json_body(ex);
+  if (!body) return;
+  std::string error;
+  auto ids = ex.tenant.faults().add(*body, &error);
+  if (!ids) return control_error(ex.res, 400, error);
+  send_json(ex.res, 200, json{{"ids", *ids}}.dump());
+}
+
+std::optional<TokenSelector> selector_from(Exchange& ex, const json& body) {
+  if (!body.is_object() || body.size() != 1) {
+    control_error(ex.res, 400, "Expected exactly one of {\"token\"}, {\"user\"}, {\"client\"} or {\"grant\"}.");
+    return std::nullopt;
+  }
+  TokenSelector s;
+  const auto& [key, value] = *body.items().begin();
+  if (key == "grant") {
+    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    if (!text.empty() && text[0] == 'g') text.erase(0, 1);
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18) {
+      control_error(ex.res, 400, "grant: expected a grant id such as \"g3\"");
+      return std::nullopt;
+    }
+    s.grant = std::stoull(text);
+    return s;
+  }
+  if (!value.is_string() || value.get<std::string>().empty()) {
+    control_error(ex.res, 400, key + ": expected a non-empty string");
+    return std::nullopt;
+  }
+  if (key == "token") s.token = value.get<std::string>();
+  else if (key == "user") s.user = value.get<std::string>();
+  else if (key == "client") s.client = value.get<std::string>();
+  else {
+    control_error(ex.res, 400, key + ": unknown key (expected token, user, client or grant)");
+    return std::nullopt;
+  }
+  return s;
+}
+
+void tokens(Exchange& ex, const std::string& action) {
+  TokenStore& store = ex.state->store;
+  if (action.empty()) {
+    if (ex.req.method != "GET") return control_error(ex.res, 405, "Use GET.");
+    std::optional<std::string> user, client;
+    if (ex.req.has_param("user")) user = ex.req.get_param_value("user");
+    if (ex.req.has_param("client")) client = ex.req.get_param_value("client");
+    return send_json(ex.res, 200, store.describe(user, client, ex.now).dump());
+  }
+  if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
+  auto body = json_body(ex);
+  if (!body) return;
+  auto selector = selector_from(ex, *body);
+  if (!selector) return;
+  int affected = action == "revoke" ? store.revoke(*selector, ex.now) : store.expire(*selector, ex.now);
+  send_json(ex.res, 200, json{{"affected", affected}}.dump());
+}
+
+void codes(Exchange& ex) {
+  if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
+  auto body = json_body(ex);
+  if (!body) return;
+  if (!body->is_object()) return control_error(ex.res, 400, "Expected an object.");
+  static const std::set<std::string> kKeys = {"client_id", "username", "redirect_uri", "scope",
+                                              "code_challenge", "code_challenge_method"};
+  for (const auto& item : body->items()) {
+    if (!kKeys.count(item.key())) return control_error(ex.res, 400, item.key() + ": unknown key");
+    if (!item.value().is_string()) return control_error(ex.res, 400, item.key() + ": expected a string");
+  }
+  CodeRequest request;
+  request.client_id = body->value("client_id", "");
+  request.username = body->value("username", "");
+  request.redirect_uri = body->value("redirect_uri", "");
+  request.has_scope = body->contains("scope");
+  request.scope = body->value("scope", "");
+  request.code_challenge = body->value("code_challenge", "");
+  request.code_challenge_method = body->value("code_challenge_method", request.code_challenge.empty() ? "" : "plain");
+  const Fixture& fixture = *ex.state->fixture;
+  auto client = fixture.clients.find(request.client_id);
+  if (client == fixture.clients.end()) return control_error(ex.res, 400, "client_id: no such client");
+  if (!fixture.users.count(request.username)) return control_error(ex.res, 400, "username: no such user");
+  if (request.code_challenge_method != "" && request.code_challenge_method != "S256" &&
+      request.code_challenge_method != "plain") {
+    return control_error(ex.res, 400, "code_challenge_method: expected S256 or plain");
+  }
+  if (client->second.require_pkce && request.code_challenge.empty()) {
+    return control_error(ex.res, 400, "code_challenge: this client must use PKCE");
+  }
+  auto [code, expires] = ex.state->store.create_code(request, ex.now);
+  send_json(ex.res, 200, json{{"code", code}, {"expires_at", expires / 1000}}.dump());
+}
+
+void load_fixture(Exchange& ex) {
+  if (ex.req.method != "PUT") return control_error(ex.res, 405, "Use PUT with a fixture document.");
+  auto body = json_body(ex);
+  if (!body) return;
+  try {
+    auto fixture = std::make_shared<const Fixture>(parse_fixture(*body, "PUT /__mock/fixture"));
+    ex.tenant.load(std::move(fixture));
+  } catch (const FixtureError& e) {
+    return control_error(ex.res, 400, e.what());
+  }
+  send_json(ex.res, 200, json{{"status", "loaded"}}.dump());
+}
+
+}  // namespace
+
+void handle_control_api(Exchange& ex) {
+  const std::string sub = ex.route.substr(std::string("/__mock").size());
+  if (sub == "/health") {
+    return send_json(ex.res, 200,
+                     json{{"status", "ok"},
+                          {"scenario", ex.tenant.name()},
+                          {"fixture", ex.state->fixture->source},
+                          {"now", ex.now / 1000}}
+                         .dump());
+  }
+  if (sub == "/reset") {
+    if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
+    ex.tenant.reset();
+    return send_json(ex.res, 200, json{{"status", "reset"}}.dump());
+  }
+  if (sub == "/clock") return clock(ex);
+  if (sub == "/requests") return requests(ex);
+  if (sub == "/faults") return faults(ex);
+  if (sub == "/tokens") return tokens(ex, "");
+  if (sub == "/tokens/revoke") return tokens(ex, "revoke");
+  if (sub == "/tokens/expire") return tokens(ex, "expire");
+  if (sub == "/codes") return codes(ex);
+  if (sub == "/fixture") return load_fixture(ex);
+  control_error(ex.res, 404, "No control endpoint " + ex.req.path + " (see the README's control API).");
+}
+
+}  // namespace mock2ba

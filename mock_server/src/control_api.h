@@ -1,0 +1,14 @@
+// The control API under /__mock: clock, journal, faults, tokens, codes, fixture, reset.
+#ifndef MOCK2BA_CONTROL_API_H_
+#define MOCK2BA_CONTROL_API_H_
+
+#include "exchange.h"
+
+namespace mock2ba {
+
+// Answers a control-API request (access has already been checked). `route` starts at /__mock.
+void handle_control_api(Exchange& ex);
+
+}  // namespace mock2ba
+
+#endif  // MOCK2BA_CONTROL_API_H_

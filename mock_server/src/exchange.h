@@ -1,0 +1,45 @@
+// One request on its way through the server, with the scenario state it is served from.
+#ifndef MOCK2BA_EXCHANGE_H_
+#define MOCK2BA_EXCHANGE_H_
+
+#include <httplib.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tenant.h"
+
+namespace mock2ba {
+
+struct Exchange {
+  const httplib::Request& req;
+  httplib::Response& res;
+  Tenant& tenant;
+  std::shared_ptr<TenantState> state;
+  std::string base_url;  // scheme://host:port plus the /s/<name> prefix when there is one
+  std::string route;     // lower-cased path without the scenario prefix
+  TimeMs now = 0;
+  nlohmann::json outcome = nlohmann::json::object();  // evidence for the journal
+};
+
+// Sends a JSON body with Content-Type application/json;charset=UTF-8.
+void send_json(httplib::Response& res, int status, const std::string& body);
+
+// Sends an RFC 6749 §5.2 error: {"error":…,"error_description":…}, never cached.
+void send_oauth_error(httplib::Response& res, int status, const std::string& error,
+                      const std::string& description);
+
+// Sends 2BA's web-service error body {"IsError":true,"ErrorMessage":…,"Status":…}.
+void send_api_error(httplib::Response& res, int status, const std::string& status_text,
+                    const std::string& message);
+
+// Sends a small HTML page (for the browser-facing endpoints).
+void send_html(httplib::Response& res, int status, const std::string& html);
+
+// Escapes text for HTML element content and attribute values.
+std::string html_escape(const std::string& text);
+
+}  // namespace mock2ba
+
+#endif  // MOCK2BA_EXCHANGE_H_

@@ -1,0 +1,55 @@
+// Faults queued through the control API: a status, headers, body, delay or dropped connection
+// for matching requests, optionally after the server has done its work.
+#ifndef MOCK2BA_FAULTS_H_
+#define MOCK2BA_FAULTS_H_
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "journal.h"
+
+namespace mock2ba {
+
+struct Fault {
+  int id = 0;
+  std::string path;  // lower-cased route, without a scenario prefix
+  std::optional<std::string> grant_type;
+  std::optional<int> status;
+  HeaderList headers;
+  std::optional<std::string> body;
+  int delay_ms = 0;
+  bool drop = false;
+  bool after_commit = false;
+  int times = 1;  // 0: every matching request
+  int hits = 0;
+};
+
+// Whether a route is one of the token endpoint's paths (they are one endpoint).
+bool is_token_route(const std::string& lower_route);
+
+class FaultQueue {
+ public:
+  // Adds one fault object or a list of them. Returns their ids, or nullopt with *error naming
+  // the offending key.
+  std::optional<std::vector<int>> add(const nlohmann::json& spec, std::string* error);
+  // Takes the first fault matching the request and counts the hit.
+  std::optional<Fault> take(const std::string& lower_route, const std::string& grant_type);
+  nlohmann::json to_json() const;
+  void clear();
+  // Cheap check so requests skip fault matching when none is queued.
+  bool has_any() const { return count_.load(std::memory_order_relaxed) > 0; }
+
+ private:
+  mutable std::mutex mutex_;
+  std::atomic<size_t> count_{0};
+  std::vector<Fault> faults_;
+  int next_id_ = 1;
+};
+
+}  // namespace mock2ba
+
+#endif  // MOCK2BA_FAULTS_H_

@@ -1,0 +1,97 @@
+#include "form.h"
+
+namespace mock2ba {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<std::string> form_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      char byte = static_cast<char>(hi * 16 + lo);
+      if (byte == '\0') return std::nullopt;
+      out.push_back(byte);
+      i += 2;
+    } else {
+      if (c == '\0') return std::nullopt;
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string form_encode(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size() * 3);
+  for (unsigned char c : value) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::optional<Form> Form::parse(std::string_view text, std::string* error) {
+  Form form;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('&', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view pair = text.substr(pos, end - pos);
+    if (!pair.empty()) {
+      size_t eq = pair.find('=');
+      std::string_view raw_name = pair.substr(0, eq);
+      std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      auto name = form_decode(raw_name);
+      auto value = form_decode(raw_value);
+      if (!name || !value) {
+        if (error) {
+          *error = "malformed percent-encoding in parameter '" + std::string(raw_name.substr(0, 64)) + "'";
+        }
+        return std::nullopt;
+      }
+      form.fields_.emplace_back(std::move(*name), std::move(*value));
+    }
+    pos = end + 1;
+  }
+  return form;
+}
+
+size_t Form::count(std::string_view name) const {
+  size_t n = 0;
+  for (const auto& field : fields_) n += field.first == name;
+  return n;
+}
+
+std::optional<std::string> Form::get(std::string_view name) const {
+  for (const auto& field : fields_) {
+    if (field.first == name) return field.second;
+  }
+  return std::nullopt;
+}
+
+std::string Form::value(std::string_view name) const { return get(name).value_or(std::string()); }
+
+}  // namespace mock2ba

@@ -1,0 +1,91 @@
+#include "journal.h"
+
+#include "form.h"
+#include "text_util.h"
+
+namespace mock2ba {
+namespace {
+
+nlohmann::json headers_json(const HeaderList& headers) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : headers) {
+    auto& slot = out[name];
+    // A repeated header is shown once with its values joined, as HTTP allows.
+    slot = slot.is_null() ? value : slot.get<std::string>() + ", " + value;
+  }
+  return out;
+}
+
+// Bodies are shown as text when they are valid UTF-8, else base64 with a marker.
+void put_body(nlohmann::json& out, const char* key, const std::string& body) {
+  if (is_valid_utf8(body)) {
+    out[key] = body;
+  } else {
+    out[key] = nullptr;
+    out[std::string(key) + "_base64"] = base64_encode(body);
+  }
+}
+
+nlohmann::json entry_json(uint64_t seq, const JournalEntry& e) {
+  nlohmann::json out = {{"seq", seq},
+                        {"time", e.time_ms / 1000},
+                        {"time_ms", e.time_ms},
+                        {"real_time_ms", e.real_time_ms},
+                        {"method", e.method},
+                        {"path", e.path},
+                        {"query", e.query},
+                        {"headers", headers_json(e.headers)}};
+  put_body(out, "body", e.body);
+  nlohmann::json form = nullptr;
+  for (const auto& [name, value] : e.headers) {
+    if (iequals(name, "Content-Type") && starts_with(to_lower(value), "application/x-www-form-urlencoded")) {
+      if (auto parsed = Form::parse(e.body, nullptr)) {
+        form = nlohmann::json::object();
+        for (const auto& [k, v] : parsed->fields()) {
+          if (is_valid_utf8(k) && is_valid_utf8(v)) form[k].push_back(v);
+        }
+      }
+    }
+  }
+  out["form"] = std::move(form);
+  out["status"] = e.status;
+  out["response_headers"] = headers_json(e.response_headers);
+  put_body(out, "response_body", e.response_body);
+  out["fault"] = e.fault ? nlohmann::json(*e.fault) : nlohmann::json(nullptr);
+  out["outcome"] = e.outcome.is_null() ? nlohmann::json::object() : e.outcome;
+  return out;
+}
+
+}  // namespace
+
+void Journal::record(JournalEntry entry) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  uint64_t seq = next_seq_++;
+  if (capacity_ == 0) {
+    ++dropped_;
+    return;
+  }
+  if (entries_.size() >= capacity_) {
+    entries_.pop_front();
+    ++dropped_;
+  }
+  entries_.emplace_back(seq, std::move(entry));
+}
+
+nlohmann::json Journal::to_json(uint64_t since, const std::optional<std::string>& path_filter) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [seq, entry] : entries_) {
+    if (seq < since) continue;
+    if (path_filter && to_lower(entry.path) != *path_filter) continue;
+    list.push_back(entry_json(seq, entry));
+  }
+  return {{"requests", std::move(list)}, {"dropped", dropped_}, {"next_seq", next_seq_}};
+}
+
+void Journal::clear() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  entries_.clear();
+}
+
+}  // namespace mock2ba

@@ -1,0 +1,59 @@
+// The request journal: what the control API shows tests as evidence of what a client sent.
+#ifndef MOCK2BA_JOURNAL_H_
+#define MOCK2BA_JOURNAL_H_
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "clock.h"
+
+namespace mock2ba {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// One request and the reply it got. Secrets are kept: the journal is for tests, behind the
+// control API's access rule.
+struct JournalEntry {
+  TimeMs time_ms = 0;       // virtual
+  TimeMs real_time_ms = 0;  // wall clock, for measuring gaps between real attempts
+  std::string method;
+  std::string path;
+  std::string query;
+  HeaderList headers;
+  std::string body;
+  int status = 0;
+  HeaderList response_headers;
+  std::string response_body;
+  std::optional<int> fault;
+  nlohmann::json outcome;  // handler's summary: grant type, error, token states
+};
+
+// A bounded, thread-safe journal. When full, the oldest entries are dropped and counted.
+class Journal {
+ public:
+  // `capacity` 0 keeps nothing (only the counters move).
+  explicit Journal(size_t capacity) : capacity_(capacity) {}
+
+  // Appends an entry and gives it the next sequence number.
+  void record(JournalEntry entry);
+  // Entries with seq >= since whose path (lower-cased) equals path_filter when given.
+  nlohmann::json to_json(uint64_t since, const std::optional<std::string>& path_filter) const;
+  void clear();
+
+ private:
+  size_t capacity_;
+  mutable std::mutex mutex_;
+  std::deque<std::pair<uint64_t, JournalEntry>> entries_;
+  uint64_t next_seq_ = 1;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace mock2ba
+
+#endif  // MOCK2BA_JOURNAL_H_

@@ -1,0 +1,229 @@
+#include "product_api.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+#include "form.h"
+#include "text_util.h"
+
+namespace mock2ba {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kPrefix[] = "/1/json/";
+
+struct Call {
+  Exchange& ex;
+  const Fixture& fixture;
+  Form query;
+
+  std::optional<std::string> arg(const char* name) const {
+    // 2BA's parameters are matched case-insensitively, like the rest of its ASP.NET routes.
+    for (const auto& [k, v] : query.fields()) {
+      if (iequals(k, name) && !v.empty()) return v;
+    }
+    return std::nullopt;
+  }
+  bool bad_request(const std::string& message) {
+    send_api_error(ex.res, 400, "BadRequest", message);
+    return false;
+  }
+  void not_found(const std::string& message) { send_api_error(ex.res, 404, "NotFound", message); }
+  void ok(const json& body) { send_json(ex.res, 200, body.dump()); }
+};
+
+std::string text_of(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  return v.dump();
+}
+
+// Clients left-pad 13-digit EANs to 14-digit GTINs; compare numerically-padded forms.
+std::optional<std::string> normalise_gtin(const std::string& gtin) {
+  if (gtin.size() < 8 || gtin.size() > 14 || !std::all_of(gtin.begin(), gtin.end(), ::isdigit)) return std::nullopt;
+  return std::string(14 - gtin.size(), '0') + gtin;
+}
+
+const json* product_by_gtin(const Fixture& f, const std::string& gtin) {
+  for (const auto& p : f.products) {
+    if (normalise_gtin(text_of(p["GTIN"])) == gtin) return &p;
+  }
+  return nullptr;
+}
+
+const json* trade_item(const Fixture& f, const std::string& gln, const std::string& id) {
+  for (const auto& t : f.trade_items) {
+    if (text_of(t["SupplierGLN"]) == gln && text_of(t["SuppliersTradeItemId"]) == id) return &t;
+  }
+  return nullptr;
+}
+
+bool valid_gln(const std::string& gln) {
+  return gln.size() == 13 && std::all_of(gln.begin(), gln.end(), ::isdigit);
+}
+
+void search(Call& c) {
+  auto query = c.arg("query");
+  if (!query) return (void)c.bad_request("The parameter 'query' is required.");
+  std::string needle = to_lower(*query);
+  json products = json::array();
+  for (const auto& p : c.fixture.products) {
+    std::string haystack;
+    for (const char* key : {"Description", "LongDescription", "Brand", "ManufacturerName", "Productcode", "GTIN"}) {
+      if (p.contains(key)) haystack += to_lower(text_of(p[key])) + "\n";
+    }
+    if (haystack.find(needle) == std::string::npos) continue;
+    json summary = p;
+    summary.erase("Features");
+    products.push_back(std::move(summary));
+  }
+  c.ok({{"Products", products}, {"TotalCount", products.size()}});
+}
+
+void details_by_gtin(Call& c, bool features_optional) {
+  auto gtin = c.arg("gtin");
+  if (!gtin) return (void)c.bad_request("The parameter 'gtin' is required.");
+  auto normalised = normalise_gtin(*gtin);
+  if (!normalised) return (void)c.bad_request("The parameter 'gtin' must be 8 to 14 digits.");
+  bool include_features = true;
+  if (features_optional) {
+    std::string flag = to_lower(c.arg("includeFeatures").value_or("false"));
+    if (flag != "true" && flag != "false") {
+      return (void)c.bad_request("The parameter 'includeFeatures' must be true or false.");
+    }
+    include_features = flag == "true";
+  }
+  const json* product = product_by_gtin(c.fixture, *normalised);
+  if (!product) return c.not_found("No product with GTIN " + *normalised + ".");
+  json body = *product;
+  if (!include_features) body.erase("Features");
+  c.ok(body);
+}
+
+std::optional<std::pair<std::string, std::string>> gln_and_trade_item(Call& c) {
+  auto gln = c.arg("gln");
+  auto id = c.arg("tradeItemId");
+  if (!gln || !id) return c.bad_request("The parameters 'gln' and 'tradeItemId' are required."), std::nullopt;
+  if (!valid_gln(*gln)) return c.bad_request("The parameter 'gln' must be a 13-digit GLN."), std::nullopt;
+  return std::make_pair(*gln, *id);
+}
+
+void product_by_trade_item(Call& c) {
+  auto key = gln_and_trade_item(c);
+  if (!key) return;
+  const json* item = trade_item(c.fixture, key->first, key->second);
+  if (item && item->contains("ProductId")) {
+    for (const auto& p : c.fixture.products) {
+      if (p["Id"] == (*item)["ProductId"]) return c.ok(p);
+    }
+  }
+  c.not_found("No product for trade item " + key->second + " of supplier " + key->first + ".");
+}
+
+void trade_item_details(Call& c) {
+  auto key = gln_and_trade_item(c);
+  if (!key) return;
+  const json* item = trade_item(c.fixture, key->first, key->second);
+  if (!item) return c.not_found("No trade item " + key->second + " of supplier " + key->first + ".");
+  c.ok(*item);
+}
+
+void trade_items_for_gln(Call& c) {
+  auto gln = c.arg("gln");
+  if (!gln) return (void)c.bad_request("The parameter 'gln' is required.");
+  if (!valid_gln(*gln)) return (void)c.bad_request("The parameter 'gln' must be a 13-digit GLN.");
+  json items = json::array();
+  for (const auto& t : c.fixture.trade_items) {
+    if (text_of(t["SupplierGLN"]) == *gln) items.push_back(t);
+  }
+  c.ok({{"TradeItems", items}});
+}
+
+struct Operation {
+  const char* right;
+  std::function<void(Call&)> run;
+};
+
+const std::map<std::string, Operation>& operations() {
+  static const std::map<std::string, Operation> kOperations = {
+      {"product/search", {"Product", search}},
+      {"product/detailsforproduct", {"Product", [](Call& c) { details_by_gtin(c, false); }}},
+      {"product/detailsbygtina", {"Product", [](Call& c) { details_by_gtin(c, true); }}},
+      {"product/detailsbyglnandtradeitemid", {"Product", product_by_trade_item}},
+      {"tradeitem/forgln", {"TradeItem", trade_items_for_gln}},
+      {"tradeitem/detailsbyglnandtradeitemida", {"TradeItem", trade_item_details}},
+  };
+  return kOperations;
+}
+
+void unauthorized(Exchange& ex, const std::string& message, bool invalid_token) {
+  // RFC 6750 §3.1: no error code when the request carried no token at all.
+  ex.res.set_header("WWW-Authenticate", invalid_token ? "Bearer realm=\"2BA\", error=\"invalid_token\""
+                                                      : "Bearer realm=\"2BA\"");
+  send_api_error(ex.res, 401, "Unauthorized", message);
+}
+
+}  // namespace
+
+bool is_product_api_route(const std::string& lower_route) { return starts_with(lower_route, kPrefix); }
+
+void handle_product_api(Exchange& ex) {
+  const std::string name = ex.route.substr(sizeof kPrefix - 1);
+  auto op = operations().find(name);
+  if (op == operations().end()) {
+    return send_api_error(ex.res, 404, "NotFound", "There is no service function '" + ex.req.path + "'.");
+  }
+  if (ex.req.method != "GET") {
+    ex.res.set_header("Allow", "GET");
+    return send_api_error(ex.res, 405, "MethodNotAllowed", "This service function accepts only GET.");
+  }
+  std::string raw_query;
+  if (auto q = ex.req.target.find('?'); q != std::string::npos) raw_query = ex.req.target.substr(q + 1);
+  std::string parse_error;
+  auto query = Form::parse(raw_query, &parse_error);
+  if (!query) return send_api_error(ex.res, 400, "BadRequest", "The query string is malformed: " + parse_error + ".");
+
+  std::string header = ex.req.get_header_value("Authorization");
+  std::optional<std::string> header_token;
+  if (header.size() > 7 && iequals(std::string_view(header).substr(0, 7), "bearer ")) header_token = header.substr(7);
+  auto query_token = query->get("access_token");
+  ex.outcome["token_source"] = header_token && query_token ? "header+query"
+                               : header_token              ? "header"
+                               : query_token               ? "query"
+                                                           : "none";
+  if (header_token && query_token) {
+    ex.outcome["token_state"] = "ambiguous";
+    ex.res.set_header("WWW-Authenticate", "Bearer realm=\"2BA\", error=\"invalid_request\"");
+    return send_api_error(ex.res, 400, "BadRequest",
+                          "The access token was sent both in the header and in the query; use one method.");
+  }
+  if (!header_token && !query_token) {
+    ex.outcome["token_state"] = "missing";
+    return unauthorized(ex, "No access token: send Authorization: Bearer <token>.", false);
+  }
+  AccessCheck check = ex.state->store.check_access(header_token ? *header_token : *query_token, ex.now);
+  ex.outcome["token_state"] = check.state == TokenState::kActive ? "valid" : token_state_name(check.state);
+  if (check.state != TokenState::kActive) {
+    const char* why = check.state == TokenState::kExpired   ? "The access token has expired."
+                      : check.state == TokenState::kRevoked ? "The access token has been revoked."
+                                                            : "The access token is not valid.";
+    return unauthorized(ex, why, true);
+  }
+  ex.outcome["username"] = check.username;
+  ex.outcome["client_id"] = check.client_id;
+  ex.outcome["grant"] = "g" + std::to_string(check.grant_id);
+  const Fixture& fixture = *ex.state->fixture;
+  auto user = fixture.users.find(check.username);
+  if (user == fixture.users.end() || !user->second.has_right(op->second.right)) {
+    ex.outcome["error"] = "no_right";
+    return unauthorized(ex,
+                        "The user is not authorized for this service (" + std::string(op->second.right) + ").",
+                        false);
+  }
+  Call call{ex, fixture, std::move(*query)};
+  op->second.run(call);
+}
+
+}  // namespace mock2ba

@@ -1,0 +1,313 @@
+#include "server.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+
+#include "client_auth.h"
+#include "connection_drop.h"
+#include "control_api.h"
+#include "discovery.h"
+#include "form.h"
+#include "product_api.h"
+#include "text_util.h"
+#include "token_endpoint.h"
+
+namespace mock2ba {
+namespace {
+
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+bool valid_scenario_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+// cpp-httplib adds the socket's addresses as pseudo headers; they were not sent by the client.
+HeaderList header_list(const httplib::Headers& headers) {
+  HeaderList out;
+  for (const auto& [name, value] : headers) {
+    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" || name == "REMOTE_PORT") continue;
+    out.emplace_back(name, value);
+  }
+  return out;
+}
+
+std::string utc_timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  return starts_with(host, "127.") || host == "::1" || host == "[::1]" || host == "localhost";
+}
+
+MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
+  auto fixture = std::make_shared<const Fixture>(load_fixture_file(options_.fixture_path));
+  fixture_dir_ = directory_of(options_.fixture_path);
+  root_ = std::make_shared<Tenant>("", std::move(fixture), options_.journal_capacity);
+
+  if (!is_loopback_host(options_.host) && options_.admin_token.empty()) {
+    throw std::invalid_argument("--host " + options_.host +
+                                " is not loopback: the control API then needs --admin-token TOKEN");
+  }
+  if (options_.tls_cert.empty() != options_.tls_key.empty()) {
+    throw std::invalid_argument("--tls-cert and --tls-key go together");
+  }
+  if (!options_.tls_cert.empty()) {
+    auto https = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    if (!https->is_valid()) {
+      throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
+                                  options_.tls_key + ": not a readable PEM certificate and matching key");
+    }
+    http_ = std::move(https);
+  } else {
+    http_ = std::make_unique<httplib::Server>();
+  }
+
+  // Without TCP_NODELAY, keep-alive replies wait ~40 ms for a delayed ACK (Nagle).
+  http_->set_tcp_nodelay(true);
+  size_t threads = options_.threads;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_keep_alive_max_count(10000);
+  http_->set_keep_alive_timeout(2);
+  http_->set_read_timeout(5, 0);
+  http_->set_write_timeout(5, 0);
+  http_->set_payload_max_length(1 << 20);
+  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "internal error: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "internal error\n");
+    }
+    send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
+  });
+  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too.
+    if (res.body.empty()) {
+      send_oauth_error(res, res.status, "invalid_request",
+                       "The HTTP request was rejected (status " + std::to_string(res.status) + ").");
+    }
+  });
+
+  // One catch-all route: paths are matched case-insensitively and may carry a scenario prefix,
+  // which cpp-httplib's per-route regexes cannot express.
+  auto all = [this](const httplib::Request& req, httplib::Response& res) { dispatch(req, res); };
+  http_->Get(".*", all);
+  http_->Post(".*", all);
+  http_->Put(".*", all);
+  http_->Delete(".*", all);
+  http_->Patch(".*", all);
+  http_->Options(".*", all);
+
+  add_route("/oauth/token", handle_token_endpoint);
+  add_route("/connect/token", handle_token_endpoint);
+  add_route("/.well-known/openid-configuration", handle_discovery);
+}
+
+MockServer::~MockServer() { stop(); }
+
+void MockServer::add_route(const std::string& lower_route, Route handler) {
+  routes_[lower_route] = std::move(handler);
+}
+
+bool MockServer::bind(std::string* error) {
+  std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+  if (options_.port == 0) {
+    port_ = http_->bind_to_any_port(host);
+  } else {
+    port_ = http_->bind_to_port(host, options_.port) ? options_.port : -1;
+  }
+  if (port_ <= 0) {
+    *error = "cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+             " (address in use or not available)";
+    return false;
+  }
+  return true;
+}
+
+void MockServer::serve() { http_->listen_after_bind(); }
+
+bool MockServer::start(std::string* error) {
+  if (!bind(error)) return false;
+  thread_ = std::thread([this] { serve(); });
+  while (!http_->is_running()) std::this_thread::yield();
+  return true;
+}
+
+void MockServer::stop() {
+  if (http_ && http_->is_running()) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string MockServer::base_url() const {
+  std::string host = options_.host.find(':') != std::string::npos && options_.host[0] != '['
+                         ? "[" + options_.host + "]"
+                         : options_.host;
+  return (options_.tls_cert.empty() ? "http://" : "https://") + host + ":" + std::to_string(port_);
+}
+
+std::shared_ptr<Tenant> MockServer::scenario(const std::string& name, std::string* error) {
+  std::lock_guard<std::mutex> lock(scenarios_mutex_);
+  auto it = scenarios_.find(name);
+  if (it != scenarios_.end()) return it->second;
+  try {
+    auto fixture = std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + name + ".json"));
+    auto tenant = std::make_shared<Tenant>(name, std::move(fixture), options_.journal_capacity);
+    scenarios_[name] = tenant;
+    return tenant;
+  } catch (const FixtureError& e) {
+    *error = e.what();
+    return nullptr;
+  }
+}
+
+bool MockServer::control_access_allowed(const httplib::Request& req) const {
+  if (options_.admin_token.empty()) return true;  // only possible on loopback
+  std::string header = req.get_header_value("Authorization");
+  if (header.size() < 7 || !iequals(std::string_view(header).substr(0, 7), "bearer ")) return false;
+  return secrets_equal(header.substr(7), options_.admin_token);
+}
+
+void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
+  auto started = std::chrono::steady_clock::now();
+  std::string route = to_lower(req.path);
+  std::shared_ptr<Tenant> tenant = root_;
+  std::string base = base_url();
+  if (starts_with(route, "/s/")) {
+    size_t end = route.find('/', 3);
+    std::string name = route.substr(3, end == std::string::npos ? std::string::npos : end - 3);
+    std::string error;
+    if (!valid_scenario_name(name)) {
+      return send_json(res, 404, nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
+    }
+    tenant = scenario(name, &error);
+    if (!tenant) {
+      bool missing = error.find("cannot open") != std::string::npos;
+      return send_json(res, missing ? 404 : 500,
+                       nlohmann::json{{"error", missing ? "No scenario '" + name + "' in the fixture folder."
+                                                        : error}}
+                           .dump());
+    }
+    base += req.path.substr(0, 3 + name.size());
+    route = end == std::string::npos ? "/" : route.substr(end);
+  }
+
+  Exchange ex{req, res, *tenant, tenant->state(), base, route};
+  ex.now = ex.state->clock.now_ms();
+
+  if (starts_with(route, "/__mock/") || route == "/__mock") {
+    if (!control_access_allowed(req)) {
+      res.set_header("WWW-Authenticate", "Bearer realm=\"mock control API\"");
+      return send_json(res, 401, nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}.dump());
+    }
+    return handle_control_api(ex);
+  }
+
+  ex.state->fire_due_events();
+  std::optional<Fault> fault;
+  if (tenant->faults().has_any()) {
+    std::string grant_type;
+    if (is_token_route(route)) {
+      if (auto form = Form::parse(req.body, nullptr)) grant_type = form->value("grant_type");
+    }
+    fault = tenant->faults().take(route, grant_type);
+  }
+  if (fault && fault->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
+
+  bool dropped = false;
+  if (fault && fault->drop && !fault->after_commit) {
+    dropped = true;
+  } else if (fault && fault->status && !fault->after_commit) {
+    res.status = *fault->status;
+    res.set_content(fault->body.value_or(""), "application/json;charset=UTF-8");
+  } else {
+    auto handler = routes_.find(route);
+    if (handler != routes_.end()) {
+      handler->second(ex);
+    } else if (is_product_api_route(route)) {
+      handle_product_api(ex);
+    } else {
+      send_json(res, 404, nlohmann::json{{"error", "not_found"}, {"error_description", "No endpoint " + req.path + "."}}.dump());
+    }
+    if (fault && fault->after_commit) {
+      if (fault->status) {
+        res.status = *fault->status;
+        res.headers.clear();
+        res.set_content(fault->body.value_or(""), "application/json;charset=UTF-8");
+      } else {
+        dropped = true;
+      }
+    }
+  }
+  if (fault) {
+    for (const auto& [name, value] : fault->headers) res.set_header(name.c_str(), value);
+    ex.outcome["fault"] = fault->id;
+  }
+
+  JournalEntry entry;
+  entry.time_ms = ex.now;
+  entry.real_time_ms = real_now_ms();
+  entry.method = req.method;
+  entry.path = req.path;
+  if (auto q = req.target.find('?'); q != std::string::npos) entry.query = req.target.substr(q + 1);
+  entry.headers = header_list(req.headers);
+  entry.body = req.body;
+  entry.status = dropped ? 0 : res.status;
+  entry.response_headers = header_list(res.headers);
+  entry.response_body = dropped ? "" : res.body;
+  if (fault) entry.fault = fault->id;
+  if (dropped) ex.outcome["dropped"] = true;
+  double latency = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  log_request(req, res, tenant->name(), ex.outcome, latency);
+  entry.outcome = std::move(ex.outcome);
+  tenant->journal().record(std::move(entry));
+
+  if (dropped) drop_connection(req);
+}
+
+void MockServer::log_request(const httplib::Request& req, const httplib::Response& res,
+                             const std::string& scenario, const nlohmann::json& outcome,
+                             double latency_ms) const {
+  if (options_.log_format == LogFormat::kNone) return;
+  // Only the path is logged: queries and bodies can carry codes, tokens and passwords.
+  std::string grant = outcome.value("grant_type", "");
+  std::string client = outcome.value("client_id", "");
+  std::string line;
+  if (options_.log_format == LogFormat::kJson) {
+    nlohmann::json j = {{"time", utc_timestamp()}, {"method", req.method}, {"path", req.path},
+                        {"status", res.status},    {"latency_ms", latency_ms}};
+    if (!scenario.empty()) j["scenario"] = scenario;
+    if (!grant.empty()) j["grant_type"] = grant;
+    if (!client.empty()) j["client_id"] = client;
+    if (outcome.contains("error")) j["error"] = outcome["error"];
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    char latency[32];
+    std::snprintf(latency, sizeof latency, "%.2fms", latency_ms);
+    line = utc_timestamp() + " " + req.method + " " + req.path + " " + std::to_string(res.status) + " " + latency;
+    if (!grant.empty()) line += " grant=" + grant;
+    if (!client.empty()) line += " client=" + client;
+    if (outcome.contains("error") && outcome["error"].is_string()) line += " error=" + outcome["error"].get<std::string>();
+  }
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace mock2ba

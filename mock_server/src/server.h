@@ -1,0 +1,85 @@
+// The mock 2BA authorization server: HTTP setup, routing, scenarios, faults, journal and logs.
+#ifndef MOCK2BA_SERVER_H_
+#define MOCK2BA_SERVER_H_
+
+#include <httplib.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "exchange.h"
+#include "tenant.h"
+
+namespace mock2ba {
+
+enum class LogFormat { kText, kJson, kNone };
+
+struct ServerOptions {
+  std::string fixture_path;
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port
+  std::string tls_cert;
+  std::string tls_key;
+  std::string admin_token;  // required for the control API when set
+  LogFormat log_format = LogFormat::kText;
+  size_t journal_capacity = 10000;
+  size_t threads = 64;  // one per concurrent keep-alive connection
+};
+
+// Whether an address is a loopback address (127.0.0.0/8, ::1 or localhost).
+bool is_loopback_host(const std::string& host);
+
+class MockServer {
+ public:
+  using Route = std::function<void(Exchange&)>;
+
+  // Loads the fixture and sets up HTTP. Throws FixtureError for a bad fixture and
+  // std::invalid_argument for unusable options (TLS files, missing admin token off loopback).
+  explicit MockServer(ServerOptions options);
+  ~MockServer();
+  MockServer(const MockServer&) = delete;
+  MockServer& operator=(const MockServer&) = delete;
+
+  // Binds the listening socket. Returns false with *error when the address cannot be used.
+  bool bind(std::string* error);
+  // Serves on the bound socket until stop(); blocks the calling thread.
+  void serve();
+  // bind() + serve() on a background thread; returns once connections are accepted.
+  bool start(std::string* error);
+  // Stops accepting, lets requests in flight finish, and joins the background thread.
+  void stop();
+
+  int port() const { return port_; }
+  // scheme://host:port of the root scenario.
+  std::string base_url() const;
+  Tenant& root() { return *root_; }
+
+  // Serves `handler` for a lower-cased route (any method; handlers check it).
+  void add_route(const std::string& lower_route, Route handler);
+
+ private:
+  void dispatch(const httplib::Request& req, httplib::Response& res);
+  std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
+  bool control_access_allowed(const httplib::Request& req) const;
+  void log_request(const httplib::Request& req, const httplib::Response& res, const std::string& scenario,
+                   const nlohmann::json& outcome, double latency_ms) const;
+
+  ServerOptions options_;
+  std::string fixture_dir_;
+  std::unique_ptr<httplib::Server> http_;
+  std::shared_ptr<Tenant> root_;
+  std::mutex scenarios_mutex_;
+  std::map<std::string, std::shared_ptr<Tenant>> scenarios_;
+  std::unordered_map<std::string, Route> routes_;
+  int port_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace mock2ba
+
+#endif  // MOCK2BA_SERVER_H_

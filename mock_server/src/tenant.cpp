@@ -1,0 +1,53 @@
+#include "tenant.h"
+
+namespace mock2ba {
+
+TenantState::TenantState(std::shared_ptr<const Fixture> f)
+    : fixture(std::move(f)),
+      clock(fixture->clock_start_ms.value_or(real_now_ms()), fixture->clock_frozen),
+      clock_start_ms(clock.now_ms()),
+      store(fixture),
+      fired_(fixture->events.size(), false) {}
+
+void TenantState::fire_due_events() {
+  if (fixture->events.empty()) return;
+  TimeMs now = clock.now_ms();
+  std::lock_guard<std::mutex> lock(events_mutex_);
+  for (size_t i = 0; i < fixture->events.size(); ++i) {
+    const TimedEvent& e = fixture->events[i];
+    TimeMs due = e.at_ms ? *e.at_ms : clock_start_ms + *e.after_ms;
+    if (fired_[i] || now < due) continue;
+    fired_[i] = true;
+    TokenSelector selector;
+    selector.user = e.user;
+    selector.client = e.client;
+    if (e.expire) {
+      store.expire(selector, now);
+    } else {
+      store.revoke(selector, now);
+    }
+  }
+}
+
+Tenant::Tenant(std::string name, std::shared_ptr<const Fixture> fixture, size_t journal_capacity)
+    : name_(std::move(name)), state_(std::make_shared<TenantState>(std::move(fixture))),
+      journal_(journal_capacity) {}
+
+std::shared_ptr<TenantState> Tenant::state() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
+}
+
+void Tenant::reset() { load(state()->fixture); }
+
+void Tenant::load(std::shared_ptr<const Fixture> fixture) {
+  auto fresh = std::make_shared<TenantState>(std::move(fixture));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_ = std::move(fresh);
+  }
+  faults_.clear();
+  journal_.clear();
+}
+
+}  // namespace mock2ba

@@ -1,0 +1,62 @@
+// One served scenario: its fixture, clock, tokens, faults and journal. The root fixture is one
+// tenant; each /s/<name>/ prefix is another, fully independent.
+#ifndef MOCK2BA_TENANT_H_
+#define MOCK2BA_TENANT_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "faults.h"
+#include "fixture.h"
+#include "journal.h"
+#include "token_store.h"
+
+namespace mock2ba {
+
+// State that a reset or a fixture load replaces as a whole. Handlers hold a shared_ptr to it,
+// so a reset never pulls state from under a request in flight.
+struct TenantState {
+  explicit TenantState(std::shared_ptr<const Fixture> fixture);
+
+  std::shared_ptr<const Fixture> fixture;
+  VirtualClock clock;
+  TimeMs clock_start_ms;
+  TokenStore store;
+
+  // Applies the fixture's timed events whose instant has passed.
+  void fire_due_events();
+
+ private:
+  std::mutex events_mutex_;
+  std::vector<bool> fired_;
+};
+
+class Tenant {
+ public:
+  Tenant(std::string name, std::shared_ptr<const Fixture> fixture, size_t journal_capacity);
+
+  const std::string& name() const { return name_; }
+  // The current state (fixture, clock, tokens).
+  std::shared_ptr<TenantState> state() const;
+  // Back to the fixture: new tokens, clock, faults and journal.
+  void reset();
+  // Serves another fixture from now on (and resets).
+  void load(std::shared_ptr<const Fixture> fixture);
+
+  Journal& journal() { return journal_; }
+  FaultQueue& faults() { return faults_; }
+
+ private:
+  std::string name_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<TenantState> state_;
+  Journal journal_;
+  FaultQueue faults_;
+};
+
+}  // namespace mock2ba
+
+#endif  // MOCK2BA_TENANT_H_

@@ -1,0 +1,234 @@
+#include "token_endpoint.h"
+
+#include <set>
+
+#include "client_auth.h"
+#include "form.h"
+#include "text_util.h"
+
+namespace mock2ba {
+namespace {
+
+const std::set<std::string> kSingleValued = {"grant_type", "username",     "password",     "refresh_token",
+                                             "code",       "redirect_uri", "client_id",    "client_secret",
+                                             "scope",      "code_verifier"};
+
+// RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
+std::optional<std::string> param(const Form& form, const char* name) {
+  auto value = form.get(name);
+  if (value && value->empty()) return std::nullopt;
+  return value;
+}
+
+bool is_form_content_type(const std::string& content_type) {
+  std::string lower = to_lower(content_type);
+  const std::string kForm = "application/x-www-form-urlencoded";
+  if (!starts_with(lower, kForm)) return false;
+  return lower.size() == kForm.size() || lower[kForm.size()] == ';' || lower[kForm.size()] == ' ';
+}
+
+class TokenRequest {
+ public:
+  explicit TokenRequest(Exchange& ex) : ex_(ex), fixture_(*ex.state->fixture) {}
+
+  void handle() {
+    if (ex_.req.method != "POST") {
+      ex_.res.set_header("Allow", "POST");
+      return error(405, "invalid_request", "The token endpoint accepts only POST (RFC 6749 §3.2).");
+    }
+    if (!is_form_content_type(ex_.req.get_header_value("Content-Type"))) {
+      return error(400, "invalid_request", "The Content-Type must be application/x-www-form-urlencoded.");
+    }
+    std::string parse_error;
+    auto form = Form::parse(ex_.req.body, &parse_error);
+    if (!form) return error(400, "invalid_request", "The body is not a valid form: " + parse_error + ".");
+    form_ = std::move(*form);
+    for (const auto& [name, value] : form_.fields()) {
+      if (!is_valid_utf8(name) || !is_valid_utf8(value)) {
+        return error(400, "invalid_request", "Form values must be UTF-8 once decoded.");
+      }
+    }
+    for (const auto& name : kSingleValued) {
+      if (form_.count(name) > 1) {
+        return error(400, "invalid_request", "The parameter '" + name + "' is repeated (RFC 6749 §3.2).");
+      }
+    }
+    auto grant_type = param(form_, "grant_type");
+    if (grant_type) ex_.outcome["grant_type"] = *grant_type;
+    if (!authenticate_client()) return;
+    if (!grant_type) return error(400, "invalid_request", "The grant_type parameter is missing.");
+    static const std::set<std::string> kGrants = {"password", "refresh_token", "authorization_code"};
+    if (!kGrants.count(*grant_type)) {
+      return error(400, "unsupported_grant_type",
+                   "The grant type '" + *grant_type +
+                       "' is not supported; use password, refresh_token or authorization_code.");
+    }
+    if (!client_->grant_types.count(*grant_type)) {
+      return error(400, "unauthorized_client",
+                   "The client '" + client_->id + "' may not use the grant type '" + *grant_type + "'.");
+    }
+    scope_ = param(form_, "scope");
+    if (scope_ && !check_scope()) return;
+    if (*grant_type == "password") return password_grant();
+    if (*grant_type == "refresh_token") return refresh_grant();
+    return code_grant();
+  }
+
+ private:
+  void error(int status, const std::string& code, const std::string& description) {
+    ex_.outcome["error"] = code;
+    if (code == "invalid_client" && used_basic_) {
+      status = 401;
+      ex_.res.set_header("WWW-Authenticate", "Basic realm=\"2BA\"");
+    }
+    send_oauth_error(ex_.res, status, code, description);
+  }
+
+  bool authenticate_client() {
+    std::string header = ex_.req.get_header_value("Authorization");
+    std::string basic_error;
+    auto basic = parse_basic_authorization(header, &basic_error);
+    if (!basic && !basic_error.empty()) {
+      used_basic_ = true;
+      error(401, "invalid_client", basic_error);
+      return false;
+    }
+    used_basic_ = basic.has_value();
+    auto body_id = param(form_, "client_id");
+    auto body_secret = param(form_, "client_secret");
+    std::string client_id;
+    std::vector<std::string> presented;  // acceptable spellings of the secret
+    if (basic) {
+      if (body_secret) {
+        error(400, "invalid_request",
+              "Client credentials were sent both in the Authorization header and in the body; use one method.");
+        return false;
+      }
+      if (body_id && *body_id != basic->client_id && *body_id != basic->raw_client_id) {
+        error(400, "invalid_request", "The client_id in the body differs from the one in the Authorization header.");
+        return false;
+      }
+      client_id = fixture_.clients.count(basic->client_id) ? basic->client_id : basic->raw_client_id;
+      presented = {basic->client_secret, basic->raw_client_secret};
+      ex_.outcome["client_auth"] = "client_secret_basic";
+      ex_.outcome["basic_form_encoded"] = basic->client_secret != basic->raw_client_secret ||
+                                          basic->client_id != basic->raw_client_id;
+    } else {
+      if (!body_id) {
+        error(400, "invalid_client",
+              "Client authentication is missing: send client_id and client_secret in the body or use HTTP Basic.");
+        return false;
+      }
+      client_id = *body_id;
+      if (body_secret) presented = {*body_secret};
+      ex_.outcome["client_auth"] = body_secret ? "client_secret_post" : "none";
+    }
+    ex_.outcome["client_id"] = client_id;
+    auto it = fixture_.clients.find(client_id);
+    if (it == fixture_.clients.end()) {
+      error(400, "invalid_client", "The client is unknown.");
+      return false;
+    }
+    client_ = &it->second;
+    if (client_->is_public()) {
+      if (!presented.empty() && !(presented.size() == 1 && presented[0].empty())) {
+        error(400, "invalid_client", "The client '" + client_id + "' is public and has no secret; send none.");
+        return false;
+      }
+      return true;
+    }
+    for (const auto& secret : presented) {
+      if (secrets_equal(secret, *client_->secret)) return true;
+    }
+    error(400, "invalid_client",
+          presented.empty() ? "The client_secret is missing." : "Client authentication failed.");
+    return false;
+  }
+
+  bool check_scope() {
+    for (const auto& item : split_spaces(*scope_)) {
+      if (!fixture_.scopes.count(item) || !client_->scopes.count(item)) {
+        error(400, "invalid_scope", "The scope '" + item + "' is unknown or not allowed for this client.");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void password_grant() {
+    auto username = param(form_, "username");
+    auto password = form_.get("password");
+    if (!username || !password) {
+      return error(400, "invalid_request", "The password grant needs both username and password.");
+    }
+    ex_.outcome["username"] = *username;
+    auto user = fixture_.users.find(*username);
+    if (user == fixture_.users.end() || !secrets_equal(*password, user->second.password)) {
+      return error(400, "invalid_grant", "The user name or password is incorrect.");
+    }
+    auto tokens = ex_.state->store.issue_for_password(*client_, user->second, scope_.value_or(""),
+                                                      scope_.has_value(), ex_.now);
+    succeed(tokens);
+  }
+
+  void refresh_grant() {
+    auto refresh_token = param(form_, "refresh_token");
+    if (!refresh_token) return error(400, "invalid_request", "The refresh_token parameter is missing.");
+    auto result = ex_.state->store.refresh(*refresh_token, *client_, scope_, ex_.now);
+    finish(result);
+  }
+
+  void code_grant() {
+    auto code = param(form_, "code");
+    if (!code) return error(400, "invalid_request", "The code parameter is missing.");
+    auto result = ex_.state->store.redeem_code(*code, *client_, param(form_, "redirect_uri"),
+                                               param(form_, "code_verifier"), ex_.now);
+    finish(result);
+  }
+
+  void finish(const GrantResult& result) {
+    const char* state_key = ex_.outcome.value("grant_type", "") == "refresh_token" ? "refresh_token_state"
+                                                                                    : "code_state";
+    if (result.error) {
+      ex_.outcome[state_key] = token_state_name(result.error->state);
+      if (result.error->grant_id) ex_.outcome["grant"] = "g" + std::to_string(result.error->grant_id);
+      return error(400, result.error->error, result.error->description);
+    }
+    ex_.outcome[state_key] = token_state_name(result.tokens->presented_state);
+    succeed(*result.tokens);
+  }
+
+  void succeed(const IssuedTokens& tokens) {
+    auto user = fixture_.users.find(tokens.username);
+    Policy policy = fixture_.policy_for(*client_, user == fixture_.users.end() ? nullptr : &user->second);
+    // Member order matters: some 2BA clients slice the body, expecting access_token first.
+    nlohmann::ordered_json body;
+    body["access_token"] = tokens.access_token;
+    body["token_type"] = policy.token_type;
+    if (policy.include_expires_in) {
+      body["expires_in"] = policy.expires_in_as_string ? nlohmann::ordered_json(std::to_string(tokens.expires_in))
+                                                       : nlohmann::ordered_json(tokens.expires_in);
+    }
+    if (tokens.refresh_token) body["refresh_token"] = *tokens.refresh_token;
+    if (tokens.has_scope) body["scope"] = tokens.scope;
+    for (const auto& item : policy.extra_response_fields.items()) body[item.key()] = item.value();
+    ex_.outcome["grant"] = "g" + std::to_string(tokens.grant_id);
+    ex_.outcome["username"] = tokens.username;
+    ex_.res.set_header("Cache-Control", "no-store");
+    ex_.res.set_header("Pragma", "no-cache");
+    send_json(ex_.res, 200, body.dump());
+  }
+
+  Exchange& ex_;
+  const Fixture& fixture_;
+  Form form_;
+  const Client* client_ = nullptr;
+  bool used_basic_ = false;
+  std::optional<std::string> scope_;
+};
+
+}  // namespace
+
+void handle_token_endpoint(Exchange& ex) { TokenRequest(ex).handle(); }
+
+}  // namespace mock2ba

@@ -1,0 +1,490 @@
+#include "token_store.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+#include "random_token.h"
+#include "text_util.h"
+
+namespace mock2ba {
+namespace {
+
+// Expired tokens are remembered this long, so that a late use is reported as "expired" rather
+// than "unknown"; after that they are purged and memory stays bounded.
+constexpr TimeMs kPurgeRetentionMs = 5 * 60 * 1000;
+// Rotated refresh tokens kept per grant for reuse detection; older ones become "unknown"
+// (still 400 invalid_grant, only without revoking the grant).
+constexpr size_t kRetiredPerGrant = 16;
+constexpr size_t kMinPurgeInterval = 8192;
+
+std::string grant_label(uint64_t id) { return "g" + std::to_string(id); }
+
+bool scope_contains(const std::string& scope, const std::string& item) {
+  for (const auto& s : split_spaces(scope)) {
+    if (s == item) return true;
+  }
+  return false;
+}
+
+bool is_unreserved(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+std::string sha256(const std::string& input) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(digest), length);
+}
+
+GrantResult fail(std::string error, std::string description, TokenState state = TokenState::kUnknown,
+                 uint64_t grant_id = 0) {
+  return GrantResult{std::nullopt, GrantError{std::move(error), std::move(description), state, grant_id}};
+}
+
+}  // namespace
+
+const char* token_state_name(TokenState state) {
+  switch (state) {
+    case TokenState::kActive: return "active";
+    case TokenState::kRotated: return "rotated";
+    case TokenState::kRevoked: return "revoked";
+    case TokenState::kExpired: return "expired";
+    case TokenState::kUnknown: break;
+  }
+  return "unknown";
+}
+
+TokenStore::TokenStore(std::shared_ptr<const Fixture> fixture) : fixture_(std::move(fixture)) {}
+
+Policy TokenStore::policy_locked(const Grant& grant) const {
+  const Client& client = fixture_->clients.at(grant.client_id);
+  auto user = fixture_->users.find(grant.username);
+  return fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
+}
+
+std::string TokenStore::new_token_locked(const Policy& policy) {
+  return policy.token_format == TokenFormat::kHostile ? random_hostile_token() : random_urlsafe_token();
+}
+
+std::optional<int64_t> TokenStore::scheduled_lifetime(TokenKind kind, const Grant& grant,
+                                                      int64_t per_grant_ordinal,
+                                                      int64_t per_user_ordinal, bool idle) const {
+  for (const auto& s : fixture_->schedules) {
+    int64_t ordinal = s.per_user ? per_user_ordinal : per_grant_ordinal;
+    if (!s.matches(kind, ordinal, s.per_user, grant.username, grant.client_id)) continue;
+    const auto& value = idle ? s.idle_lifetime : s.lifetime;
+    if (value) return value;
+  }
+  return std::nullopt;
+}
+
+TokenStore::Grant& TokenStore::new_grant_locked(const Client& client, const std::string& username,
+                                                const std::string& scope, bool has_scope, TimeMs now) {
+  uint64_t id = next_grant_id_++;
+  Grant& grant = grants_[id];
+  grant.id = id;
+  grant.client_id = client.id;
+  grant.username = username;
+  grant.scope = scope;
+  grant.has_scope = has_scope;
+  grant.created_ms = now;
+  Policy policy = policy_locked(grant);
+  bool offline_missing = has_scope && policy.refresh_token_requires_offline_access &&
+                         !scope_contains(scope, "offline_access");
+  grant.wants_refresh = client.grant_types.count("refresh_token") > 0 && !offline_missing;
+  return grant;
+}
+
+IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, TimeMs now) {
+  maybe_purge_locked(now);
+  Policy policy = policy_locked(grant);
+  auto& user_counts = per_user_counts_[grant.username];
+  IssuedTokens out;
+  out.grant_id = grant.id;
+  out.username = grant.username;
+
+  int64_t at_ordinal = ++grant.access_tokens_issued;
+  int64_t at_user_ordinal = ++user_counts.first;
+  int64_t at_lifetime = scheduled_lifetime(TokenKind::kAccess, grant, at_ordinal, at_user_ordinal, false)
+                            .value_or(policy.access_token_lifetime);
+  out.access_token = new_token_locked(policy);
+  access_[out.access_token] = AccessRecord{grant.id, now + at_lifetime * 1000, false};
+  grant.access_tokens.push_back(out.access_token);
+  out.expires_in = at_lifetime;
+  ++issued_since_purge_;
+
+  if (new_refresh_token && grant.wants_refresh) {
+    int64_t ordinal = ++grant.refresh_tokens_issued;
+    int64_t user_ordinal = ++user_counts.second;
+    auto scheduled = scheduled_lifetime(TokenKind::kRefresh, grant, ordinal, user_ordinal, false);
+    int64_t idle = scheduled_lifetime(TokenKind::kRefresh, grant, ordinal, user_ordinal, true)
+                       .value_or(policy.refresh_token_idle_lifetime);
+    RefreshRecord record;
+    record.grant_id = grant.id;
+    record.issued_ms = now;
+    // A scheduled lifetime of 0 means "born expired"; the policy's 0 means "never expires".
+    if (scheduled) {
+      record.expires_ms = now + *scheduled * 1000;
+    } else if (policy.refresh_token_lifetime > 0) {
+      record.expires_ms = now + policy.refresh_token_lifetime * 1000;
+    }
+    record.idle_ms = idle * 1000;
+    record.last_used_ms = now;
+    std::string token = new_token_locked(policy);
+    refresh_[token] = record;
+    grant.current_refresh_token = token;
+    out.refresh_token = token;
+    ++issued_since_purge_;
+  }
+  return out;
+}
+
+IssuedTokens TokenStore::issue_for_password(const Client& client, const User& user,
+                                            const std::string& scope, bool has_scope, TimeMs now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Grant& grant = new_grant_locked(client, user.username, scope, has_scope, now);
+  IssuedTokens out = issue_locked(grant, true, now);
+  out.scope = scope;
+  out.has_scope = has_scope;
+  return out;
+}
+
+TokenState TokenStore::refresh_state_locked(const RefreshRecord& record, TimeMs now) const {
+  auto grant = grants_.find(record.grant_id);
+  if (record.revoked || grant == grants_.end() || grant->second.revoked) return TokenState::kRevoked;
+  if (record.rotated) return TokenState::kRotated;
+  if (record.expires_ms != 0 && now >= record.expires_ms) return TokenState::kExpired;
+  if (record.idle_ms != 0 && now >= record.last_used_ms + record.idle_ms) return TokenState::kExpired;
+  return TokenState::kActive;
+}
+
+TokenState TokenStore::access_state_locked(const AccessRecord& record, TimeMs now) const {
+  auto grant = grants_.find(record.grant_id);
+  if (record.revoked || grant == grants_.end() || grant->second.revoked) return TokenState::kRevoked;
+  if (now >= record.expires_ms) return TokenState::kExpired;
+  return TokenState::kActive;
+}
+
+TokenState TokenStore::refresh_state(const std::string& refresh_token, TimeMs now) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = refresh_.find(refresh_token);
+  return it == refresh_.end() ? TokenState::kUnknown : refresh_state_locked(it->second, now);
+}
+
+GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& client,
+                                const std::optional<std::string>& scope, TimeMs now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = refresh_.find(refresh_token);
+  if (it == refresh_.end()) return fail("invalid_grant", "The refresh token is unknown.");
+  RefreshRecord& record = it->second;
+  Grant& grant = grants_.at(record.grant_id);
+  TokenState state = refresh_state_locked(record, now);
+  if (grant.client_id != client.id) {
+    return fail("invalid_grant", "The refresh token was issued to another client.", state, grant.id);
+  }
+  if (state == TokenState::kRevoked) {
+    return fail("invalid_grant", "The refresh token has been revoked.", state, grant.id);
+  }
+  // An expired token stays expired even when it was also rotated.
+  bool expired = (record.expires_ms != 0 && now >= record.expires_ms) ||
+                 (record.idle_ms != 0 && now >= record.last_used_ms + record.idle_ms);
+  if (expired) return fail("invalid_grant", "The refresh token has expired.", TokenState::kExpired, grant.id);
+
+  Policy policy = policy_locked(grant);
+  if (state == TokenState::kRotated) {
+    bool in_grace = policy.reuse == ReusePolicy::kGrace &&
+                    now - record.rotated_ms <= policy.reuse_grace_period * 1000;
+    if (!in_grace) {
+      if (policy.reuse == ReusePolicy::kRevokeGrant) {
+        revoke_grant_locked(grant);
+        return fail("invalid_grant",
+                    "The refresh token was already used; every token of this grant is now revoked.",
+                    state, grant.id);
+      }
+      return fail("invalid_grant", "The refresh token was already used (it was rotated).", state, grant.id);
+    }
+  }
+  if (scope) {
+    for (const auto& item : split_spaces(*scope)) {
+      bool granted = grant.has_scope ? scope_contains(grant.scope, item) : client.scopes.count(item) > 0;
+      if (!granted) {
+        return fail("invalid_scope", "The scope '" + item + "' was not part of the original grant.",
+                    state, grant.id);
+      }
+    }
+  }
+
+  ++grant.refreshes;
+  IssuedTokens out;
+  if (policy.rotate_refresh_tokens) {
+    // Within a grace window the successor handed out before is superseded too.
+    if (!grant.current_refresh_token.empty() && grant.current_refresh_token != refresh_token) {
+      auto current = refresh_.find(grant.current_refresh_token);
+      if (current != refresh_.end() && !current->second.rotated) {
+        current->second.rotated = true;
+        current->second.rotated_ms = now;
+        grant.retired_refresh_tokens.push_back(grant.current_refresh_token);
+      }
+    }
+    if (!record.rotated) {
+      record.rotated = true;
+      record.rotated_ms = now;
+      grant.retired_refresh_tokens.push_back(refresh_token);
+    }
+    out = issue_locked(grant, true, now);
+    while (grant.retired_refresh_tokens.size() > kRetiredPerGrant) {
+      refresh_.erase(grant.retired_refresh_tokens.front());
+      grant.retired_refresh_tokens.pop_front();
+    }
+  } else {
+    record.last_used_ms = now;
+    out = issue_locked(grant, false, now);
+    if (policy.return_refresh_token_on_refresh) out.refresh_token = refresh_token;
+  }
+  out.presented_state = state;
+  if (scope) {
+    out.scope = *scope;
+    out.has_scope = true;
+  }
+  return GrantResult{std::move(out), std::nullopt};
+}
+
+std::pair<std::string, TimeMs> TokenStore::create_code(const CodeRequest& request, TimeMs now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  maybe_purge_locked(now);
+  const Client& client = fixture_->clients.at(request.client_id);
+  auto user = fixture_->users.find(request.username);
+  Policy policy = fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
+  std::string code = random_urlsafe_token();
+  TimeMs expires = now + policy.code_lifetime * 1000;
+  codes_[code] = CodeRecord{request, expires, false, 0};
+  return {code, expires};
+}
+
+GrantResult TokenStore::redeem_code(const std::string& code, const Client& client,
+                                    const std::optional<std::string>& redirect_uri,
+                                    const std::optional<std::string>& code_verifier, TimeMs now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = codes_.find(code);
+  if (it == codes_.end()) return fail("invalid_grant", "The authorization code is unknown.");
+  CodeRecord& record = it->second;
+  if (record.used) {
+    auto grant = grants_.find(record.grant_id);
+    if (grant != grants_.end()) revoke_grant_locked(grant->second);
+    return fail("invalid_grant",
+                "The authorization code was already used; the tokens it issued are now revoked.",
+                TokenState::kRotated, record.grant_id);
+  }
+  if (now >= record.expires_ms) {
+    return fail("invalid_grant", "The authorization code has expired.", TokenState::kExpired);
+  }
+  const CodeRequest& bound = record.request;
+  if (bound.client_id != client.id) {
+    return fail("invalid_grant", "The authorization code was issued to another client.", TokenState::kActive);
+  }
+  if (!bound.redirect_uri.empty() && redirect_uri.value_or("") != bound.redirect_uri) {
+    return fail("invalid_grant",
+                redirect_uri ? "The redirect_uri does not match the one of the authorization request."
+                             : "The redirect_uri of the authorization request is required.",
+                TokenState::kActive);
+  }
+  if (!bound.code_challenge.empty()) {
+    if (!code_verifier) return fail("invalid_grant", "The code_verifier is missing (PKCE).", TokenState::kActive);
+    const std::string& v = *code_verifier;
+    if (v.size() < 43 || v.size() > 128 || !std::all_of(v.begin(), v.end(), is_unreserved)) {
+      return fail("invalid_grant", "The code_verifier must be 43-128 unreserved characters (RFC 7636 §4.1).",
+                  TokenState::kActive);
+    }
+    std::string expected = bound.code_challenge_method == "S256" ? base64url_encode(sha256(v)) : v;
+    if (expected != bound.code_challenge) {
+      return fail("invalid_grant", "The code_verifier does not match the code_challenge.", TokenState::kActive);
+    }
+  } else if (code_verifier) {
+    return fail("invalid_grant", "A code_verifier was sent but the authorization request had no code_challenge.",
+                TokenState::kActive);
+  }
+  record.used = true;
+  Grant& grant = new_grant_locked(client, bound.username, bound.scope, bound.has_scope, now);
+  record.grant_id = grant.id;
+  IssuedTokens out = issue_locked(grant, true, now);
+  out.scope = bound.scope;
+  out.has_scope = bound.has_scope;
+  return GrantResult{std::move(out), std::nullopt};
+}
+
+AccessCheck TokenStore::check_access(const std::string& access_token, TimeMs now) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  AccessCheck check;
+  auto it = access_.find(access_token);
+  if (it == access_.end()) return check;
+  const Grant& grant = grants_.at(it->second.grant_id);
+  check.state = access_state_locked(it->second, now);
+  check.username = grant.username;
+  check.client_id = grant.client_id;
+  check.grant_id = grant.id;
+  return check;
+}
+
+void TokenStore::revoke_grant_locked(Grant& grant) { grant.revoked = true; }
+
+template <typename Fn>
+int TokenStore::for_selected_locked(const TokenSelector& selector, Fn&& fn) {
+  int affected = 0;
+  if (selector.token) {
+    if (auto a = access_.find(*selector.token); a != access_.end()) {
+      fn(&a->second, nullptr);
+      ++affected;
+    }
+    if (auto r = refresh_.find(*selector.token); r != refresh_.end()) {
+      fn(nullptr, &r->second);
+      ++affected;
+    }
+    return affected;
+  }
+  for (auto& [id, grant] : grants_) {
+    bool selected = (selector.user && grant.username == *selector.user) ||
+                    (selector.client && grant.client_id == *selector.client) ||
+                    (selector.grant && grant.id == *selector.grant);
+    if (!selected) continue;
+    for (const auto& token : grant.access_tokens) {
+      if (auto a = access_.find(token); a != access_.end()) {
+        fn(&a->second, nullptr);
+        ++affected;
+      }
+    }
+    if (auto r = refresh_.find(grant.current_refresh_token); r != refresh_.end()) {
+      fn(nullptr, &r->second);
+      ++affected;
+    }
+  }
+  return affected;
+}
+
+int TokenStore::revoke(const TokenSelector& selector, TimeMs /*now*/) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return for_selected_locked(selector, [](AccessRecord* a, RefreshRecord* r) {
+    if (a) a->revoked = true;
+    if (r) r->revoked = true;
+  });
+}
+
+int TokenStore::expire(const TokenSelector& selector, TimeMs now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return for_selected_locked(selector, [now](AccessRecord* a, RefreshRecord* r) {
+    if (a && a->expires_ms > now) a->expires_ms = now;
+    if (r && (r->expires_ms == 0 || r->expires_ms > now)) r->expires_ms = now;
+  });
+}
+
+nlohmann::json TokenStore::describe(const std::optional<std::string>& user,
+                                    const std::optional<std::string>& client, TimeMs now) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<const Grant*> selected;
+  for (const auto& [id, grant] : grants_) {
+    if (user && grant.username != *user) continue;
+    if (client && grant.client_id != *client) continue;
+    selected.push_back(&grant);
+  }
+  std::sort(selected.begin(), selected.end(), [](const Grant* a, const Grant* b) { return a->id < b->id; });
+  nlohmann::json grants = nlohmann::json::array();
+  for (const Grant* grant : selected) {
+    nlohmann::json access = nlohmann::json::array();
+    for (const auto& token : grant->access_tokens) {
+      auto a = access_.find(token);
+      if (a == access_.end()) continue;
+      access.push_back({{"token", token},
+                        {"expires_at", a->second.expires_ms / 1000},
+                        {"state", token_state_name(access_state_locked(a->second, now))}});
+    }
+    nlohmann::json refresh = nlohmann::json::array();
+    auto add_refresh = [&](const std::string& token) {
+      auto r = refresh_.find(token);
+      if (r == refresh_.end()) return;
+      nlohmann::json entry = {{"token", token},
+                              {"issued_at", r->second.issued_ms / 1000},
+                              {"expires_at", r->second.expires_ms ? nlohmann::json(r->second.expires_ms / 1000)
+                                                                  : nlohmann::json(nullptr)},
+                              {"state", token_state_name(refresh_state_locked(r->second, now))}};
+      if (r->second.idle_ms) entry["idle_expires_at"] = (r->second.last_used_ms + r->second.idle_ms) / 1000;
+      refresh.push_back(std::move(entry));
+    };
+    for (const auto& token : grant->retired_refresh_tokens) add_refresh(token);
+    if (std::find(grant->retired_refresh_tokens.begin(), grant->retired_refresh_tokens.end(),
+                  grant->current_refresh_token) == grant->retired_refresh_tokens.end()) {
+      add_refresh(grant->current_refresh_token);
+    }
+    grants.push_back({{"grant", grant_label(grant->id)},
+                      {"client_id", grant->client_id},
+                      {"username", grant->username},
+                      {"scope", grant->has_scope ? nlohmann::json(grant->scope) : nlohmann::json(nullptr)},
+                      {"created_at", grant->created_ms / 1000},
+                      {"revoked", grant->revoked},
+                      {"refreshes", grant->refreshes},
+                      {"access_tokens", std::move(access)},
+                      {"refresh_tokens", std::move(refresh)}});
+  }
+  return {{"grants", std::move(grants)}};
+}
+
+void TokenStore::maybe_purge_locked(TimeMs now) {
+  // Amortised: a sweep costs O(live tokens), so sweep after at least that many issuances.
+  size_t threshold = std::max(kMinPurgeInterval, (access_.size() + refresh_.size()) / 2);
+  if (issued_since_purge_ >= threshold || now - last_purge_ms_ >= kPurgeRetentionMs) purge_locked(now);
+}
+
+void TokenStore::purge(TimeMs now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  purge_locked(now);
+}
+
+void TokenStore::purge_locked(TimeMs now) {
+  last_purge_ms_ = now;
+  issued_since_purge_ = 0;
+  TimeMs horizon = now - kPurgeRetentionMs;
+  for (auto it = access_.begin(); it != access_.end();) {
+    it = it->second.expires_ms <= horizon ? access_.erase(it) : std::next(it);
+  }
+  for (auto it = refresh_.begin(); it != refresh_.end();) {
+    const RefreshRecord& r = it->second;
+    bool dead = (r.expires_ms != 0 && r.expires_ms <= horizon) ||
+                (r.idle_ms != 0 && r.last_used_ms + r.idle_ms <= horizon);
+    it = dead ? refresh_.erase(it) : std::next(it);
+  }
+  for (auto it = codes_.begin(); it != codes_.end();) {
+    it = it->second.expires_ms <= horizon ? codes_.erase(it) : std::next(it);
+  }
+  for (auto it = grants_.begin(); it != grants_.end();) {
+    Grant& grant = it->second;
+    auto gone_access = [this](const std::string& t) { return access_.count(t) == 0; };
+    grant.access_tokens.erase(
+        std::remove_if(grant.access_tokens.begin(), grant.access_tokens.end(), gone_access),
+        grant.access_tokens.end());
+    auto gone_refresh = [this](const std::string& t) { return refresh_.count(t) == 0; };
+    grant.retired_refresh_tokens.erase(
+        std::remove_if(grant.retired_refresh_tokens.begin(), grant.retired_refresh_tokens.end(), gone_refresh),
+        grant.retired_refresh_tokens.end());
+    bool idle = grant.access_tokens.empty() && refresh_.count(grant.current_refresh_token) == 0;
+    // A grant issued from a code must outlive the code, for reuse detection.
+    it = idle && grant.created_ms <= horizon ? grants_.erase(it) : std::next(it);
+  }
+}
+
+size_t TokenStore::access_token_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return access_.size();
+}
+
+size_t TokenStore::refresh_token_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return refresh_.size();
+}
+
+size_t TokenStore::grant_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return grants_.size();
+}
+
+}  // namespace mock2ba

@@ -1,0 +1,190 @@
+// Grants, access tokens, refresh tokens and authorization codes, with rotation, reuse detection,
+// expiry, revocation and purging. Every operation is atomic under one mutex, so N concurrent
+// refreshes with one refresh token give exactly one success.
+#ifndef MOCK2BA_TOKEN_STORE_H_
+#define MOCK2BA_TOKEN_STORE_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "clock.h"
+#include "fixture.h"
+
+namespace mock2ba {
+
+enum class TokenState { kActive, kRotated, kRevoked, kExpired, kUnknown };
+
+// "active", "rotated", "revoked", "expired" or "unknown", as the journal and control API say.
+const char* token_state_name(TokenState state);
+
+// What a successful grant hands out.
+struct IssuedTokens {
+  std::string access_token;
+  int64_t expires_in = 0;
+  std::optional<std::string> refresh_token;  // absent when none is issued or repeated
+  std::string scope;
+  bool has_scope = false;
+  uint64_t grant_id = 0;
+  std::string username;  // whose grant it is (the reply's policy depends on it)
+  TokenState presented_state = TokenState::kActive;  // of the refresh token presented, if any
+};
+
+// A failed grant: the OAuth error code, a description and, for evidence, the token's state.
+struct GrantError {
+  std::string error;  // invalid_grant, invalid_scope, ...
+  std::string description;
+  TokenState state = TokenState::kUnknown;
+  uint64_t grant_id = 0;
+};
+
+struct GrantResult {
+  std::optional<IssuedTokens> tokens;
+  std::optional<GrantError> error;
+};
+
+// Who owns a presented access token, and whether it may be used now.
+struct AccessCheck {
+  TokenState state = TokenState::kUnknown;
+  std::string username;
+  std::string client_id;
+  uint64_t grant_id = 0;
+};
+
+// The parameters an authorization code is bound to.
+struct CodeRequest {
+  std::string client_id;
+  std::string username;
+  std::string redirect_uri;
+  std::string scope;
+  bool has_scope = false;
+  std::string code_challenge;
+  std::string code_challenge_method;  // "S256" or "plain"; empty without PKCE
+};
+
+// Which tokens a control-API revoke or expire affects. Exactly one member is set.
+struct TokenSelector {
+  std::optional<std::string> token;
+  std::optional<std::string> user;
+  std::optional<std::string> client;
+  std::optional<uint64_t> grant;
+};
+
+class TokenStore {
+ public:
+  explicit TokenStore(std::shared_ptr<const Fixture> fixture);
+
+  // Starts a new grant for a user (password grant) and issues its first tokens.
+  IssuedTokens issue_for_password(const Client& client, const User& user, const std::string& scope,
+                                  bool has_scope, TimeMs now);
+
+  // Exchanges a refresh token: checks ownership, expiry, revocation and reuse, then rotates.
+  GrantResult refresh(const std::string& refresh_token, const Client& client,
+                      const std::optional<std::string>& scope, TimeMs now);
+
+  // Creates an authorization code bound to `request`; returns the code and its expiry.
+  std::pair<std::string, TimeMs> create_code(const CodeRequest& request, TimeMs now);
+
+  // Redeems a code once: checks client, redirect_uri and PKCE; a second redemption revokes the
+  // tokens the first one issued (RFC 6749 §4.1.2).
+  GrantResult redeem_code(const std::string& code, const Client& client,
+                          const std::optional<std::string>& redirect_uri,
+                          const std::optional<std::string>& code_verifier, TimeMs now);
+
+  // Looks up an access token presented to the product API.
+  AccessCheck check_access(const std::string& access_token, TimeMs now) const;
+
+  // State of a refresh token without using it (for the journal).
+  TokenState refresh_state(const std::string& refresh_token, TimeMs now) const;
+
+  // Control API: revoke or expire the selected tokens; returns how many were affected.
+  int revoke(const TokenSelector& selector, TimeMs now);
+  int expire(const TokenSelector& selector, TimeMs now);
+
+  // Every grant with its tokens and their states; filters are optional.
+  nlohmann::json describe(const std::optional<std::string>& user,
+                          const std::optional<std::string>& client, TimeMs now) const;
+
+  // Drops tokens and codes that expired long enough ago (also done automatically).
+  void purge(TimeMs now);
+
+  // Live counts, for tests and health.
+  size_t access_token_count() const;
+  size_t refresh_token_count() const;
+  size_t grant_count() const;
+
+ private:
+  struct Grant {
+    uint64_t id = 0;
+    std::string client_id;
+    std::string username;
+    std::string scope;
+    bool has_scope = false;
+    bool wants_refresh = true;
+    TimeMs created_ms = 0;
+    bool revoked = false;
+    int64_t access_tokens_issued = 0;
+    int64_t refresh_tokens_issued = 0;
+    int64_t refreshes = 0;
+    std::string current_refresh_token;
+    std::deque<std::string> retired_refresh_tokens;  // rotated, kept for reuse detection
+    std::deque<std::string> access_tokens;
+  };
+  struct AccessRecord {
+    uint64_t grant_id = 0;
+    TimeMs expires_ms = 0;
+    bool revoked = false;
+  };
+  struct RefreshRecord {
+    uint64_t grant_id = 0;
+    TimeMs issued_ms = 0;
+    TimeMs expires_ms = 0;  // 0: never
+    TimeMs idle_ms = 0;     // 0: no idle limit
+    TimeMs last_used_ms = 0;
+    TimeMs rotated_ms = 0;
+    bool rotated = false;
+    bool revoked = false;
+  };
+  struct CodeRecord {
+    CodeRequest request;
+    TimeMs expires_ms = 0;
+    bool used = false;
+    uint64_t grant_id = 0;
+  };
+
+  Grant& new_grant_locked(const Client& client, const std::string& username, const std::string& scope,
+                          bool has_scope, TimeMs now);
+  IssuedTokens issue_locked(Grant& grant, bool new_refresh_token, TimeMs now);
+  std::string new_token_locked(const Policy& policy);
+  Policy policy_locked(const Grant& grant) const;
+  // The lifetime a schedule sets for this token, if any schedule matches.
+  std::optional<int64_t> scheduled_lifetime(TokenKind kind, const Grant& grant, int64_t per_grant_ordinal,
+                                            int64_t per_user_ordinal, bool idle) const;
+  TokenState refresh_state_locked(const RefreshRecord& record, TimeMs now) const;
+  TokenState access_state_locked(const AccessRecord& record, TimeMs now) const;
+  void revoke_grant_locked(Grant& grant);
+  template <typename Fn>
+  int for_selected_locked(const TokenSelector& selector, Fn&& fn);
+  void maybe_purge_locked(TimeMs now);
+  void purge_locked(TimeMs now);
+
+  std::shared_ptr<const Fixture> fixture_;
+  mutable std::mutex mutex_;
+  uint64_t next_grant_id_ = 1;
+  std::unordered_map<uint64_t, Grant> grants_;
+  std::unordered_map<std::string, AccessRecord> access_;
+  std::unordered_map<std::string, RefreshRecord> refresh_;
+  std::unordered_map<std::string, CodeRecord> codes_;
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> per_user_counts_;  // access, refresh
+  TimeMs last_purge_ms_ = 0;
+  size_t issued_since_purge_ = 0;
+};
+
+}  // namespace mock2ba
+
+#endif  // MOCK2BA_TOKEN_STORE_H_
