@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -16,6 +18,10 @@
 
 namespace mock2ba {
 namespace {
+
+// cpp-httplib 0.11.4 listens with a backlog of 5: a load test opening 64 connections at once
+// overflows it, and every dropped handshake is retried only after 1 s (second-long p99).
+constexpr int kListenBacklog = 1024;
 
 std::string directory_of(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -34,7 +40,9 @@ bool valid_scenario_name(const std::string& name) {
 HeaderList header_list(const httplib::Headers& headers) {
   HeaderList out;
   for (const auto& [name, value] : headers) {
-    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" || name == "REMOTE_PORT") continue;
+    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" ||
+        name == "REMOTE_PORT")
+      continue;
     out.emplace_back(name, value);
   }
   return out;
@@ -68,10 +76,12 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   }
   if (!options_.tls_cert.empty()) {
-    auto https = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    auto https =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
     if (!https->is_valid()) {
       throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
-                                  options_.tls_key + ": not a readable PEM certificate and matching key");
+                                  options_.tls_key +
+                                  ": not a readable PEM certificate and matching key");
     }
     http_ = std::move(https);
   } else {
@@ -84,25 +94,31 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_keep_alive_max_count(10000);
   http_->set_keep_alive_timeout(2);
+  http_->set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = sock;
+  });
   http_->set_read_timeout(5, 0);
   http_->set_write_timeout(5, 0);
   http_->set_payload_max_length(1 << 20);
-  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "internal error: %s\n", e.what());
-    } catch (...) {
-      std::fprintf(stderr, "internal error\n");
-    }
-    send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
-  });
+  http_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "internal error: %s\n", e.what());
+        } catch (...) {
+          std::fprintf(stderr, "internal error\n");
+        }
+        send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
+      });
   http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too.
     if (res.body.empty()) {
-      send_oauth_error(res, res.status, "invalid_request",
-                       "The HTTP request was rejected (status " + std::to_string(res.status) + ").");
+      send_oauth_error(
+          res, res.status, "invalid_request",
+          "The HTTP request was rejected (status " + std::to_string(res.status) + ").");
     }
   });
 
@@ -139,6 +155,7 @@ bool MockServer::bind(std::string* error) {
              " (address in use or not available)";
     return false;
   }
+  ::listen(listen_fd_, kListenBacklog);  // again, with room for a burst of connections
   return true;
 }
 
@@ -168,7 +185,8 @@ std::shared_ptr<Tenant> MockServer::scenario(const std::string& name, std::strin
   auto it = scenarios_.find(name);
   if (it != scenarios_.end()) return it->second;
   try {
-    auto fixture = std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + name + ".json"));
+    auto fixture =
+        std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + name + ".json"));
     auto tenant = std::make_shared<Tenant>(name, std::move(fixture), options_.journal_capacity);
     scenarios_[name] = tenant;
     return tenant;
@@ -195,15 +213,17 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     std::string name = route.substr(3, end == std::string::npos ? std::string::npos : end - 3);
     std::string error;
     if (!valid_scenario_name(name)) {
-      return send_json(res, 404, nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
+      return send_json(res, 404,
+                       nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
     }
     tenant = scenario(name, &error);
     if (!tenant) {
       bool missing = error.find("cannot open") != std::string::npos;
-      return send_json(res, missing ? 404 : 500,
-                       nlohmann::json{{"error", missing ? "No scenario '" + name + "' in the fixture folder."
-                                                        : error}}
-                           .dump());
+      return send_json(
+          res, missing ? 404 : 500,
+          nlohmann::json{
+              {"error", missing ? "No scenario '" + name + "' in the fixture folder." : error}}
+              .dump());
     }
     base += req.path.substr(0, 3 + name.size());
     route = end == std::string::npos ? "/" : route.substr(end);
@@ -215,7 +235,10 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   if (starts_with(route, "/__mock/") || route == "/__mock") {
     if (!control_access_allowed(req)) {
       res.set_header("WWW-Authenticate", "Bearer realm=\"mock control API\"");
-      return send_json(res, 401, nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}.dump());
+      return send_json(
+          res, 401,
+          nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}
+              .dump());
     }
     return handle_control_api(ex);
   }
@@ -229,7 +252,8 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     }
     fault = tenant->faults().take(route, grant_type);
   }
-  if (fault && fault->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
+  if (fault && fault->delay_ms > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
 
   bool dropped = false;
   if (fault && fault->drop && !fault->after_commit) {
@@ -244,7 +268,10 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     } else if (is_product_api_route(route)) {
       handle_product_api(ex);
     } else {
-      send_json(res, 404, nlohmann::json{{"error", "not_found"}, {"error_description", "No endpoint " + req.path + "."}}.dump());
+      send_json(res, 404,
+                nlohmann::json{{"error", "not_found"},
+                               {"error_description", "No endpoint " + req.path + "."}}
+                    .dump());
     }
     if (fault && fault->after_commit) {
       if (fault->status) {
@@ -274,7 +301,8 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   entry.response_body = dropped ? "" : res.body;
   if (fault) entry.fault = fault->id;
   if (dropped) ex.outcome["dropped"] = true;
-  double latency = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  double latency =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log_request(req, res, tenant->name(), ex.outcome, latency);
   entry.outcome = std::move(ex.outcome);
   tenant->journal().record(std::move(entry));
@@ -291,8 +319,11 @@ void MockServer::log_request(const httplib::Request& req, const httplib::Respons
   std::string client = outcome.value("client_id", "");
   std::string line;
   if (options_.log_format == LogFormat::kJson) {
-    nlohmann::json j = {{"time", utc_timestamp()}, {"method", req.method}, {"path", req.path},
-                        {"status", res.status},    {"latency_ms", latency_ms}};
+    nlohmann::json j = {{"time", utc_timestamp()},
+                        {"method", req.method},
+                        {"path", req.path},
+                        {"status", res.status},
+                        {"latency_ms", latency_ms}};
     if (!scenario.empty()) j["scenario"] = scenario;
     if (!grant.empty()) j["grant_type"] = grant;
     if (!client.empty()) j["client_id"] = client;
@@ -301,10 +332,12 @@ void MockServer::log_request(const httplib::Request& req, const httplib::Respons
   } else {
     char latency[32];
     std::snprintf(latency, sizeof latency, "%.2fms", latency_ms);
-    line = utc_timestamp() + " " + req.method + " " + req.path + " " + std::to_string(res.status) + " " + latency;
+    line = utc_timestamp() + " " + req.method + " " + req.path + " " + std::to_string(res.status) +
+           " " + latency;
     if (!grant.empty()) line += " grant=" + grant;
     if (!client.empty()) line += " client=" + client;
-    if (outcome.contains("error") && outcome["error"].is_string()) line += " error=" + outcome["error"].get<std::string>();
+    if (outcome.contains("error") && outcome["error"].is_string())
+      line += " error=" + outcome["error"].get<std::string>();
   }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);

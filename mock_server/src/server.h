@@ -66,8 +66,9 @@ class MockServer {
   void dispatch(const httplib::Request& req, httplib::Response& res);
   std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
   bool control_access_allowed(const httplib::Request& req) const;
-  void log_request(const httplib::Request& req, const httplib::Response& res, const std::string& scenario,
-                   const nlohmann::json& outcome, double latency_ms) const;
+  void log_request(const httplib::Request& req, const httplib::Response& res,
+                   const std::string& scenario, const nlohmann::json& outcome,
+                   double latency_ms) const;
 
   ServerOptions options_;
   std::string fixture_dir_;
@@ -77,6 +78,7 @@ class MockServer {
   std::map<std::string, std::shared_ptr<Tenant>> scenarios_;
   std::unordered_map<std::string, Route> routes_;
   int port_ = -1;
+  int listen_fd_ = -1;  // the listening socket, to widen cpp-httplib's backlog after bind
   std::thread thread_;
 };
 
