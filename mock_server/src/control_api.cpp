@@ -32,10 +32,12 @@ void clock(Exchange& ex) {
   if (ex.req.method == "POST") {
     auto body = json_body(ex);
     if (!body) return;
-    if (!body->is_object()) return control_error(ex.res, 400, "Expected an object such as {\"advance\": 60}.");
+    if (!body->is_object())
+      return control_error(ex.res, 400, "Expected an object such as {\"advance\": 60}.");
     for (const auto& item : body->items()) {
       if (item.key() != "advance" && item.key() != "set" && item.key() != "frozen") {
-        return control_error(ex.res, 400, item.key() + ": unknown key (expected advance, set or frozen)");
+        return control_error(ex.res, 400,
+                             item.key() + ": unknown key (expected advance, set or frozen)");
       }
     }
     if (body->contains("advance") && body->contains("set")) {
@@ -51,8 +53,10 @@ void clock(Exchange& ex) {
       return control_error(ex.res, 400, "frozen: expected true or false");
     }
     if (body->contains("frozen")) state.clock.set_frozen((*body)["frozen"].get<bool>());
-    if (body->contains("advance")) state.clock.advance(static_cast<TimeMs>((*body)["advance"].get<double>() * 1000));
-    if (body->contains("set")) state.clock.set(static_cast<TimeMs>((*body)["set"].get<double>() * 1000));
+    if (body->contains("advance"))
+      state.clock.advance(static_cast<TimeMs>((*body)["advance"].get<double>() * 1000));
+    if (body->contains("set"))
+      state.clock.set(static_cast<TimeMs>((*body)["set"].get<double>() * 1000));
     state.fire_due_events();
   } else if (ex.req.method != "GET") {
     return control_error(ex.res, 405, "Use GET or POST.");
@@ -69,7 +73,8 @@ void requests(Exchange& ex) {
   uint64_t since = 0;
   if (ex.req.has_param("since")) {
     const std::string text = ex.req.get_param_value("since");
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 18) {
       return control_error(ex.res, 400, "since: expected a sequence number");
     }
     since = std::stoull(text);
@@ -96,7 +101,8 @@ void faults(Exchange& ex) {
 
 std::optional<TokenSelector> selector_from(Exchange& ex, const json& body) {
   if (!body.is_object() || body.size() != 1) {
-    control_error(ex.res, 400, "Expected exactly one of {\"token\"}, {\"user\"}, {\"client\"} or {\"grant\"}.");
+    control_error(ex.res, 400,
+                  "Expected exactly one of {\"token\"}, {\"user\"}, {\"client\"} or {\"grant\"}.");
     return std::nullopt;
   }
   TokenSelector s;
@@ -104,7 +110,8 @@ std::optional<TokenSelector> selector_from(Exchange& ex, const json& body) {
   if (key == "grant") {
     std::string text = value.is_string() ? value.get<std::string>() : value.dump();
     if (!text.empty() && text[0] == 'g') text.erase(0, 1);
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 18) {
       control_error(ex.res, 400, "grant: expected a grant id such as \"g3\"");
       return std::nullopt;
     }
@@ -115,9 +122,12 @@ std::optional<TokenSelector> selector_from(Exchange& ex, const json& body) {
     control_error(ex.res, 400, key + ": expected a non-empty string");
     return std::nullopt;
   }
-  if (key == "token") s.token = value.get<std::string>();
-  else if (key == "user") s.user = value.get<std::string>();
-  else if (key == "client") s.client = value.get<std::string>();
+  if (key == "token")
+    s.token = value.get<std::string>();
+  else if (key == "user")
+    s.user = value.get<std::string>();
+  else if (key == "client")
+    s.client = value.get<std::string>();
   else {
     control_error(ex.res, 400, key + ": unknown key (expected token, user, client or grant)");
     return std::nullopt;
@@ -139,7 +149,8 @@ void tokens(Exchange& ex, const std::string& action) {
   if (!body) return;
   auto selector = selector_from(ex, *body);
   if (!selector) return;
-  int affected = action == "revoke" ? store.revoke(*selector, ex.now) : store.expire(*selector, ex.now);
+  int affected =
+      action == "revoke" ? store.revoke(*selector, ex.now) : store.expire(*selector, ex.now);
   send_json(ex.res, 200, json{{"affected", affected}}.dump());
 }
 
@@ -148,11 +159,12 @@ void codes(Exchange& ex) {
   auto body = json_body(ex);
   if (!body) return;
   if (!body->is_object()) return control_error(ex.res, 400, "Expected an object.");
-  static const std::set<std::string> kKeys = {"client_id", "username", "redirect_uri", "scope",
-                                              "code_challenge", "code_challenge_method"};
+  static const std::set<std::string> kKeys = {
+      "client_id", "username", "redirect_uri", "scope", "code_challenge", "code_challenge_method"};
   for (const auto& item : body->items()) {
     if (!kKeys.count(item.key())) return control_error(ex.res, 400, item.key() + ": unknown key");
-    if (!item.value().is_string()) return control_error(ex.res, 400, item.key() + ": expected a string");
+    if (!item.value().is_string())
+      return control_error(ex.res, 400, item.key() + ": expected a string");
   }
   CodeRequest request;
   request.client_id = body->value("client_id", "");
@@ -161,11 +173,14 @@ void codes(Exchange& ex) {
   request.has_scope = body->contains("scope");
   request.scope = body->value("scope", "");
   request.code_challenge = body->value("code_challenge", "");
-  request.code_challenge_method = body->value("code_challenge_method", request.code_challenge.empty() ? "" : "plain");
+  request.code_challenge_method =
+      body->value("code_challenge_method", request.code_challenge.empty() ? "" : "plain");
   const Fixture& fixture = *ex.state->fixture;
   auto client = fixture.clients.find(request.client_id);
-  if (client == fixture.clients.end()) return control_error(ex.res, 400, "client_id: no such client");
-  if (!fixture.users.count(request.username)) return control_error(ex.res, 400, "username: no such user");
+  if (client == fixture.clients.end())
+    return control_error(ex.res, 400, "client_id: no such client");
+  if (!fixture.users.count(request.username))
+    return control_error(ex.res, 400, "username: no such user");
   if (request.code_challenge_method != "" && request.code_challenge_method != "S256" &&
       request.code_challenge_method != "plain") {
     return control_error(ex.res, 400, "code_challenge_method: expected S256 or plain");
@@ -215,7 +230,8 @@ void handle_control_api(Exchange& ex) {
   if (sub == "/tokens/expire") return tokens(ex, "expire");
   if (sub == "/codes") return codes(ex);
   if (sub == "/fixture") return load_fixture(ex);
-  control_error(ex.res, 404, "No control endpoint " + ex.req.path + " (see the README's control API).");
+  control_error(ex.res, 404,
+                "No control endpoint " + ex.req.path + " (see the README's control API).");
 }
 
 }  // namespace mock2ba
