@@ -30,6 +30,16 @@ function common.counter(limit)
   end
 end
 
+-- For scripts with a fixed request: wrk parses responses only when `response` is defined after
+-- init(), so it is defined only when a limit asks for counting.
+function common.watch_limit(opts)
+  local limit = tonumber(opts.limit or "0")
+  if limit > 0 then
+    local count = common.counter(limit)
+    response = function() count() end
+  end
+end
+
 local threads = {}
 
 function common.setup(thread)

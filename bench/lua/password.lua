@@ -11,11 +11,7 @@ wrk.body = "grant_type=password&username=demo&password=demo" ..
 
 function init(args)
   local opts = common.parse_args(args)
-  local limit = tonumber(opts.limit or "0")
-  if limit > 0 then
-    local count = common.counter(limit)
-    response = function() count() end
-  end
+  common.watch_limit(opts)
 end
 
 setup = common.setup

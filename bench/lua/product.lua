@@ -5,11 +5,7 @@ local common = dofile(dir .. "common.lua")
 function init(args)
   local opts = common.parse_args(args)
   wrk.headers["Authorization"] = "Bearer " .. (opts.token or "")
-  local limit = tonumber(opts.limit or "0")
-  if limit > 0 then
-    local count = common.counter(limit)
-    response = function() count() end
-  end
+  common.watch_limit(opts)
 end
 
 setup = common.setup
