@@ -19,6 +19,25 @@ using testing::MockServer;
 using testing::Subprocess;
 using testing::TempDir;
 
+// A killed client may still have a request in flight: its bytes reached the kernel before the
+// kill, and the server answers it a moment later. Judge only once the journal has stood still.
+void wait_for_quiet_server(const MockServer& mock) {
+  constexpr auto kQuiet = std::chrono::milliseconds(50);
+  auto next_seq = [&] {
+    return mock.get("/__mock/requests?since=18446744073709551").value("next_seq", 0);
+  };
+  int last = next_seq();
+  auto stable_since = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - stable_since < kQuiet) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    int now = next_seq();
+    if (now != last) {
+      last = now;
+      stable_since = std::chrono::steady_clock::now();
+    }
+  }
+}
+
 // The mock's state of a token ("active", "rotated", ...), "" when it does not know it.
 std::string token_state(const json& grants, const char* list, const std::string& token) {
   for (const json& grant : grants) {
@@ -57,6 +76,7 @@ TEST(CrashSafety, KillNineDuringRefreshNeverLosesThePair) {
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
     refresh.kill(SIGKILL);
     refresh.wait();
+    wait_for_quiet_server(mock);
 
     const auto after = store.load();
     ASSERT_TRUE(after.ok()) << "store unreadable after kill " << kills << ": "
