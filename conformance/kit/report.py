@@ -197,6 +197,7 @@ td.cell.sel span{outline:2px solid #1d2a44}
 .finding{margin:4px 0;padding:4px 8px;border-radius:4px;font-size:13px}
 table.steps{border-collapse:collapse;font-size:12.5px;margin:6px 0}
 table.steps td{border-bottom:1px solid #eee;padding:3px 6px;vertical-align:top}
+table.steps td:nth-child(4),table.steps td:nth-child(5){white-space:nowrap}
 pre{background:#f3f4f7;padding:6px 8px;border-radius:4px;white-space:pre-wrap;word-break:break-all;font-size:12px;margin:3px 0}
 details{margin:4px 0}summary{cursor:pointer}
 .tot span{margin-right:6px;padding:1px 6px;border-radius:4px;font-size:12px}
@@ -234,9 +235,10 @@ function show(ri,cid){const run=DATA.runs[ri];const c=DATA.checks.find(x=>x.id==
  cell.flows.forEach(fn=>{const fl=run.flows[fn];if(!fl)return;
   o+=`<h3 style="font-size:14px;margin:14px 0 2px">Scenario <code>${esc(fn)}</code> · <code>${esc(fl.fixture)}</code></h3><div class="muted">${esc(fl.description)}</div>`;
   ["skipped","aborted","error"].forEach(k=>{if(fl[k])o+=`<div class="finding WARN">${k}: ${esc(fl[k])}</div>`});
+  const seqRange=([a,b])=>b-1<a?"":b-1===a?`journal #${a}`:`journal #${a}–${b-1}`;
   o+=`<table class="steps">`;fl.steps.forEach(s=>{const r=s.reply||{};
    const a=s.cmd==="control"?esc(s.args.action):esc(s.cmd)+" "+esc(JSON.stringify(s.args));
-   o+=`<tr><td>${s.n}</td><td><b>${esc(s.label)}</b></td><td>${a}</td><td>${s.cmd==="control"?"":`<span class="${r.status==="ok"?"PASS":r.status==="skipped"?"SKIP":"WARN"}">${esc(r.status||"")} ${esc(r.kind||"")}</span>`}</td><td class="muted">journal #${s.journal_seq[0]}–${s.journal_seq[1]-1}</td></tr>`;
+   o+=`<tr><td>${s.n}</td><td><b>${esc(s.label)}</b></td><td>${a}</td><td>${s.cmd==="control"?"":`<span class="${r.status==="ok"?"PASS":r.status==="skipped"?"SKIP":"WARN"}">${esc(r.status||"")} ${esc(r.kind||"")}</span>`}</td><td class="muted">${seqRange(s.journal_seq)}</td></tr>`;
    if(s.browser)o+=`<tr><td></td><td colspan="4"><pre>${esc(s.browser.log.join("\n"))}\n${esc(s.browser.authorize_urls.join("\n"))}</pre></td></tr>`});
   o+=`</table><details><summary>wire log: ${fl.wire_log.length} request(s)</summary>`;
   fl.wire_log.forEach(w=>{o+=`<details><summary>#${w.seq} ${esc(w.method)} ${esc(w.path)}${w.query?"?"+esc(w.query):""} → <b>${esc(w.status)}</b>${w.fault?" (fault)":""}${w.outcome?" · "+esc(JSON.stringify(w.outcome)):""}</summary>`+

@@ -82,6 +82,12 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     http_ = std::make_unique<httplib::Server>();
   }
 
+  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second mock silently share
+  // a port already in use; SO_REUSEADDR alone keeps quick restarts working.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // Without TCP_NODELAY, keep-alive replies wait ~40 ms for a delayed ACK (Nagle).
   http_->set_tcp_nodelay(true);
   size_t threads = options_.threads;
