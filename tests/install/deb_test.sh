@@ -27,9 +27,12 @@ for p in libcpp-httplib-dev nlohmann-json3-dev libssl-dev pkg-config; do
 done
 [[ $(dpkg-deb -f "$deb" Version) == "$expected_version" ]] || fail "package version"
 # Every file under usr/, the binaries in usr/bin, nothing of the build tree.
-dpkg-deb -c "$deb" | awk '{print $NF}' | grep -v '^\./usr/' | grep -v '^\./$' && fail "files outside /usr"
-dpkg-deb -c "$deb" | grep -q '\./usr/bin/mock_server$' || fail "no /usr/bin/mock_server"
-dpkg-deb -c "$dev" | grep -q 'twoba_clientConfig.cmake$' || fail "no CMake package in -dev"
+dpkg-deb -c "$deb" | awk '{print $NF}' >"$scratch/files"
+dpkg-deb -c "$dev" | awk '{print $NF}' >"$scratch/dev-files"
+grep -v '^\./usr/' "$scratch/files" | grep -v '^\./$' && fail "files outside /usr"
+grep -qx '\./usr/bin/mock_server' "$scratch/files" || fail "no /usr/bin/mock_server"
+grep -q 'twoba_clientConfig.cmake$' "$scratch/dev-files" || fail "no CMake package in -dev"
+grep -q 'include/twoba/' "$scratch/files" && fail "headers belong in -dev, not in the runtime package"
 
 root=$scratch/root
 dpkg-deb -x "$deb" "$root"
