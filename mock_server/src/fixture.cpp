@@ -330,7 +330,7 @@ Fixture parse_fixture(const json& document, const std::string& source) {
   fixture.source = source;
   ObjectReader r(document, "", fixture.source);
   r.reject_unknown_keys({"description", "policy", "scopes", "clients", "users", "schedules",
-                         "events", "clock", "products", "trade_items"});
+                         "events", "clock", "products", "trade_items", "auto_login"});
   fixture.description = r.string("description", true).value_or("");
   if (r.has("policy")) apply_policy(fixture.policy, r.raw("policy"), "policy", fixture.source);
   auto scopes = r.string_list("scopes").value_or(
@@ -349,6 +349,10 @@ Fixture parse_fixture(const json& document, const std::string& source) {
     if (!fixture.users.emplace(name, std::move(user)).second) {
       r.fail("users[" + std::to_string(i) + "].username", "duplicate user \"" + name + "\"");
     }
+  }
+  fixture.auto_login = r.string("auto_login");
+  if (fixture.auto_login && !fixture.users.count(*fixture.auto_login)) {
+    r.fail("auto_login", "no such user \"" + *fixture.auto_login + "\"");
   }
   const json& clients = r.raw("clients");
   for (size_t i = 0; i < clients.size(); ++i) {

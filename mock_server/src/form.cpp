@@ -1,5 +1,7 @@
 #include "form.h"
 
+#include "text_util.h"
+
 namespace mock2ba {
 namespace {
 
@@ -51,6 +53,13 @@ std::string form_encode(std::string_view value) {
     }
   }
   return out;
+}
+
+bool is_form_content_type(const std::string& content_type) {
+  std::string lower = to_lower(content_type);
+  const std::string kForm = "application/x-www-form-urlencoded";
+  if (!starts_with(lower, kForm)) return false;
+  return lower.size() == kForm.size() || lower[kForm.size()] == ';' || lower[kForm.size()] == ' ';
 }
 
 std::optional<Form> Form::parse(std::string_view text, std::string* error) {

@@ -17,6 +17,9 @@ std::optional<std::string> form_decode(std::string_view text);
 // Encodes a value for a form or query string (unreserved characters kept, space as %20).
 std::string form_encode(std::string_view value);
 
+// Whether a Content-Type header value is application/x-www-form-urlencoded (any parameters).
+bool is_form_content_type(const std::string& content_type);
+
 // An ordered multimap of form fields: duplicates are kept so that callers can reject them.
 class Form {
  public:

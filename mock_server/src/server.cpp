@@ -5,6 +5,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "authorize_endpoint.h"
 #include "client_auth.h"
 #include "connection_drop.h"
 #include "control_api.h"
@@ -131,6 +132,9 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   add_route("/oauth/token", handle_token_endpoint);
   add_route("/connect/token", handle_token_endpoint);
   add_route("/.well-known/openid-configuration", handle_discovery);
+  add_route("/oauth/authorize", handle_authorize_endpoint);
+  add_route("/connect/authorize", handle_authorize_endpoint);
+  add_route("/", handle_base_page);
 }
 
 MockServer::~MockServer() { stop(); }
@@ -296,7 +300,7 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   entry.path = req.path;
   if (auto q = req.target.find('?'); q != std::string::npos) entry.query = req.target.substr(q + 1);
   entry.headers = header_list(req.headers);
-  entry.body = req.body;
+  entry.body = ex.journal_body.value_or(req.body);
   entry.status = dropped ? 0 : res.status;
   entry.response_headers = header_list(res.headers);
   entry.response_body = dropped ? "" : res.body;
@@ -328,6 +332,7 @@ void MockServer::log_request(const httplib::Request& req, const httplib::Respons
     if (!scenario.empty()) j["scenario"] = scenario;
     if (!grant.empty()) j["grant_type"] = grant;
     if (!client.empty()) j["client_id"] = client;
+    if (outcome.contains("login")) j["login"] = outcome["login"];
     if (outcome.contains("error")) j["error"] = outcome["error"];
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
@@ -337,6 +342,8 @@ void MockServer::log_request(const httplib::Request& req, const httplib::Respons
            " " + latency;
     if (!grant.empty()) line += " grant=" + grant;
     if (!client.empty()) line += " client=" + client;
+    if (outcome.contains("login") && outcome["login"].is_string())
+      line += " login=" + outcome["login"].get<std::string>();
     if (outcome.contains("error") && outcome["error"].is_string())
       line += " error=" + outcome["error"].get<std::string>();
   }

@@ -20,13 +20,6 @@ std::optional<std::string> param(const Form& form, const char* name) {
   return value;
 }
 
-bool is_form_content_type(const std::string& content_type) {
-  std::string lower = to_lower(content_type);
-  const std::string kForm = "application/x-www-form-urlencoded";
-  if (!starts_with(lower, kForm)) return false;
-  return lower.size() == kForm.size() || lower[kForm.size()] == ';' || lower[kForm.size()] == ' ';
-}
-
 class TokenRequest {
  public:
   explicit TokenRequest(Exchange& ex) : ex_(ex), fixture_(*ex.state->fixture) {}

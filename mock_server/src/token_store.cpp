@@ -27,11 +27,6 @@ bool scope_contains(const std::string& scope, const std::string& item) {
   return false;
 }
 
-bool is_unreserved(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
 std::string sha256(const std::string& input) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -314,7 +309,7 @@ GrantResult TokenStore::redeem_code(const std::string& code, const Client& clien
     if (!code_verifier)
       return fail("invalid_grant", "The code_verifier is missing (PKCE).", TokenState::kActive);
     const std::string& v = *code_verifier;
-    if (v.size() < 43 || v.size() > 128 || !std::all_of(v.begin(), v.end(), is_unreserved)) {
+    if (!is_pkce_value(v)) {
       return fail("invalid_grant",
                   "The code_verifier must be 43-128 unreserved characters (RFC 7636 §4.1).",
                   TokenState::kActive);
