@@ -1,4 +1,5 @@
 // mock_server: parses the command line, loads the fixture, serves until SIGINT/SIGTERM.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -11,6 +12,9 @@
 #include "server.h"
 
 int main(int argc, char** argv) {
+  // One glibc arena per busy worker thread fragments the heap as tokens are issued and purged;
+  // two arenas keep RSS near what is live, at about the same CPU per request.
+  mallopt(M_ARENA_MAX, 2);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string error;
   auto cl = mock2ba::parse_command_line(args, mock2ba::find_default_fixture(), &error);

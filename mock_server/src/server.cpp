@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -17,6 +19,10 @@
 
 namespace mock2ba {
 namespace {
+
+// cpp-httplib 0.11.4 listens with a backlog of 5: a load test opening 64 connections at once
+// overflows it, and every dropped handshake is retried only after 1 s (second-long p99).
+constexpr int kListenBacklog = 1024;
 
 std::string directory_of(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -85,9 +91,11 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
 
   // cpp-httplib's default also sets SO_REUSEPORT, which would let a second mock silently share
   // a port already in use; SO_REUSEADDR alone keeps quick restarts working.
-  http_->set_socket_options([](socket_t sock) {
+  // The listening socket is remembered to re-listen with a larger backlog (see bind()).
+  http_->set_socket_options([this](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd_ = sock;
   });
   // Without TCP_NODELAY, keep-alive replies wait ~40 ms for a delayed ACK (Nagle).
   http_->set_tcp_nodelay(true);
@@ -161,6 +169,7 @@ bool MockServer::bind(std::string* error) {
              " (address in use or not available)";
     return false;
   }
+  ::listen(listen_fd_, kListenBacklog);  // again, with room for a burst of connections
   return true;
 }
 

@@ -81,6 +81,7 @@ class MockServer {
   std::map<std::string, std::shared_ptr<Tenant>> scenarios_;
   std::unordered_map<std::string, Route> routes_;
   int port_ = -1;
+  int listen_fd_ = -1;  // the listening socket, to widen cpp-httplib's backlog after bind
   std::thread thread_;
 };
 
