@@ -3,6 +3,7 @@
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -14,11 +15,16 @@ TOKEN_PATHS = ("/oauth/token", "/connect/token")
 
 
 def find_mock_binary(explicit=None):
-    """The mock binary: an explicit path, $TWOBA_MOCK_SERVER, or the usual build trees."""
+    """The mock binary: an explicit path, $TWOBA_MOCK_SERVER, the installed one beside the kit
+    (<prefix>/bin when the kit is <prefix>/share/twoba-mock/conformance), the usual build trees,
+    or mock_server on PATH."""
     candidates = [explicit, os.environ.get("TWOBA_MOCK_SERVER")]
     root = repo_root()
+    if os.path.basename(root) == "twoba-mock":
+        candidates.append(os.path.join(root, "..", "..", "bin", "mock_server"))
     for preset in ("dev", "release"):
         candidates.append(os.path.join(root, "build", preset, "mock_server", "mock_server"))
+    candidates.append(shutil.which("mock_server"))
     for c in candidates:
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
             return os.path.abspath(c)

@@ -28,6 +28,19 @@ Options:
 
 Prints "READY <base-url>" on stdout once it accepts connections.
 Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot listen, 2 for a bad flag or fixture.
+
+Endpoints (paths match case-insensitively; /s/NAME/... serves NAME.json of the fixture's folder):
+  POST /OAuth/Token, /connect/token          token endpoint (password, refresh_token,
+                                             authorization_code grants)
+  GET  /OAuth/Authorize, /connect/authorize  login page (authorization code flow)
+  GET  /.well-known/openid-configuration     discovery document
+  GET  /1/json/Product/..., /1/json/TradeItem/...  product API (Authorization: Bearer)
+  /__mock/...                                control API: health, reset, clock, requests,
+                                             faults, tokens, codes, fixture
+  GET  /__mock/openapi.json                  OpenAPI 3 document of every route above
+
+Documentation: README.md, mock_server/README.md and fixtures/README.md
+(installed: share/twoba-mock/doc/ and share/twoba-mock/fixtures/README.md).
 )";
 }
 

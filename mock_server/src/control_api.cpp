@@ -1,6 +1,10 @@
 #include "control_api.h"
 
+#include <map>
+#include <vector>
+
 #include "form.h"
+#include "openapi.h"
 #include "text_util.h"
 
 namespace mock2ba {
@@ -205,33 +209,62 @@ void load_fixture(Exchange& ex) {
   send_json(ex.res, 200, json{{"status", "loaded"}}.dump());
 }
 
+void health(Exchange& ex) {
+  send_json(ex.res, 200,
+            json{{"status", "ok"},
+                 {"scenario", ex.tenant.name()},
+                 {"fixture", ex.state->fixture->source},
+                 {"now", ex.now / 1000}}
+                .dump());
+}
+
+void reset(Exchange& ex) {
+  if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
+  ex.tenant.reset();
+  send_json(ex.res, 200, json{{"status", "reset"}}.dump());
+}
+
+void openapi(Exchange& ex) {
+  if (ex.req.method != "GET") return control_error(ex.res, 405, "Use GET.");
+  static const json kDocument = json::parse(openapi_json());
+  json doc = kDocument;
+  // Tools such as Swagger UI send requests to servers[0]: make it this mock (and scenario).
+  doc["servers"][0]["url"] = ex.base_url;
+  send_json(ex.res, 200, doc.dump());
+}
+
+// Every control endpoint, by path below /__mock. control_api_routes() lists the same table.
+const std::map<std::string, void (*)(Exchange&)>& control_routes() {
+  static const std::map<std::string, void (*)(Exchange&)> kRoutes = {
+      {"/health", health},
+      {"/reset", reset},
+      {"/clock", clock},
+      {"/requests", requests},
+      {"/faults", faults},
+      {"/tokens", [](Exchange& ex) { tokens(ex, ""); }},
+      {"/tokens/revoke", [](Exchange& ex) { tokens(ex, "revoke"); }},
+      {"/tokens/expire", [](Exchange& ex) { tokens(ex, "expire"); }},
+      {"/codes", codes},
+      {"/fixture", load_fixture},
+      {"/openapi.json", openapi},
+  };
+  return kRoutes;
+}
+
 }  // namespace
 
 void handle_control_api(Exchange& ex) {
   const std::string sub = ex.route.substr(std::string("/__mock").size());
-  if (sub == "/health") {
-    return send_json(ex.res, 200,
-                     json{{"status", "ok"},
-                          {"scenario", ex.tenant.name()},
-                          {"fixture", ex.state->fixture->source},
-                          {"now", ex.now / 1000}}
-                         .dump());
-  }
-  if (sub == "/reset") {
-    if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
-    ex.tenant.reset();
-    return send_json(ex.res, 200, json{{"status", "reset"}}.dump());
-  }
-  if (sub == "/clock") return clock(ex);
-  if (sub == "/requests") return requests(ex);
-  if (sub == "/faults") return faults(ex);
-  if (sub == "/tokens") return tokens(ex, "");
-  if (sub == "/tokens/revoke") return tokens(ex, "revoke");
-  if (sub == "/tokens/expire") return tokens(ex, "expire");
-  if (sub == "/codes") return codes(ex);
-  if (sub == "/fixture") return load_fixture(ex);
+  auto route = control_routes().find(sub);
+  if (route != control_routes().end()) return route->second(ex);
   control_error(ex.res, 404,
                 "No control endpoint " + ex.req.path + " (see the README's control API).");
+}
+
+std::vector<std::string> control_api_routes() {
+  std::vector<std::string> out;
+  for (const auto& [sub, handler] : control_routes()) out.push_back("/__mock" + sub);
+  return out;
 }
 
 }  // namespace mock2ba

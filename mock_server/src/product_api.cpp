@@ -177,6 +177,12 @@ bool is_product_api_route(const std::string& lower_route) {
   return starts_with(lower_route, kPrefix);
 }
 
+std::vector<std::string> product_api_routes() {
+  std::vector<std::string> out;
+  for (const auto& [name, op] : operations()) out.push_back(kPrefix + name);
+  return out;
+}
+
 void handle_product_api(Exchange& ex) {
   const std::string name = ex.route.substr(sizeof kPrefix - 1);
   auto op = operations().find(name);

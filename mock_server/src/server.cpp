@@ -151,6 +151,12 @@ void MockServer::add_route(const std::string& lower_route, Route handler) {
   routes_[lower_route] = std::move(handler);
 }
 
+std::vector<std::string> MockServer::routes() const {
+  std::vector<std::string> out;
+  for (const auto& [route, handler] : routes_) out.push_back(route);
+  return out;
+}
+
 bool MockServer::bind(std::string* error) {
   std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
   if (options_.port == 0) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "exchange.h"
 #include "tenant.h"
@@ -61,6 +62,8 @@ class MockServer {
 
   // Serves `handler` for a lower-cased route (any method; handlers check it).
   void add_route(const std::string& lower_route, Route handler);
+  // The lower-cased routes added with add_route (the product and control APIs have their own).
+  std::vector<std::string> routes() const;
 
  private:
   void dispatch(const httplib::Request& req, httplib::Response& res);
