@@ -54,8 +54,7 @@ void requests(Exchange& ex) {
   uint64_t since = 0;
   if (ex.req.has_param("since")) {
     const std::string text = ex.req.get_param_value("since");
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
-        text.size() > 18) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18) {
       return control_error(ex.res, 400, "since: expected a sequence number");
     }
     since = std::stoull(text);
@@ -95,8 +94,7 @@ void tokens(Exchange& ex, const std::string& action) {
   std::string error;
   auto selector = parse_token_selector(*body, &error);
   if (!selector) return control_error(ex.res, 400, error);
-  int affected =
-      action == "revoke" ? store.revoke(*selector, ex.now) : store.expire(*selector, ex.now);
+  int affected = action == "revoke" ? store.revoke(*selector, ex.now) : store.expire(*selector, ex.now);
   send_json(ex.res, 200, json{{"affected", affected}}.dump());
 }
 
@@ -110,10 +108,8 @@ void codes(Exchange& ex) {
   const CodeRequest& request = *parsed;
   const Fixture& fixture = *ex.state->fixture;
   auto client = fixture.clients.find(request.client_id);
-  if (client == fixture.clients.end())
-    return control_error(ex.res, 400, "client_id: no such client");
-  if (!fixture.users.count(request.username))
-    return control_error(ex.res, 400, "username: no such user");
+  if (client == fixture.clients.end()) return control_error(ex.res, 400, "client_id: no such client");
+  if (!fixture.users.count(request.username)) return control_error(ex.res, 400, "username: no such user");
   if (client->second.require_pkce && request.code_challenge.empty()) {
     return control_error(ex.res, 400, "code_challenge: this client must use PKCE");
   }
@@ -268,8 +264,7 @@ void handle_control_api(Exchange& ex) {
   if (sub == "/tokens/expire") return tokens(ex, "expire");
   if (sub == "/codes") return codes(ex);
   if (sub == "/fixture") return load_fixture(ex);
-  control_error(ex.res, 404,
-                "No control endpoint " + ex.req.path + " (see the README's control API).");
+  control_error(ex.res, 404, "No control endpoint " + ex.req.path + " (see the README's control API).");
 }
 
 }  // namespace mock2ba

@@ -63,14 +63,12 @@ std::optional<Form> Form::parse(std::string_view text, std::string* error) {
     if (!pair.empty()) {
       size_t eq = pair.find('=');
       std::string_view raw_name = pair.substr(0, eq);
-      std::string_view raw_value =
-          eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
       auto name = form_decode(raw_name);
       auto value = form_decode(raw_value);
       if (!name || !value) {
         if (error) {
-          *error = "malformed percent-encoding in parameter '" +
-                   std::string(raw_name.substr(0, 64)) + "'";
+          *error = "malformed percent-encoding in parameter '" + std::string(raw_name.substr(0, 64)) + "'";
         }
         return std::nullopt;
       }

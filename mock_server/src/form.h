@@ -17,7 +17,7 @@ std::optional<std::string> form_decode(std::string_view text);
 // Encodes a value for a form or query string (unreserved characters kept, space as %20).
 std::string form_encode(std::string_view value);
 
-// At most this many fields in one body or query string: no OAuth request needs more, and a
+// At most this many fields in one body or query string: no OAuth request needs more, and the
 // bound keeps a hostile request from costing more than a normal one.
 constexpr size_t kMaxFormFields = 256;
 

@@ -34,9 +34,7 @@ bool valid_scenario_name(const std::string& name) {
 HeaderList header_list(const httplib::Headers& headers) {
   HeaderList out;
   for (const auto& [name, value] : headers) {
-    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" ||
-        name == "REMOTE_PORT")
-      continue;
+    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" || name == "REMOTE_PORT") continue;
     out.emplace_back(name, value);
   }
   return out;
@@ -45,12 +43,10 @@ HeaderList header_list(const httplib::Headers& headers) {
 std::string rejection_description(int status, size_t max_body_bytes) {
   switch (status) {
     case 400:
-      return "The HTTP request is malformed: a bad request line, header or chunked encoding, a "
-             "header "
+      return "The HTTP request is malformed: a bad request line, header or chunked encoding, a header "
              "line over 8 KiB, or a body that stopped arriving.";
     case 413:
-      return "The request body is too large (form bodies: at most 8192 bytes; other bodies: at "
-             "most " +
+      return "The request body is too large (form bodies: at most 8192 bytes; other bodies: at most " +
              std::to_string(max_body_bytes) + " bytes).";
     case 414:
       return "The request target is longer than 8 KiB.";
@@ -65,7 +61,7 @@ void ask_to_close(const httplib::Request& req, httplib::Response& res) {
   if (!iequals(req.get_header_value("Connection"), "close")) res.set_header("Connection", "close");
 }
 
-// A NUL or other control byte (besides tab) cannot appear in a header value (RFC 9110 §5.5).
+// A NUL or other control byte (besides tab) cannot appear in a header (RFC 9110 §5.5).
 bool has_control_bytes(const std::string& text) {
   for (unsigned char c : text) {
     if ((c < 0x20 && c != '\t') || c == 0x7F) return true;
@@ -101,12 +97,10 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   }
   if (!options_.tls_cert.empty()) {
-    auto https =
-        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    auto https = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
     if (!https->is_valid()) {
       throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
-                                  options_.tls_key +
-                                  ": not a readable PEM certificate and matching key");
+                                  options_.tls_key + ": not a readable PEM certificate and matching key");
     }
     http_ = std::move(https);
   } else {
@@ -119,26 +113,23 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_keep_alive_max_count(10000);
   http_->set_keep_alive_timeout(2);
-  http_->set_read_timeout(options_.read_timeout_ms / 1000,
-                          (options_.read_timeout_ms % 1000) * 1000);
+  http_->set_read_timeout(options_.read_timeout_ms / 1000, (options_.read_timeout_ms % 1000) * 1000);
   http_->set_write_timeout(5, 0);
   http_->set_payload_max_length(options_.max_body_bytes);
-  http_->set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "internal error: %s\n", e.what());
-        } catch (...) {
-          std::fprintf(stderr, "internal error\n");
-        }
-        send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
-      });
-  http_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req,
-                                                           httplib::Response& res) {
+  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "internal error: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "internal error\n");
+    }
+    send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
+  });
+  http_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req, httplib::Response& res) {
     // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too, and
-    // the connection is closed: after a framing error the rest of the stream is unusable.
+    // the client is asked to close: after a framing error the rest of the stream is unusable.
     if (res.body.empty()) {
       send_oauth_error(res, res.status, "invalid_request", rejection_description(res.status, max));
       ask_to_close(req, res);
@@ -207,8 +198,7 @@ std::shared_ptr<Tenant> MockServer::scenario(const std::string& name, std::strin
   auto it = scenarios_.find(name);
   if (it != scenarios_.end()) return it->second;
   try {
-    auto fixture =
-        std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + name + ".json"));
+    auto fixture = std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + name + ".json"));
     auto tenant = std::make_shared<Tenant>(name, std::move(fixture), options_.journal_capacity);
     scenarios_[name] = tenant;
     return tenant;
@@ -230,18 +220,15 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   for (const auto& [name, value] : req.headers) {
     if (has_control_bytes(name) || has_control_bytes(value)) {
       ask_to_close(req, res);
-      return send_oauth_error(res, 400, "invalid_request",
-                              "A header contains a NUL or control byte.");
+      return send_oauth_error(res, 400, "invalid_request", "A header contains a NUL or control byte.");
     }
   }
   if (req.has_header("Content-Length")) {
     // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request.
     const std::string length = req.get_header_value("Content-Length");
-    if (length.empty() || length.size() > 18 ||
-        length.find_first_not_of("0123456789") != std::string::npos) {
+    if (length.empty() || length.size() > 18 || length.find_first_not_of("0123456789") != std::string::npos) {
       ask_to_close(req, res);
-      return send_oauth_error(res, 400, "invalid_request",
-                              "The Content-Length header is not a number.");
+      return send_oauth_error(res, 400, "invalid_request", "The Content-Length header is not a number.");
     }
   }
   if (req.path.find('\0') != std::string::npos) {
@@ -255,17 +242,15 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     std::string name = route.substr(3, end == std::string::npos ? std::string::npos : end - 3);
     std::string error;
     if (!valid_scenario_name(name)) {
-      return send_json(res, 404,
-                       nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
+      return send_json(res, 404, nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
     }
     tenant = scenario(name, &error);
     if (!tenant) {
       bool missing = error.find("cannot open") != std::string::npos;
-      return send_json(
-          res, missing ? 404 : 500,
-          nlohmann::json{
-              {"error", missing ? "No scenario '" + name + "' in the fixture folder." : error}}
-              .dump());
+      return send_json(res, missing ? 404 : 500,
+                       nlohmann::json{{"error", missing ? "No scenario '" + name + "' in the fixture folder."
+                                                        : error}}
+                           .dump());
     }
     base += req.path.substr(0, 3 + name.size());
     route = end == std::string::npos ? "/" : route.substr(end);
@@ -277,10 +262,7 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   if (starts_with(route, "/__mock/") || route == "/__mock") {
     if (!control_access_allowed(req)) {
       res.set_header("WWW-Authenticate", "Bearer realm=\"mock control API\"");
-      return send_json(
-          res, 401,
-          nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}
-              .dump());
+      return send_json(res, 401, nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}.dump());
     }
     return handle_control_api(ex);
   }
@@ -294,8 +276,7 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     }
     fault = tenant->faults().take(route, grant_type);
   }
-  if (fault && fault->delay_ms > 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
+  if (fault && fault->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
 
   bool dropped = false;
   if (fault && fault->drop && !fault->after_commit) {
@@ -310,10 +291,7 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     } else if (is_product_api_route(route)) {
       handle_product_api(ex);
     } else {
-      send_json(res, 404,
-                nlohmann::json{{"error", "not_found"},
-                               {"error_description", "No endpoint " + req.path + "."}}
-                    .dump());
+      send_json(res, 404, nlohmann::json{{"error", "not_found"}, {"error_description", "No endpoint " + req.path + "."}}.dump());
     }
     if (fault && fault->after_commit) {
       if (fault->status) {
@@ -343,8 +321,7 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   entry.response_body = dropped ? "" : res.body;
   if (fault) entry.fault = fault->id;
   if (dropped) ex.outcome["dropped"] = true;
-  double latency =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  double latency = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log_request(req, res, tenant->name(), ex.outcome, latency);
   entry.outcome = std::move(ex.outcome);
   tenant->journal().record(std::move(entry));
@@ -361,11 +338,8 @@ void MockServer::log_request(const httplib::Request& req, const httplib::Respons
   std::string client = outcome.value("client_id", "");
   std::string line;
   if (options_.log_format == LogFormat::kJson) {
-    nlohmann::json j = {{"time", utc_timestamp()},
-                        {"method", req.method},
-                        {"path", req.path},
-                        {"status", res.status},
-                        {"latency_ms", latency_ms}};
+    nlohmann::json j = {{"time", utc_timestamp()}, {"method", req.method}, {"path", req.path},
+                        {"status", res.status},    {"latency_ms", latency_ms}};
     if (!scenario.empty()) j["scenario"] = scenario;
     if (!grant.empty()) j["grant_type"] = grant;
     if (!client.empty()) j["client_id"] = client;
@@ -374,12 +348,10 @@ void MockServer::log_request(const httplib::Request& req, const httplib::Respons
   } else {
     char latency[32];
     std::snprintf(latency, sizeof latency, "%.2fms", latency_ms);
-    line = utc_timestamp() + " " + req.method + " " + req.path + " " + std::to_string(res.status) +
-           " " + latency;
+    line = utc_timestamp() + " " + req.method + " " + req.path + " " + std::to_string(res.status) + " " + latency;
     if (!grant.empty()) line += " grant=" + grant;
     if (!client.empty()) line += " client=" + client;
-    if (outcome.contains("error") && outcome["error"].is_string())
-      line += " error=" + outcome["error"].get<std::string>();
+    if (outcome.contains("error") && outcome["error"].is_string()) line += " error=" + outcome["error"].get<std::string>();
   }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -29,9 +29,8 @@ struct ServerOptions {
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
   size_t threads = 64;  // one per concurrent keep-alive connection
-  int read_timeout_ms = 5000;  // a request that stalls this long is answered 400 and closed
+  int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
-  std::string state_file;  // grants, tokens, codes and clock survive restarts when set
 };
 
 // Whether an address is a loopback address (127.0.0.0/8, ::1 or localhost).
