@@ -28,6 +28,25 @@ void abort_socket(int fd) {
 
 }  // namespace
 
+bool raise_listen_backlog(int port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return false;
+  bool found = false;
+  while (dirent* entry = readdir(dir)) {
+    int fd = std::atoi(entry->d_name);
+    if (fd <= 2) continue;
+    int listening = 0;
+    socklen_t size = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) continue;
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 || port_of(local) != port) continue;
+    found = listen(fd, SOMAXCONN) == 0;  // listen() again only updates the backlog
+  }
+  closedir(dir);
+  return found;
+}
+
 bool drop_connection(const httplib::Request& req) {
   if (req.ssl) {
     abort_socket(SSL_get_fd(const_cast<SSL*>(req.ssl)));

@@ -11,6 +11,11 @@ namespace mock2ba {
 // Returns false when the socket could not be found.
 bool drop_connection(const httplib::Request& req);
 
+// Raises the accept backlog of this process's listening socket on `port` to SOMAXCONN.
+// cpp-httplib listens with a backlog of 5, so a burst of new connections (64 clients starting
+// at once) overflows it and some connects stall for a second and then fail.
+bool raise_listen_backlog(int port);
+
 }  // namespace mock2ba
 
 #endif  // MOCK2BA_CONNECTION_DROP_H_

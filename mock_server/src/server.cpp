@@ -169,6 +169,7 @@ bool MockServer::bind(std::string* error) {
              " (address in use or not available)";
     return false;
   }
+  raise_listen_backlog(port_);
   return true;
 }
 
