@@ -78,7 +78,31 @@ std::string utc_timestamp() {
   return buffer;
 }
 
+// Puts a saved clock and token store into a fresh scenario state. A flowing clock keeps its
+// offset from real time; a frozen one its instant.
+void restore_state(TenantState& state, const nlohmann::json& saved) {
+  if (saved.value("format", "") != "twoba-mock-state/1") throw std::runtime_error("not a mock state file");
+  try {
+    const nlohmann::json& clock = saved.at("clock");
+    TimeMs now = clock.at("now_ms").get<TimeMs>();
+    bool frozen = clock.at("frozen").get<bool>();
+    state.clock.set(frozen ? now : real_now_ms() + (now - clock.at("real_ms").get<TimeMs>()));
+    state.clock.set_frozen(frozen);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed clock: ") + e.what());
+  }
+  state.store.restore(saved.at("store"));
+}
+
 }  // namespace
+
+nlohmann::json MockServer::state_snapshot() const {
+  auto state = root_->state();
+  return {{"format", "twoba-mock-state/1"},
+          {"fixture", state->fixture->source},
+          {"clock", {{"now_ms", state->clock.now_ms()}, {"real_ms", real_now_ms()}, {"frozen", state->clock.frozen()}}},
+          {"store", state->store.snapshot()}};
+}
 
 bool is_loopback_host(const std::string& host) {
   return starts_with(host, "127.") || host == "::1" || host == "[::1]" || host == "localhost";
@@ -88,6 +112,16 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   auto fixture = std::make_shared<const Fixture>(load_fixture_file(options_.fixture_path));
   fixture_dir_ = directory_of(options_.fixture_path);
   root_ = std::make_shared<Tenant>("", std::move(fixture), options_.journal_capacity);
+
+  if (!options_.state_file.empty()) {
+    try {
+      if (auto saved = StateFile::read(options_.state_file)) restore_state(*root_->state(), *saved);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("--state-file " + options_.state_file + ": " + e.what());
+    }
+    state_file_ = std::make_unique<StateFile>(options_.state_file, [this] { return state_snapshot(); });
+    state_file_->commit();
+  }
 
   if (!is_loopback_host(options_.host) && options_.admin_token.empty()) {
     throw std::invalid_argument("--host " + options_.host +
@@ -265,7 +299,9 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
       res.set_header("WWW-Authenticate", "Bearer realm=\"mock control API\"");
       return send_json(res, 401, nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}.dump());
     }
-    return handle_control_api(ex);
+    handle_control_api(ex);
+    if (state_file_ && tenant == root_ && req.method != "GET") state_file_->commit();
+    return;
   }
 
   ex.state->fire_due_events();
@@ -308,6 +344,9 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     for (const auto& [name, value] : fault->headers) res.set_header(name.c_str(), value);
     ex.outcome["fault"] = fault->id;
   }
+
+  // A state change is on disk before its reply leaves, so a token that got a 200 survives kill -9.
+  if (state_file_ && tenant == root_ && req.method != "GET" && req.method != "HEAD") state_file_->commit();
 
   JournalEntry entry;
   entry.time_ms = ex.now;

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "exchange.h"
+#include "state_file.h"
 #include "tenant.h"
 
 namespace mock2ba {
@@ -31,6 +32,7 @@ struct ServerOptions {
   size_t threads = 64;  // one per concurrent keep-alive connection
   int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
+  std::string state_file;           // when set, the root scenario's tokens and clock survive restarts
 };
 
 // Whether an address is a loopback address (127.0.0.0/8, ::1 or localhost).
@@ -60,6 +62,8 @@ class MockServer {
   // scheme://host:port of the root scenario.
   std::string base_url() const;
   Tenant& root() { return *root_; }
+  // What --state-file stores: the root scenario's clock and token store.
+  nlohmann::json state_snapshot() const;
 
   // Serves `handler` for a lower-cased route (any method; handlers check it).
   void add_route(const std::string& lower_route, Route handler);
@@ -80,6 +84,7 @@ class MockServer {
   std::unordered_map<std::string, Route> routes_;
   int port_ = -1;
   std::thread thread_;
+  std::unique_ptr<StateFile> state_file_;
 };
 
 }  // namespace mock2ba
