@@ -9,7 +9,7 @@ namespace {
 using nlohmann::json;
 
 void control_error(httplib::Response& res, int status, const std::string& message) {
-  send_json(res, status, json{{"error", message}}.dump());
+  send_json(res, status, json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 std::optional<json> json_body(Exchange& ex) {
@@ -61,7 +61,8 @@ void requests(Exchange& ex) {
   }
   std::optional<std::string> path;
   if (ex.req.has_param("path")) path = to_lower(ex.req.get_param_value("path"));
-  send_json(ex.res, 200, ex.tenant.journal().to_json(since, path).dump());
+  // The journal keeps requests byte for byte; bytes that are not UTF-8 are shown replaced.
+  send_json(ex.res, 200, ex.tenant.journal().to_json(since, path).dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 void faults(Exchange& ex) {
@@ -86,7 +87,7 @@ void tokens(Exchange& ex, const std::string& action) {
     std::optional<std::string> user, client;
     if (ex.req.has_param("user")) user = ex.req.get_param_value("user");
     if (ex.req.has_param("client")) client = ex.req.get_param_value("client");
-    return send_json(ex.res, 200, store.describe(user, client, ex.now).dump());
+    return send_json(ex.res, 200, store.describe(user, client, ex.now).dump(-1, ' ', false, json::error_handler_t::replace));
   }
   if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
   auto body = json_body(ex);

@@ -266,8 +266,8 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
       return send_oauth_error(res, 400, "invalid_request", "The Content-Length header is not a number.");
     }
   }
-  if (req.path.find('\0') != std::string::npos) {
-    return send_oauth_error(res, 400, "invalid_request", "The path contains a NUL byte.");
+  if (req.path.find('\0') != std::string::npos || !is_valid_utf8(req.path) || !is_valid_utf8(req.target)) {
+    return send_oauth_error(res, 400, "invalid_request", "The path or query is not valid UTF-8 or contains a NUL byte.");
   }
   std::string route = to_lower(req.path);
   std::shared_ptr<Tenant> tenant = root_;
