@@ -45,6 +45,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mock_server: %s\n", e.what());
     return 2;
   }
+  if (const auto& user = server->root().state()->fixture->auto_login) {
+    std::fprintf(stderr,
+                 "mock_server: TEST-ONLY fixture option auto_login: /OAuth/Authorize logs in \"%s\" "
+                 "without showing the login form\n",
+                 user->c_str());
+  }
   if (!server->start(&error)) {
     std::fprintf(stderr, "mock_server: %s\n", error.c_str());
     return 1;

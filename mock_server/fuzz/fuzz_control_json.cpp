@@ -34,8 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   error.clear();
   if (auto selector = mock2ba::parse_token_selector(body, &error)) {
-    int set = selector->token.has_value() + selector->user.has_value() + selector->client.has_value() +
-              selector->grant.has_value();
+    int set = selector->token.has_value() + selector->user.has_value() +
+              selector->client.has_value() + selector->grant.has_value();
     if (set != 1) std::abort();
   } else if (error.empty()) {
     std::abort();

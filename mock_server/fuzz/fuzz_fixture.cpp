@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (document.is_discarded()) return 0;
   std::shared_ptr<const mock2ba::Fixture> fixture;
   try {
-    fixture = std::make_shared<const mock2ba::Fixture>(mock2ba::parse_fixture(document, "fuzz.json"));
+    fixture =
+        std::make_shared<const mock2ba::Fixture>(mock2ba::parse_fixture(document, "fuzz.json"));
   } catch (const mock2ba::FixtureError& e) {
     if (std::string(e.what()).rfind("fuzz.json: ", 0) != 0) std::abort();  // names the file
     return 0;

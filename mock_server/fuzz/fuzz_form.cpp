@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // Encoding then decoding gives back what was parsed; no NUL survives decoding.
       if (mock2ba::form_decode(mock2ba::form_encode(name)) != name) std::abort();
       if (mock2ba::form_decode(mock2ba::form_encode(value)) != value) std::abort();
-      if (name.find('\0') != std::string::npos || value.find('\0') != std::string::npos) std::abort();
+      if (name.find('\0') != std::string::npos || value.find('\0') != std::string::npos)
+        std::abort();
       if (form->count(name) == 0 || !form->get(name)) std::abort();
     }
   }

@@ -7,8 +7,10 @@
 
 namespace mock2ba {
 
-std::optional<BasicCredentials> parse_basic_authorization(const std::string& header, std::string* error) {
-  if (header.size() < 6 || !iequals(std::string_view(header).substr(0, 6), "basic ")) return std::nullopt;
+std::optional<BasicCredentials> parse_basic_authorization(const std::string& header,
+                                                          std::string* error) {
+  if (header.size() < 6 || !iequals(std::string_view(header).substr(0, 6), "basic "))
+    return std::nullopt;
   std::string encoded = header.substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.erase(0, 1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.pop_back();

@@ -17,7 +17,8 @@ struct BasicCredentials {
 
 // Decodes an Authorization header value of scheme Basic. Returns nullopt when the header is not
 // Basic; sets *error (and returns nullopt) when it is Basic but malformed.
-std::optional<BasicCredentials> parse_basic_authorization(const std::string& header, std::string* error);
+std::optional<BasicCredentials> parse_basic_authorization(const std::string& header,
+                                                          std::string* error);
 
 // Constant-time comparison of secrets (no early exit on the first differing byte).
 bool secrets_equal(const std::string& a, const std::string& b);

@@ -51,15 +51,17 @@ std::string find_default_fixture() {
 }
 
 std::optional<CommandLine> parse_command_line(const std::vector<std::string>& args,
-                                              const std::string& default_fixture, std::string* error) {
+                                              const std::string& default_fixture,
+                                              std::string* error) {
   CommandLine cl;
   cl.options.fixture_path = default_fixture;
-  auto number = [&](const std::string& flag, const std::string& text, long min, long max) -> std::optional<long> {
+  auto number = [&](const std::string& flag, const std::string& text, long min,
+                    long max) -> std::optional<long> {
     char* end = nullptr;
     long value = std::strtol(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0' || value < min || value > max) {
-      *error = flag + ": expected a number from " + std::to_string(min) + " to " + std::to_string(max) +
-               ", got '" + text + "'";
+      *error = flag + ": expected a number from " + std::to_string(min) + " to " +
+               std::to_string(max) + ", got '" + text + "'";
       return std::nullopt;
     }
     return value;
@@ -85,10 +87,10 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       cl.options.log_format = LogFormat::kNone;
       continue;
     }
-    static const std::vector<std::string> kValued = {"--fixture",     "--host",       "--port",
-                                                     "--tls-cert",    "--tls-key",    "--admin-token",
-                                                     "--log-format",  "--journal-capacity", "--threads",
-                                                     "--state-file"};
+    static const std::vector<std::string> kValued = {
+        "--fixture", "--host",        "--port",       "--tls-cert",
+        "--tls-key", "--admin-token", "--log-format", "--journal-capacity",
+        "--threads", "--state-file"};
     if (std::find(kValued.begin(), kValued.end(), flag) == kValued.end()) {
       *error = "unknown option '" + flag + "' (see --help)";
       return std::nullopt;

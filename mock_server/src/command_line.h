@@ -19,7 +19,8 @@ struct CommandLine {
 // Parses arguments (without argv[0]). On a bad flag returns nullopt and sets *error.
 // `default_fixture` is used when --fixture is not given.
 std::optional<CommandLine> parse_command_line(const std::vector<std::string>& args,
-                                              const std::string& default_fixture, std::string* error);
+                                              const std::string& default_fixture,
+                                              std::string* error);
 
 // The --help text.
 std::string usage_text();

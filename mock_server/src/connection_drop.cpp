@@ -15,7 +15,8 @@ namespace {
 
 int port_of(const sockaddr_storage& addr) {
   if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
-  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
+  if (addr.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
   return -1;
 }
 
@@ -40,7 +41,9 @@ bool raise_listen_backlog(int port) {
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) continue;
     sockaddr_storage local{};
     socklen_t local_len = sizeof local;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 || port_of(local) != port) continue;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        port_of(local) != port)
+      continue;
     found = listen(fd, SOMAXCONN) == 0;  // listen() again only updates the backlog
   }
   closedir(dir);

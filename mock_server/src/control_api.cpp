@@ -9,7 +9,8 @@ namespace {
 using nlohmann::json;
 
 void control_error(httplib::Response& res, int status, const std::string& message) {
-  send_json(res, status, json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace));
+  send_json(res, status,
+            json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 std::optional<json> json_body(Exchange& ex) {
@@ -54,7 +55,8 @@ void requests(Exchange& ex) {
   uint64_t since = 0;
   if (ex.req.has_param("since")) {
     const std::string text = ex.req.get_param_value("since");
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 18) {
       return control_error(ex.res, 400, "since: expected a sequence number");
     }
     since = std::stoull(text);
@@ -62,7 +64,10 @@ void requests(Exchange& ex) {
   std::optional<std::string> path;
   if (ex.req.has_param("path")) path = to_lower(ex.req.get_param_value("path"));
   // The journal keeps requests byte for byte; bytes that are not UTF-8 are shown replaced.
-  send_json(ex.res, 200, ex.tenant.journal().to_json(since, path).dump(-1, ' ', false, json::error_handler_t::replace));
+  send_json(ex.res, 200,
+            ex.tenant.journal()
+                .to_json(since, path)
+                .dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 void faults(Exchange& ex) {
@@ -87,7 +92,9 @@ void tokens(Exchange& ex, const std::string& action) {
     std::optional<std::string> user, client;
     if (ex.req.has_param("user")) user = ex.req.get_param_value("user");
     if (ex.req.has_param("client")) client = ex.req.get_param_value("client");
-    return send_json(ex.res, 200, store.describe(user, client, ex.now).dump(-1, ' ', false, json::error_handler_t::replace));
+    return send_json(
+        ex.res, 200,
+        store.describe(user, client, ex.now).dump(-1, ' ', false, json::error_handler_t::replace));
   }
   if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
   auto body = json_body(ex);
@@ -95,7 +102,8 @@ void tokens(Exchange& ex, const std::string& action) {
   std::string error;
   auto selector = parse_token_selector(*body, &error);
   if (!selector) return control_error(ex.res, 400, error);
-  int affected = action == "revoke" ? store.revoke(*selector, ex.now) : store.expire(*selector, ex.now);
+  int affected =
+      action == "revoke" ? store.revoke(*selector, ex.now) : store.expire(*selector, ex.now);
   send_json(ex.res, 200, json{{"affected", affected}}.dump());
 }
 
@@ -109,8 +117,10 @@ void codes(Exchange& ex) {
   const CodeRequest& request = *parsed;
   const Fixture& fixture = *ex.state->fixture;
   auto client = fixture.clients.find(request.client_id);
-  if (client == fixture.clients.end()) return control_error(ex.res, 400, "client_id: no such client");
-  if (!fixture.users.count(request.username)) return control_error(ex.res, 400, "username: no such user");
+  if (client == fixture.clients.end())
+    return control_error(ex.res, 400, "client_id: no such client");
+  if (!fixture.users.count(request.username))
+    return control_error(ex.res, 400, "username: no such user");
   if (client->second.require_pkce && request.code_challenge.empty()) {
     return control_error(ex.res, 400, "code_challenge: this client must use PKCE");
   }
@@ -265,7 +275,8 @@ void handle_control_api(Exchange& ex) {
   if (sub == "/tokens/expire") return tokens(ex, "expire");
   if (sub == "/codes") return codes(ex);
   if (sub == "/fixture") return load_fixture(ex);
-  control_error(ex.res, 404, "No control endpoint " + ex.req.path + " (see the README's control API).");
+  control_error(ex.res, 404,
+                "No control endpoint " + ex.req.path + " (see the README's control API).");
 }
 
 }  // namespace mock2ba

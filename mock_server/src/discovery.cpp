@@ -14,7 +14,8 @@ void handle_discovery(Exchange& ex) {
   doc["grant_types_supported"] = {"authorization_code", "password", "refresh_token"};
   doc["response_types_supported"] = {"code"};
   doc["code_challenge_methods_supported"] = {"S256", "plain"};
-  doc["token_endpoint_auth_methods_supported"] = {"client_secret_post", "client_secret_basic", "none"};
+  doc["token_endpoint_auth_methods_supported"] = {"client_secret_post", "client_secret_basic",
+                                                  "none"};
   doc["scopes_supported"] = ex.state->fixture->scopes;
   doc["subject_types_supported"] = {"public"};
   send_json(ex.res, 200, doc.dump());

@@ -18,7 +18,8 @@ void send_oauth_error(httplib::Response& res, int status, const std::string& err
 
 void send_api_error(httplib::Response& res, int status, const std::string& status_text,
                     const std::string& message) {
-  nlohmann::ordered_json body = {{"IsError", true}, {"ErrorMessage", message}, {"Status", status_text}};
+  nlohmann::ordered_json body = {
+      {"IsError", true}, {"ErrorMessage", message}, {"Status", status_text}};
   send_json(res, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -33,12 +34,23 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;

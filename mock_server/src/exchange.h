@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "tenant.h"
@@ -21,6 +22,8 @@ struct Exchange {
   std::string route;     // lower-cased path without the scenario prefix
   TimeMs now = 0;
   nlohmann::json outcome = nlohmann::json::object();  // evidence for the journal
+  // Journaled instead of req.body when set (a login form with its password redacted).
+  std::optional<std::string> journal_body = std::nullopt;
 };
 
 // Sends a JSON body with Content-Type application/json;charset=UTF-8.

@@ -7,20 +7,22 @@
 namespace mock2ba {
 namespace {
 
-std::optional<Fault> parse_fault(const nlohmann::json& spec, const std::string& where, std::string* error) {
+std::optional<Fault> parse_fault(const nlohmann::json& spec, const std::string& where,
+                                 std::string* error) {
   auto fail = [&](const std::string& key, const std::string& message) {
     *error = where + (key.empty() ? "" : "." + key) + ": " + message;
     return std::nullopt;
   };
   if (!spec.is_object()) return fail("", "expected a fault object");
-  static const std::set<std::string> kKeys = {"path", "grant_type", "status", "headers", "body",
-                                              "delay_ms", "drop", "after_commit", "times"};
+  static const std::set<std::string> kKeys = {"path",    "grant_type",   "status",
+                                              "headers", "body",         "delay_ms",
+                                              "drop",    "after_commit", "times"};
   for (const auto& item : spec.items()) {
     if (!kKeys.count(item.key())) return fail(item.key(), "unknown key");
   }
   Fault f;
-  if (!spec.contains("path") || !spec["path"].is_string() || spec["path"].get<std::string>().empty() ||
-      spec["path"].get<std::string>()[0] != '/') {
+  if (!spec.contains("path") || !spec["path"].is_string() ||
+      spec["path"].get<std::string>().empty() || spec["path"].get<std::string>()[0] != '/') {
     return fail("path", "required: a path such as \"/OAuth/Token\"");
   }
   f.path = to_lower(spec["path"].get<std::string>());
@@ -39,8 +41,10 @@ std::optional<Fault> parse_fault(const nlohmann::json& spec, const std::string& 
     for (const auto& item : spec["headers"].items()) {
       if (!item.value().is_string()) return fail("headers." + item.key(), "expected a string");
       const std::string value = item.value().get<std::string>();
-      if (value.find_first_of("\r\n") != std::string::npos || item.key().find_first_of("\r\n:") != std::string::npos) {
-        return fail("headers." + item.key(), "header names and values cannot contain CR, LF or ':'");
+      if (value.find_first_of("\r\n") != std::string::npos ||
+          item.key().find_first_of("\r\n:") != std::string::npos) {
+        return fail("headers." + item.key(),
+                    "header names and values cannot contain CR, LF or ':'");
       }
       f.headers.emplace_back(item.key(), value);
     }
@@ -50,7 +54,8 @@ std::optional<Fault> parse_fault(const nlohmann::json& spec, const std::string& 
     f.body = spec["body"].get<std::string>();
   }
   if (spec.contains("delay_ms")) {
-    if (!spec["delay_ms"].is_number_integer() || spec["delay_ms"] < 0 || spec["delay_ms"] > 600000) {
+    if (!spec["delay_ms"].is_number_integer() || spec["delay_ms"] < 0 ||
+        spec["delay_ms"] > 600000) {
       return fail("delay_ms", "expected an integer 0-600000");
     }
     f.delay_ms = spec["delay_ms"].get<int>();
@@ -103,10 +108,12 @@ std::optional<std::vector<int>> FaultQueue::add(const nlohmann::json& spec, std:
   return ids;
 }
 
-std::optional<Fault> FaultQueue::take(const std::string& lower_route, const std::string& grant_type) {
+std::optional<Fault> FaultQueue::take(const std::string& lower_route,
+                                      const std::string& grant_type) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
-    bool path_matches = it->path == lower_route || (is_token_route(it->path) && is_token_route(lower_route));
+    bool path_matches =
+        it->path == lower_route || (is_token_route(it->path) && is_token_route(lower_route));
     if (!path_matches || (it->grant_type && *it->grant_type != grant_type)) continue;
     ++it->hits;
     Fault hit = *it;
@@ -123,17 +130,18 @@ nlohmann::json FaultQueue::to_json() const {
   for (const auto& f : faults_) {
     nlohmann::json headers = nlohmann::json::object();
     for (const auto& [k, v] : f.headers) headers[k] = v;
-    list.push_back({{"id", f.id},
-                    {"path", f.path},
-                    {"grant_type", f.grant_type ? nlohmann::json(*f.grant_type) : nlohmann::json(nullptr)},
-                    {"status", f.status ? nlohmann::json(*f.status) : nlohmann::json(nullptr)},
-                    {"headers", headers},
-                    {"body", f.body ? nlohmann::json(*f.body) : nlohmann::json(nullptr)},
-                    {"delay_ms", f.delay_ms},
-                    {"drop", f.drop},
-                    {"after_commit", f.after_commit},
-                    {"times", f.times},
-                    {"hits", f.hits}});
+    list.push_back(
+        {{"id", f.id},
+         {"path", f.path},
+         {"grant_type", f.grant_type ? nlohmann::json(*f.grant_type) : nlohmann::json(nullptr)},
+         {"status", f.status ? nlohmann::json(*f.status) : nlohmann::json(nullptr)},
+         {"headers", headers},
+         {"body", f.body ? nlohmann::json(*f.body) : nlohmann::json(nullptr)},
+         {"delay_ms", f.delay_ms},
+         {"drop", f.drop},
+         {"after_commit", f.after_commit},
+         {"times", f.times},
+         {"hits", f.hits}});
   }
   return {{"faults", std::move(list)}};
 }

@@ -36,15 +36,16 @@ class ObjectReader {
     const json& v = raw(key);
     if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(kMax)) ||
         v.get<int64_t>() < min || v.get<int64_t>() > kMax) {
-      fail(key_path(key), "expected an integer from " + std::to_string(min) + " to " + std::to_string(kMax) +
-                              ", got " + describe(v));
+      fail(key_path(key), "expected an integer from " + std::to_string(min) + " to " +
+                              std::to_string(kMax) + ", got " + describe(v));
     }
     return v.get<int64_t>();
   }
 
   std::optional<bool> boolean(const char* key) const {
     if (!has(key)) return std::nullopt;
-    if (!raw(key).is_boolean()) fail(key_path(key), "expected true or false, got " + describe(raw(key)));
+    if (!raw(key).is_boolean())
+      fail(key_path(key), "expected true or false, got " + describe(raw(key)));
     return raw(key).get<bool>();
   }
 
@@ -104,12 +105,20 @@ class ObjectReader {
   const std::string& source_;
 };
 
-const std::set<std::string> kPolicyKeys = {
-    "access_token_lifetime", "refresh_token_lifetime",     "refresh_token_idle_lifetime",
-    "rotate_refresh_tokens", "reuse",                      "reuse_grace_period",
-    "return_refresh_token_on_refresh", "code_lifetime",    "token_type",
-    "refresh_token_requires_offline_access",               "include_expires_in",
-    "expires_in_as_string",  "extra_response_fields",      "token_format"};
+const std::set<std::string> kPolicyKeys = {"access_token_lifetime",
+                                           "refresh_token_lifetime",
+                                           "refresh_token_idle_lifetime",
+                                           "rotate_refresh_tokens",
+                                           "reuse",
+                                           "reuse_grace_period",
+                                           "return_refresh_token_on_refresh",
+                                           "code_lifetime",
+                                           "token_type",
+                                           "refresh_token_requires_offline_access",
+                                           "include_expires_in",
+                                           "expires_in_as_string",
+                                           "extra_response_fields",
+                                           "token_format"};
 
 const std::set<std::string> kGrantTypes = {"password", "refresh_token", "authorization_code"};
 const std::set<std::string> kRights = {"*", "Product", "TradeItem", "Thumbnail"};
@@ -141,7 +150,8 @@ void apply_policy(Policy& policy, const json& object, const std::string& path,
   if (r.has("extra_response_fields")) {
     const json& extra = r.raw("extra_response_fields");
     if (!extra.is_object()) {
-      r.fail(r.key_path("extra_response_fields"), "expected an object, got " + ObjectReader::describe(extra));
+      r.fail(r.key_path("extra_response_fields"),
+             "expected an object, got " + ObjectReader::describe(extra));
     }
     static const std::set<std::string> kReserved = {"access_token", "token_type", "expires_in",
                                                     "refresh_token", "scope"};
@@ -157,7 +167,8 @@ void apply_policy(Policy& policy, const json& object, const std::string& path,
     policy.token_format = *v == "hostile" ? TokenFormat::kHostile : TokenFormat::kUrlSafe;
   }
   if (policy.reuse == ReusePolicy::kGrace && r.has("reuse") && policy.reuse_grace_period == 0) {
-    r.fail(r.key_path("reuse_grace_period"), "\"reuse\": \"grace\" needs a reuse_grace_period >= 1");
+    r.fail(r.key_path("reuse_grace_period"),
+           "\"reuse\": \"grace\" needs a reuse_grace_period >= 1");
   }
 }
 
@@ -200,7 +211,8 @@ Client parse_client(const json& object, const std::string& path, const Fixture& 
     r.fail(r.key_path("require_pkce"), "a public client (no client_secret) must use PKCE");
   }
   client.policy = fixture.policy;
-  if (r.has("policy")) apply_policy(client.policy, r.raw("policy"), r.key_path("policy"), fixture.source);
+  if (r.has("policy"))
+    apply_policy(client.policy, r.raw("policy"), r.key_path("policy"), fixture.source);
   return client;
 }
 
@@ -229,10 +241,12 @@ User parse_user(const json& object, const std::string& path, const Fixture& fixt
 
 Schedule parse_schedule(const json& object, const std::string& path, const Fixture& fixture) {
   ObjectReader r(object, path, fixture.source);
-  r.reject_unknown_keys({"token", "per", "nth", "from", "user", "client", "lifetime", "idle_lifetime"});
+  r.reject_unknown_keys(
+      {"token", "per", "nth", "from", "user", "client", "lifetime", "idle_lifetime"});
   Schedule s;
   auto token = r.one_of("token", {"access_token", "refresh_token"});
-  if (!token) r.fail(r.key_path("token"), "missing (required: \"access_token\" or \"refresh_token\")");
+  if (!token)
+    r.fail(r.key_path("token"), "missing (required: \"access_token\" or \"refresh_token\")");
   s.token = *token == "access_token" ? TokenKind::kAccess : TokenKind::kRefresh;
   s.per_user = r.one_of("per", {"grant", "user"}).value_or("grant") == "user";
   auto nth = r.integer("nth", 1);
@@ -241,7 +255,8 @@ Schedule parse_schedule(const json& object, const std::string& path, const Fixtu
   s.nth = nth ? *nth : *from;
   s.and_later = from.has_value();
   s.user = r.string("user");
-  if (s.user && !fixture.users.count(*s.user)) r.fail(r.key_path("user"), "no such user \"" + *s.user + "\"");
+  if (s.user && !fixture.users.count(*s.user))
+    r.fail(r.key_path("user"), "no such user \"" + *s.user + "\"");
   s.client = r.string("client");
   if (s.client && !fixture.clients.count(*s.client)) {
     r.fail(r.key_path("client"), "no such client \"" + *s.client + "\"");
@@ -261,14 +276,17 @@ TimedEvent parse_event(const json& object, const std::string& path, const Fixtur
   TimedEvent e;
   if (auto at = r.integer("at", 0)) e.at_ms = *at * 1000;
   if (auto after = r.integer("after", 0)) e.after_ms = *after * 1000;
-  if (e.at_ms.has_value() == e.after_ms.has_value()) r.fail(path, "give exactly one of \"at\" and \"after\"");
+  if (e.at_ms.has_value() == e.after_ms.has_value())
+    r.fail(path, "give exactly one of \"at\" and \"after\"");
   auto action = r.one_of("action", {"revoke", "expire"});
   if (!action) r.fail(r.key_path("action"), "missing (required: \"revoke\" or \"expire\")");
   e.expire = *action == "expire";
   e.user = r.string("user");
   e.client = r.string("client");
-  if (e.user.has_value() == e.client.has_value()) r.fail(path, "give exactly one of \"user\" and \"client\"");
-  if (e.user && !fixture.users.count(*e.user)) r.fail(r.key_path("user"), "no such user \"" + *e.user + "\"");
+  if (e.user.has_value() == e.client.has_value())
+    r.fail(path, "give exactly one of \"user\" and \"client\"");
+  if (e.user && !fixture.users.count(*e.user))
+    r.fail(r.key_path("user"), "no such user \"" + *e.user + "\"");
   if (e.client && !fixture.clients.count(*e.client)) {
     r.fail(r.key_path("client"), "no such client \"" + *e.client + "\"");
   }
@@ -279,7 +297,8 @@ json parse_records(const ObjectReader& r, const char* key, const std::vector<con
                    const std::string& source) {
   if (!r.has(key)) return json::array();
   const json& list = r.raw(key);
-  if (!list.is_array()) r.fail(key, "expected a list of objects, got " + ObjectReader::describe(list));
+  if (!list.is_array())
+    r.fail(key, "expected a list of objects, got " + ObjectReader::describe(list));
   for (size_t i = 0; i < list.size(); ++i) {
     std::string item_path = std::string(key) + "[" + std::to_string(i) + "]";
     ObjectReader item(list[i], item_path, source);
@@ -315,7 +334,7 @@ Fixture parse_fixture(const json& document, const std::string& source) {
   fixture.source = source;
   ObjectReader r(document, "", fixture.source);
   r.reject_unknown_keys({"description", "policy", "scopes", "clients", "users", "schedules",
-                         "events", "clock", "products", "trade_items"});
+                         "events", "clock", "products", "trade_items", "auto_login"});
   fixture.description = r.string("description", true).value_or("");
   if (r.has("policy")) apply_policy(fixture.policy, r.raw("policy"), "policy", fixture.source);
   auto scopes = r.string_list("scopes").value_or(
@@ -324,7 +343,8 @@ Fixture parse_fixture(const json& document, const std::string& source) {
 
   for (const char* key : {"users", "clients"}) {
     if (!r.has(key)) r.fail(key, "missing (required)");
-    if (!r.raw(key).is_array() || r.raw(key).empty()) r.fail(key, "expected a non-empty list of objects");
+    if (!r.raw(key).is_array() || r.raw(key).empty())
+      r.fail(key, "expected a non-empty list of objects");
   }
   const json& users = r.raw("users");
   for (size_t i = 0; i < users.size(); ++i) {
@@ -333,6 +353,10 @@ Fixture parse_fixture(const json& document, const std::string& source) {
     if (!fixture.users.emplace(name, std::move(user)).second) {
       r.fail("users[" + std::to_string(i) + "].username", "duplicate user \"" + name + "\"");
     }
+  }
+  fixture.auto_login = r.string("auto_login");
+  if (fixture.auto_login && !fixture.users.count(*fixture.auto_login)) {
+    r.fail("auto_login", "no such user \"" + *fixture.auto_login + "\"");
   }
   const json& clients = r.raw("clients");
   for (size_t i = 0; i < clients.size(); ++i) {
@@ -348,7 +372,8 @@ Fixture parse_fixture(const json& document, const std::string& source) {
   if (r.has("schedules")) {
     const json& list = r.raw("schedules");
     for (size_t i = 0; i < list.size(); ++i) {
-      fixture.schedules.push_back(parse_schedule(list[i], "schedules[" + std::to_string(i) + "]", fixture));
+      fixture.schedules.push_back(
+          parse_schedule(list[i], "schedules[" + std::to_string(i) + "]", fixture));
     }
   }
   if (r.has("events")) {
@@ -363,8 +388,10 @@ Fixture parse_fixture(const json& document, const std::string& source) {
     if (auto start = clock.integer("start", 0)) fixture.clock_start_ms = *start * 1000;
     fixture.clock_frozen = clock.boolean("frozen").value_or(false);
   }
-  fixture.products = parse_records(r, "products", {"Id", "GTIN", "ManufacturerGLN", "Productcode"}, fixture.source);
-  fixture.trade_items = parse_records(r, "trade_items", {"SupplierGLN", "SuppliersTradeItemId"}, fixture.source);
+  fixture.products = parse_records(r, "products", {"Id", "GTIN", "ManufacturerGLN", "Productcode"},
+                                   fixture.source);
+  fixture.trade_items =
+      parse_records(r, "trade_items", {"SupplierGLN", "SuppliersTradeItemId"}, fixture.source);
   return fixture;
 }
 

@@ -104,6 +104,8 @@ struct Fixture {
   bool clock_frozen = false;
   nlohmann::json products = nlohmann::json::array();
   nlohmann::json trade_items = nlohmann::json::array();
+  // Test-only: the user the authorization endpoint logs in at once, without the login form.
+  std::optional<std::string> auto_login;
 
   // The policy for a client and user: fixture, then client overrides, then user overrides.
   Policy policy_for(const Client& client, const User* user) const;

@@ -1,5 +1,7 @@
 #include "form.h"
 
+#include "text_util.h"
+
 namespace mock2ba {
 namespace {
 
@@ -53,6 +55,13 @@ std::string form_encode(std::string_view value) {
   return out;
 }
 
+bool is_form_content_type(const std::string& content_type) {
+  std::string lower = to_lower(content_type);
+  const std::string kForm = "application/x-www-form-urlencoded";
+  if (!starts_with(lower, kForm)) return false;
+  return lower.size() == kForm.size() || lower[kForm.size()] == ';' || lower[kForm.size()] == ' ';
+}
+
 std::optional<Form> Form::parse(std::string_view text, std::string* error) {
   Form form;
   size_t pos = 0;
@@ -63,7 +72,8 @@ std::optional<Form> Form::parse(std::string_view text, std::string* error) {
     if (!pair.empty()) {
       size_t eq = pair.find('=');
       std::string_view raw_name = pair.substr(0, eq);
-      std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      std::string_view raw_value =
+          eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
       auto name = form_decode(raw_name);
       auto value = form_decode(raw_value);
       if (!name || !value) {

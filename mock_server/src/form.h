@@ -21,6 +21,9 @@ std::string form_encode(std::string_view value);
 // bound keeps a hostile request from costing more than a normal one.
 constexpr size_t kMaxFormFields = 256;
 
+// Whether a Content-Type header value is application/x-www-form-urlencoded (any parameters).
+bool is_form_content_type(const std::string& content_type);
+
 // An ordered multimap of form fields: duplicates are kept so that callers can reject them.
 class Form {
  public:

@@ -27,18 +27,15 @@ void put_body(nlohmann::json& out, const char* key, const std::string& body) {
 }
 
 nlohmann::json entry_json(uint64_t seq, const JournalEntry& e) {
-  nlohmann::json out = {{"seq", seq},
-                        {"time", e.time_ms / 1000},
-                        {"time_ms", e.time_ms},
-                        {"real_time_ms", e.real_time_ms},
-                        {"method", e.method},
-                        {"path", e.path},
-                        {"query", e.query},
-                        {"headers", headers_json(e.headers)}};
+  nlohmann::json out = {{"seq", seq},           {"time", e.time_ms / 1000},
+                        {"time_ms", e.time_ms}, {"real_time_ms", e.real_time_ms},
+                        {"method", e.method},   {"path", e.path},
+                        {"query", e.query},     {"headers", headers_json(e.headers)}};
   put_body(out, "body", e.body);
   nlohmann::json form = nullptr;
   for (const auto& [name, value] : e.headers) {
-    if (iequals(name, "Content-Type") && starts_with(to_lower(value), "application/x-www-form-urlencoded")) {
+    if (iequals(name, "Content-Type") &&
+        starts_with(to_lower(value), "application/x-www-form-urlencoded")) {
       if (auto parsed = Form::parse(e.body, nullptr)) {
         form = nlohmann::json::object();
         for (const auto& [k, v] : parsed->fields()) {
@@ -72,7 +69,8 @@ void Journal::record(JournalEntry entry) {
   entries_.emplace_back(seq, std::move(entry));
 }
 
-nlohmann::json Journal::to_json(uint64_t since, const std::optional<std::string>& path_filter) const {
+nlohmann::json Journal::to_json(uint64_t since,
+                                const std::optional<std::string>& path_filter) const {
   std::lock_guard<std::mutex> lock(mutex_);
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [seq, entry] : entries_) {

@@ -42,7 +42,8 @@ std::string text_of(const json& v) {
 
 // Clients left-pad 13-digit EANs to 14-digit GTINs; compare numerically-padded forms.
 std::optional<std::string> normalise_gtin(const std::string& gtin) {
-  if (gtin.size() < 8 || gtin.size() > 14 || !std::all_of(gtin.begin(), gtin.end(), ::isdigit)) return std::nullopt;
+  if (gtin.size() < 8 || gtin.size() > 14 || !std::all_of(gtin.begin(), gtin.end(), ::isdigit))
+    return std::nullopt;
   return std::string(14 - gtin.size(), '0') + gtin;
 }
 
@@ -71,7 +72,8 @@ void search(Call& c) {
   json products = json::array();
   for (const auto& p : c.fixture.products) {
     std::string haystack;
-    for (const char* key : {"Description", "LongDescription", "Brand", "ManufacturerName", "Productcode", "GTIN"}) {
+    for (const char* key :
+         {"Description", "LongDescription", "Brand", "ManufacturerName", "Productcode", "GTIN"}) {
       if (p.contains(key)) haystack += to_lower(text_of(p[key])) + "\n";
     }
     if (haystack.find(needle) == std::string::npos) continue;
@@ -105,8 +107,10 @@ void details_by_gtin(Call& c, bool features_optional) {
 std::optional<std::pair<std::string, std::string>> gln_and_trade_item(Call& c) {
   auto gln = c.arg("gln");
   auto id = c.arg("tradeItemId");
-  if (!gln || !id) return c.bad_request("The parameters 'gln' and 'tradeItemId' are required."), std::nullopt;
-  if (!valid_gln(*gln)) return c.bad_request("The parameter 'gln' must be a 13-digit GLN."), std::nullopt;
+  if (!gln || !id)
+    return c.bad_request("The parameters 'gln' and 'tradeItemId' are required."), std::nullopt;
+  if (!valid_gln(*gln))
+    return c.bad_request("The parameter 'gln' must be a 13-digit GLN."), std::nullopt;
   return std::make_pair(*gln, *id);
 }
 
@@ -126,7 +130,8 @@ void trade_item_details(Call& c) {
   auto key = gln_and_trade_item(c);
   if (!key) return;
   const json* item = trade_item(c.fixture, key->first, key->second);
-  if (!item) return c.not_found("No trade item " + key->second + " of supplier " + key->first + ".");
+  if (!item)
+    return c.not_found("No trade item " + key->second + " of supplier " + key->first + ".");
   c.ok(*item);
 }
 
@@ -160,34 +165,43 @@ const std::map<std::string, Operation>& operations() {
 
 void unauthorized(Exchange& ex, const std::string& message, bool invalid_token) {
   // RFC 6750 §3.1: no error code when the request carried no token at all.
-  ex.res.set_header("WWW-Authenticate", invalid_token ? "Bearer realm=\"2BA\", error=\"invalid_token\""
-                                                      : "Bearer realm=\"2BA\"");
+  ex.res.set_header("WWW-Authenticate", invalid_token
+                                            ? "Bearer realm=\"2BA\", error=\"invalid_token\""
+                                            : "Bearer realm=\"2BA\"");
   send_api_error(ex.res, 401, "Unauthorized", message);
 }
 
 }  // namespace
 
-bool is_product_api_route(const std::string& lower_route) { return starts_with(lower_route, kPrefix); }
+bool is_product_api_route(const std::string& lower_route) {
+  return starts_with(lower_route, kPrefix);
+}
 
 void handle_product_api(Exchange& ex) {
   const std::string name = ex.route.substr(sizeof kPrefix - 1);
   auto op = operations().find(name);
   if (op == operations().end()) {
-    return send_api_error(ex.res, 404, "NotFound", "There is no service function '" + ex.req.path + "'.");
+    return send_api_error(ex.res, 404, "NotFound",
+                          "There is no service function '" + ex.req.path + "'.");
   }
   if (ex.req.method != "GET") {
     ex.res.set_header("Allow", "GET");
-    return send_api_error(ex.res, 405, "MethodNotAllowed", "This service function accepts only GET.");
+    return send_api_error(ex.res, 405, "MethodNotAllowed",
+                          "This service function accepts only GET.");
   }
   std::string raw_query;
-  if (auto q = ex.req.target.find('?'); q != std::string::npos) raw_query = ex.req.target.substr(q + 1);
+  if (auto q = ex.req.target.find('?'); q != std::string::npos)
+    raw_query = ex.req.target.substr(q + 1);
   std::string parse_error;
   auto query = Form::parse(raw_query, &parse_error);
-  if (!query) return send_api_error(ex.res, 400, "BadRequest", "The query string is malformed: " + parse_error + ".");
+  if (!query)
+    return send_api_error(ex.res, 400, "BadRequest",
+                          "The query string is malformed: " + parse_error + ".");
 
   std::string header = ex.req.get_header_value("Authorization");
   std::optional<std::string> header_token;
-  if (header.size() > 7 && iequals(std::string_view(header).substr(0, 7), "bearer ")) header_token = header.substr(7);
+  if (header.size() > 7 && iequals(std::string_view(header).substr(0, 7), "bearer "))
+    header_token = header.substr(7);
   auto query_token = query->get("access_token");
   ex.outcome["token_source"] = header_token && query_token ? "header+query"
                                : header_token              ? "header"
@@ -196,15 +210,18 @@ void handle_product_api(Exchange& ex) {
   if (header_token && query_token) {
     ex.outcome["token_state"] = "ambiguous";
     ex.res.set_header("WWW-Authenticate", "Bearer realm=\"2BA\", error=\"invalid_request\"");
-    return send_api_error(ex.res, 400, "BadRequest",
-                          "The access token was sent both in the header and in the query; use one method.");
+    return send_api_error(
+        ex.res, 400, "BadRequest",
+        "The access token was sent both in the header and in the query; use one method.");
   }
   if (!header_token && !query_token) {
     ex.outcome["token_state"] = "missing";
     return unauthorized(ex, "No access token: send Authorization: Bearer <token>.", false);
   }
-  AccessCheck check = ex.state->store.check_access(header_token ? *header_token : *query_token, ex.now);
-  ex.outcome["token_state"] = check.state == TokenState::kActive ? "valid" : token_state_name(check.state);
+  AccessCheck check =
+      ex.state->store.check_access(header_token ? *header_token : *query_token, ex.now);
+  ex.outcome["token_state"] =
+      check.state == TokenState::kActive ? "valid" : token_state_name(check.state);
   if (check.state != TokenState::kActive) {
     const char* why = check.state == TokenState::kExpired   ? "The access token has expired."
                       : check.state == TokenState::kRevoked ? "The access token has been revoked."
@@ -218,9 +235,9 @@ void handle_product_api(Exchange& ex) {
   auto user = fixture.users.find(check.username);
   if (user == fixture.users.end() || !user->second.has_right(op->second.right)) {
     ex.outcome["error"] = "no_right";
-    return unauthorized(ex,
-                        "The user is not authorized for this service (" + std::string(op->second.right) + ").",
-                        false);
+    return unauthorized(
+        ex, "The user is not authorized for this service (" + std::string(op->second.right) + ").",
+        false);
   }
   Call call{ex, fixture, std::move(*query)};
   op->second.run(call);

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "authorize_endpoint.h"
 #include "client_auth.h"
 #include "connection_drop.h"
 #include "control_api.h"
@@ -34,7 +35,9 @@ bool valid_scenario_name(const std::string& name) {
 HeaderList header_list(const httplib::Headers& headers) {
   HeaderList out;
   for (const auto& [name, value] : headers) {
-    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" || name == "REMOTE_PORT") continue;
+    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" ||
+        name == "REMOTE_PORT")
+      continue;
     out.emplace_back(name, value);
   }
   return out;
@@ -43,10 +46,12 @@ HeaderList header_list(const httplib::Headers& headers) {
 std::string rejection_description(int status, size_t max_body_bytes) {
   switch (status) {
     case 400:
-      return "The HTTP request is malformed: a bad request line, header or chunked encoding, a header "
+      return "The HTTP request is malformed: a bad request line, header or chunked encoding, a "
+             "header "
              "line over 8 KiB, or a body that stopped arriving.";
     case 413:
-      return "The request body is too large (form bodies: at most 8192 bytes; other bodies: at most " +
+      return "The request body is too large (form bodies: at most 8192 bytes; other bodies: at "
+             "most " +
              std::to_string(max_body_bytes) + " bytes).";
     case 414:
       return "The request target is longer than 8 KiB.";
@@ -81,7 +86,8 @@ std::string utc_timestamp() {
 // Puts a saved clock and token store into a fresh scenario state. A flowing clock keeps its
 // offset from real time; a frozen one its instant.
 void restore_state(TenantState& state, const nlohmann::json& saved) {
-  if (saved.value("format", "") != "twoba-mock-state/1") throw std::runtime_error("not a mock state file");
+  if (saved.value("format", "") != "twoba-mock-state/1")
+    throw std::runtime_error("not a mock state file");
   try {
     const nlohmann::json& clock = saved.at("clock");
     TimeMs now = clock.at("now_ms").get<TimeMs>();
@@ -100,7 +106,10 @@ nlohmann::json MockServer::state_snapshot() const {
   auto state = root_->state();
   return {{"format", "twoba-mock-state/1"},
           {"fixture", state->fixture->source},
-          {"clock", {{"now_ms", state->clock.now_ms()}, {"real_ms", real_now_ms()}, {"frozen", state->clock.frozen()}}},
+          {"clock",
+           {{"now_ms", state->clock.now_ms()},
+            {"real_ms", real_now_ms()},
+            {"frozen", state->clock.frozen()}}},
           {"store", state->store.snapshot()}};
 }
 
@@ -119,7 +128,8 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     } catch (const std::exception& e) {
       throw std::invalid_argument("--state-file " + options_.state_file + ": " + e.what());
     }
-    state_file_ = std::make_unique<StateFile>(options_.state_file, [this] { return state_snapshot(); });
+    state_file_ =
+        std::make_unique<StateFile>(options_.state_file, [this] { return state_snapshot(); });
     state_file_->commit();
   }
 
@@ -131,37 +141,48 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   }
   if (!options_.tls_cert.empty()) {
-    auto https = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    auto https =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
     if (!https->is_valid()) {
       throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
-                                  options_.tls_key + ": not a readable PEM certificate and matching key");
+                                  options_.tls_key +
+                                  ": not a readable PEM certificate and matching key");
     }
     http_ = std::move(https);
   } else {
     http_ = std::make_unique<httplib::Server>();
   }
 
+  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second mock silently share
+  // a port already in use; SO_REUSEADDR alone keeps quick restarts working.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // Without TCP_NODELAY, keep-alive replies wait ~40 ms for a delayed ACK (Nagle).
   http_->set_tcp_nodelay(true);
   size_t threads = options_.threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_keep_alive_max_count(10000);
   http_->set_keep_alive_timeout(2);
-  http_->set_read_timeout(options_.read_timeout_ms / 1000, (options_.read_timeout_ms % 1000) * 1000);
+  http_->set_read_timeout(options_.read_timeout_ms / 1000,
+                          (options_.read_timeout_ms % 1000) * 1000);
   http_->set_write_timeout(5, 0);
   http_->set_payload_max_length(options_.max_body_bytes);
-  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "internal error: %s\n", e.what());
-    } catch (...) {
-      std::fprintf(stderr, "internal error\n");
-    }
-    send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
-  });
-  http_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req, httplib::Response& res) {
+  http_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "internal error: %s\n", e.what());
+        } catch (...) {
+          std::fprintf(stderr, "internal error\n");
+        }
+        send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
+      });
+  http_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req,
+                                                           httplib::Response& res) {
     // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too, and
     // the client is asked to close: after a framing error the rest of the stream is unusable.
     if (res.body.empty()) {
@@ -183,6 +204,9 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   add_route("/oauth/token", handle_token_endpoint);
   add_route("/connect/token", handle_token_endpoint);
   add_route("/.well-known/openid-configuration", handle_discovery);
+  add_route("/oauth/authorize", handle_authorize_endpoint);
+  add_route("/connect/authorize", handle_authorize_endpoint);
+  add_route("/", handle_base_page);
 }
 
 MockServer::~MockServer() { stop(); }
@@ -233,7 +257,8 @@ std::shared_ptr<Tenant> MockServer::scenario(const std::string& name, std::strin
   auto it = scenarios_.find(name);
   if (it != scenarios_.end()) return it->second;
   try {
-    auto fixture = std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + name + ".json"));
+    auto fixture =
+        std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + name + ".json"));
     auto tenant = std::make_shared<Tenant>(name, std::move(fixture), options_.journal_capacity);
     scenarios_[name] = tenant;
     return tenant;
@@ -255,19 +280,24 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   for (const auto& [name, value] : req.headers) {
     if (has_control_bytes(name) || has_control_bytes(value)) {
       ask_to_close(req, res);
-      return send_oauth_error(res, 400, "invalid_request", "A header contains a NUL or control byte.");
+      return send_oauth_error(res, 400, "invalid_request",
+                              "A header contains a NUL or control byte.");
     }
   }
   if (req.has_header("Content-Length")) {
     // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request.
     const std::string length = req.get_header_value("Content-Length");
-    if (length.empty() || length.size() > 18 || length.find_first_not_of("0123456789") != std::string::npos) {
+    if (length.empty() || length.size() > 18 ||
+        length.find_first_not_of("0123456789") != std::string::npos) {
       ask_to_close(req, res);
-      return send_oauth_error(res, 400, "invalid_request", "The Content-Length header is not a number.");
+      return send_oauth_error(res, 400, "invalid_request",
+                              "The Content-Length header is not a number.");
     }
   }
-  if (req.path.find('\0') != std::string::npos || !is_valid_utf8(req.path) || !is_valid_utf8(req.target)) {
-    return send_oauth_error(res, 400, "invalid_request", "The path or query is not valid UTF-8 or contains a NUL byte.");
+  if (req.path.find('\0') != std::string::npos || !is_valid_utf8(req.path) ||
+      !is_valid_utf8(req.target)) {
+    return send_oauth_error(res, 400, "invalid_request",
+                            "The path or query is not valid UTF-8 or contains a NUL byte.");
   }
   std::string route = to_lower(req.path);
   std::shared_ptr<Tenant> tenant = root_;
@@ -277,15 +307,17 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     std::string name = route.substr(3, end == std::string::npos ? std::string::npos : end - 3);
     std::string error;
     if (!valid_scenario_name(name)) {
-      return send_json(res, 404, nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
+      return send_json(res, 404,
+                       nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
     }
     tenant = scenario(name, &error);
     if (!tenant) {
       bool missing = error.find("cannot open") != std::string::npos;
-      return send_json(res, missing ? 404 : 500,
-                       nlohmann::json{{"error", missing ? "No scenario '" + name + "' in the fixture folder."
-                                                        : error}}
-                           .dump());
+      return send_json(
+          res, missing ? 404 : 500,
+          nlohmann::json{
+              {"error", missing ? "No scenario '" + name + "' in the fixture folder." : error}}
+              .dump());
     }
     base += req.path.substr(0, 3 + name.size());
     route = end == std::string::npos ? "/" : route.substr(end);
@@ -297,7 +329,10 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   if (starts_with(route, "/__mock/") || route == "/__mock") {
     if (!control_access_allowed(req)) {
       res.set_header("WWW-Authenticate", "Bearer realm=\"mock control API\"");
-      return send_json(res, 401, nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}.dump());
+      return send_json(
+          res, 401,
+          nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}
+              .dump());
     }
     handle_control_api(ex);
     if (state_file_ && tenant == root_ && req.method != "GET") state_file_->commit();
@@ -313,7 +348,8 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     }
     fault = tenant->faults().take(route, grant_type);
   }
-  if (fault && fault->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
+  if (fault && fault->delay_ms > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
 
   bool dropped = false;
   if (fault && fault->drop && !fault->after_commit) {
@@ -328,7 +364,10 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     } else if (is_product_api_route(route)) {
       handle_product_api(ex);
     } else {
-      send_json(res, 404, nlohmann::json{{"error", "not_found"}, {"error_description", "No endpoint " + req.path + "."}}.dump());
+      send_json(res, 404,
+                nlohmann::json{{"error", "not_found"},
+                               {"error_description", "No endpoint " + req.path + "."}}
+                    .dump());
     }
     if (fault && fault->after_commit) {
       if (fault->status) {
@@ -346,7 +385,8 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   }
 
   // A state change is on disk before its reply leaves, so a token that got a 200 survives kill -9.
-  if (state_file_ && tenant == root_ && req.method != "GET" && req.method != "HEAD") state_file_->commit();
+  if (state_file_ && tenant == root_ && req.method != "GET" && req.method != "HEAD")
+    state_file_->commit();
 
   JournalEntry entry;
   entry.time_ms = ex.now;
@@ -355,13 +395,14 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   entry.path = req.path;
   if (auto q = req.target.find('?'); q != std::string::npos) entry.query = req.target.substr(q + 1);
   entry.headers = header_list(req.headers);
-  entry.body = req.body;
+  entry.body = ex.journal_body.value_or(req.body);
   entry.status = dropped ? 0 : res.status;
   entry.response_headers = header_list(res.headers);
   entry.response_body = dropped ? "" : res.body;
   if (fault) entry.fault = fault->id;
   if (dropped) ex.outcome["dropped"] = true;
-  double latency = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  double latency =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log_request(req, res, tenant->name(), ex.outcome, latency);
   entry.outcome = std::move(ex.outcome);
   tenant->journal().record(std::move(entry));
@@ -378,20 +419,28 @@ void MockServer::log_request(const httplib::Request& req, const httplib::Respons
   std::string client = outcome.value("client_id", "");
   std::string line;
   if (options_.log_format == LogFormat::kJson) {
-    nlohmann::json j = {{"time", utc_timestamp()}, {"method", req.method}, {"path", req.path},
-                        {"status", res.status},    {"latency_ms", latency_ms}};
+    nlohmann::json j = {{"time", utc_timestamp()},
+                        {"method", req.method},
+                        {"path", req.path},
+                        {"status", res.status},
+                        {"latency_ms", latency_ms}};
     if (!scenario.empty()) j["scenario"] = scenario;
     if (!grant.empty()) j["grant_type"] = grant;
     if (!client.empty()) j["client_id"] = client;
+    if (outcome.contains("login")) j["login"] = outcome["login"];
     if (outcome.contains("error")) j["error"] = outcome["error"];
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     char latency[32];
     std::snprintf(latency, sizeof latency, "%.2fms", latency_ms);
-    line = utc_timestamp() + " " + req.method + " " + req.path + " " + std::to_string(res.status) + " " + latency;
+    line = utc_timestamp() + " " + req.method + " " + req.path + " " + std::to_string(res.status) +
+           " " + latency;
     if (!grant.empty()) line += " grant=" + grant;
     if (!client.empty()) line += " client=" + client;
-    if (outcome.contains("error") && outcome["error"].is_string()) line += " error=" + outcome["error"].get<std::string>();
+    if (outcome.contains("login") && outcome["login"].is_string())
+      line += " login=" + outcome["login"].get<std::string>();
+    if (outcome.contains("error") && outcome["error"].is_string())
+      line += " error=" + outcome["error"].get<std::string>();
   }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);

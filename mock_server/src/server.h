@@ -29,10 +29,10 @@ struct ServerOptions {
   std::string admin_token;  // required for the control API when set
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
-  size_t threads = 64;  // one per concurrent keep-alive connection
+  size_t threads = 64;              // one per concurrent keep-alive connection
   int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
-  std::string state_file;           // when set, the root scenario's tokens and clock survive restarts
+  std::string state_file;  // when set, the root scenario's tokens and clock survive restarts
 };
 
 // Whether an address is a loopback address (127.0.0.0/8, ::1 or localhost).
@@ -72,8 +72,9 @@ class MockServer {
   void dispatch(const httplib::Request& req, httplib::Response& res);
   std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
   bool control_access_allowed(const httplib::Request& req) const;
-  void log_request(const httplib::Request& req, const httplib::Response& res, const std::string& scenario,
-                   const nlohmann::json& outcome, double latency_ms) const;
+  void log_request(const httplib::Request& req, const httplib::Response& res,
+                   const std::string& scenario, const nlohmann::json& outcome,
+                   double latency_ms) const;
 
   ServerOptions options_;
   std::string fixture_dir_;

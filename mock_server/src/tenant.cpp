@@ -30,7 +30,8 @@ void TenantState::fire_due_events() {
 }
 
 Tenant::Tenant(std::string name, std::shared_ptr<const Fixture> fixture, size_t journal_capacity)
-    : name_(std::move(name)), state_(std::make_shared<TenantState>(std::move(fixture))),
+    : name_(std::move(name)),
+      state_(std::make_shared<TenantState>(std::move(fixture))),
       journal_(journal_capacity) {}
 
 std::shared_ptr<TenantState> Tenant::state() const {

@@ -24,6 +24,9 @@ std::optional<std::string> base64_decode(std::string_view text);
 std::string base64url_encode(std::string_view bytes);
 // Whether text is valid UTF-8.
 bool is_valid_utf8(std::string_view text);
+// Whether text is a PKCE code_verifier or code_challenge: 43-128 unreserved characters
+// (RFC 7636 §4.1, §4.2).
+bool is_pkce_value(std::string_view text);
 
 }  // namespace mock2ba
 

@@ -9,22 +9,15 @@
 namespace mock2ba {
 namespace {
 
-const std::set<std::string> kSingleValued = {"grant_type", "username",     "password",     "refresh_token",
-                                             "code",       "redirect_uri", "client_id",    "client_secret",
-                                             "scope",      "code_verifier"};
+const std::set<std::string> kSingleValued = {
+    "grant_type",   "username",  "password",      "refresh_token", "code",
+    "redirect_uri", "client_id", "client_secret", "scope",         "code_verifier"};
 
 // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
 std::optional<std::string> param(const Form& form, const char* name) {
   auto value = form.get(name);
   if (value && value->empty()) return std::nullopt;
   return value;
-}
-
-bool is_form_content_type(const std::string& content_type) {
-  std::string lower = to_lower(content_type);
-  const std::string kForm = "application/x-www-form-urlencoded";
-  if (!starts_with(lower, kForm)) return false;
-  return lower.size() == kForm.size() || lower[kForm.size()] == ';' || lower[kForm.size()] == ' ';
 }
 
 class TokenRequest {
@@ -37,11 +30,13 @@ class TokenRequest {
       return error(405, "invalid_request", "The token endpoint accepts only POST (RFC 6749 §3.2).");
     }
     if (!is_form_content_type(ex_.req.get_header_value("Content-Type"))) {
-      return error(400, "invalid_request", "The Content-Type must be application/x-www-form-urlencoded.");
+      return error(400, "invalid_request",
+                   "The Content-Type must be application/x-www-form-urlencoded.");
     }
     std::string parse_error;
     auto form = Form::parse(ex_.req.body, &parse_error);
-    if (!form) return error(400, "invalid_request", "The body is not a valid form: " + parse_error + ".");
+    if (!form)
+      return error(400, "invalid_request", "The body is not a valid form: " + parse_error + ".");
     form_ = std::move(*form);
     for (const auto& [name, value] : form_.fields()) {
       if (!is_valid_utf8(name) || !is_valid_utf8(value)) {
@@ -50,22 +45,25 @@ class TokenRequest {
     }
     for (const auto& name : kSingleValued) {
       if (form_.count(name) > 1) {
-        return error(400, "invalid_request", "The parameter '" + name + "' is repeated (RFC 6749 §3.2).");
+        return error(400, "invalid_request",
+                     "The parameter '" + name + "' is repeated (RFC 6749 §3.2).");
       }
     }
     auto grant_type = param(form_, "grant_type");
     if (grant_type) ex_.outcome["grant_type"] = *grant_type;
     if (!authenticate_client()) return;
     if (!grant_type) return error(400, "invalid_request", "The grant_type parameter is missing.");
-    static const std::set<std::string> kGrants = {"password", "refresh_token", "authorization_code"};
+    static const std::set<std::string> kGrants = {"password", "refresh_token",
+                                                  "authorization_code"};
     if (!kGrants.count(*grant_type)) {
       return error(400, "unsupported_grant_type",
                    "The grant type '" + *grant_type +
                        "' is not supported; use password, refresh_token or authorization_code.");
     }
     if (!client_->grant_types.count(*grant_type)) {
-      return error(400, "unauthorized_client",
-                   "The client '" + client_->id + "' may not use the grant type '" + *grant_type + "'.");
+      return error(
+          400, "unauthorized_client",
+          "The client '" + client_->id + "' may not use the grant type '" + *grant_type + "'.");
     }
     scope_ = param(form_, "scope");
     if (scope_ && !check_scope()) return;
@@ -101,14 +99,17 @@ class TokenRequest {
     if (basic) {
       if (body_secret) {
         error(400, "invalid_request",
-              "Client credentials were sent both in the Authorization header and in the body; use one method.");
+              "Client credentials were sent both in the Authorization header and in the body; use "
+              "one method.");
         return false;
       }
       if (body_id && *body_id != basic->client_id && *body_id != basic->raw_client_id) {
-        error(400, "invalid_request", "The client_id in the body differs from the one in the Authorization header.");
+        error(400, "invalid_request",
+              "The client_id in the body differs from the one in the Authorization header.");
         return false;
       }
-      client_id = fixture_.clients.count(basic->client_id) ? basic->client_id : basic->raw_client_id;
+      client_id =
+          fixture_.clients.count(basic->client_id) ? basic->client_id : basic->raw_client_id;
       presented = {basic->client_secret, basic->raw_client_secret};
       ex_.outcome["client_auth"] = "client_secret_basic";
       ex_.outcome["basic_form_encoded"] = basic->client_secret != basic->raw_client_secret ||
@@ -116,7 +117,8 @@ class TokenRequest {
     } else {
       if (!body_id) {
         error(400, "invalid_client",
-              "Client authentication is missing: send client_id and client_secret in the body or use HTTP Basic.");
+              "Client authentication is missing: send client_id and client_secret in the body or "
+              "use HTTP Basic.");
         return false;
       }
       client_id = *body_id;
@@ -132,7 +134,8 @@ class TokenRequest {
     client_ = &it->second;
     if (client_->is_public()) {
       if (!presented.empty() && !(presented.size() == 1 && presented[0].empty())) {
-        error(400, "invalid_client", "The client '" + client_id + "' is public and has no secret; send none.");
+        error(400, "invalid_client",
+              "The client '" + client_id + "' is public and has no secret; send none.");
         return false;
       }
       return true;
@@ -148,7 +151,8 @@ class TokenRequest {
   bool check_scope() {
     for (const auto& item : split_spaces(*scope_)) {
       if (!fixture_.scopes.count(item) || !client_->scopes.count(item)) {
-        error(400, "invalid_scope", "The scope '" + item + "' is unknown or not allowed for this client.");
+        error(400, "invalid_scope",
+              "The scope '" + item + "' is unknown or not allowed for this client.");
         return false;
       }
     }
@@ -173,7 +177,8 @@ class TokenRequest {
 
   void refresh_grant() {
     auto refresh_token = param(form_, "refresh_token");
-    if (!refresh_token) return error(400, "invalid_request", "The refresh_token parameter is missing.");
+    if (!refresh_token)
+      return error(400, "invalid_request", "The refresh_token parameter is missing.");
     auto result = ex_.state->store.refresh(*refresh_token, *client_, scope_, ex_.now);
     finish(result);
   }
@@ -187,11 +192,13 @@ class TokenRequest {
   }
 
   void finish(const GrantResult& result) {
-    const char* state_key = ex_.outcome.value("grant_type", "") == "refresh_token" ? "refresh_token_state"
-                                                                                    : "code_state";
+    const char* state_key = ex_.outcome.value("grant_type", "") == "refresh_token"
+                                ? "refresh_token_state"
+                                : "code_state";
     if (result.error) {
       ex_.outcome[state_key] = token_state_name(result.error->state);
-      if (result.error->grant_id) ex_.outcome["grant"] = "g" + std::to_string(result.error->grant_id);
+      if (result.error->grant_id)
+        ex_.outcome["grant"] = "g" + std::to_string(result.error->grant_id);
       return error(400, result.error->error, result.error->description);
     }
     ex_.outcome[state_key] = token_state_name(result.tokens->presented_state);
@@ -200,14 +207,16 @@ class TokenRequest {
 
   void succeed(const IssuedTokens& tokens) {
     auto user = fixture_.users.find(tokens.username);
-    Policy policy = fixture_.policy_for(*client_, user == fixture_.users.end() ? nullptr : &user->second);
+    Policy policy =
+        fixture_.policy_for(*client_, user == fixture_.users.end() ? nullptr : &user->second);
     // Member order matters: some 2BA clients slice the body, expecting access_token first.
     nlohmann::ordered_json body;
     body["access_token"] = tokens.access_token;
     body["token_type"] = policy.token_type;
     if (policy.include_expires_in) {
-      body["expires_in"] = policy.expires_in_as_string ? nlohmann::ordered_json(std::to_string(tokens.expires_in))
-                                                       : nlohmann::ordered_json(tokens.expires_in);
+      body["expires_in"] = policy.expires_in_as_string
+                               ? nlohmann::ordered_json(std::to_string(tokens.expires_in))
+                               : nlohmann::ordered_json(tokens.expires_in);
     }
     if (tokens.refresh_token) body["refresh_token"] = *tokens.refresh_token;
     if (tokens.has_scope) body["scope"] = tokens.scope;

@@ -27,11 +27,6 @@ bool scope_contains(const std::string& scope, const std::string& item) {
   return false;
 }
 
-bool is_unreserved(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
 std::string sha256(const std::string& input) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -39,20 +34,26 @@ std::string sha256(const std::string& input) {
   return std::string(reinterpret_cast<char*>(digest), length);
 }
 
-GrantResult fail(std::string error, std::string description, TokenState state = TokenState::kUnknown,
-                 uint64_t grant_id = 0) {
-  return GrantResult{std::nullopt, GrantError{std::move(error), std::move(description), state, grant_id}};
+GrantResult fail(std::string error, std::string description,
+                 TokenState state = TokenState::kUnknown, uint64_t grant_id = 0) {
+  return GrantResult{std::nullopt,
+                     GrantError{std::move(error), std::move(description), state, grant_id}};
 }
 
 }  // namespace
 
 const char* token_state_name(TokenState state) {
   switch (state) {
-    case TokenState::kActive: return "active";
-    case TokenState::kRotated: return "rotated";
-    case TokenState::kRevoked: return "revoked";
-    case TokenState::kExpired: return "expired";
-    case TokenState::kUnknown: break;
+    case TokenState::kActive:
+      return "active";
+    case TokenState::kRotated:
+      return "rotated";
+    case TokenState::kRevoked:
+      return "revoked";
+    case TokenState::kExpired:
+      return "expired";
+    case TokenState::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -66,7 +67,8 @@ Policy TokenStore::policy_locked(const Grant& grant) const {
 }
 
 std::string TokenStore::new_token_locked(const Policy& policy) {
-  return policy.token_format == TokenFormat::kHostile ? random_hostile_token() : random_urlsafe_token();
+  return policy.token_format == TokenFormat::kHostile ? random_hostile_token()
+                                                      : random_urlsafe_token();
 }
 
 std::optional<int64_t> TokenStore::scheduled_lifetime(TokenKind kind, const Grant& grant,
@@ -82,7 +84,8 @@ std::optional<int64_t> TokenStore::scheduled_lifetime(TokenKind kind, const Gran
 }
 
 TokenStore::Grant& TokenStore::new_grant_locked(const Client& client, const std::string& username,
-                                                const std::string& scope, bool has_scope, TimeMs now) {
+                                                const std::string& scope, bool has_scope,
+                                                TimeMs now) {
   uint64_t id = next_grant_id_++;
   Grant& grant = grants_[id];
   grant.id = id;
@@ -108,8 +111,9 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, Time
 
   int64_t at_ordinal = ++grant.access_tokens_issued;
   int64_t at_user_ordinal = ++user_counts.first;
-  int64_t at_lifetime = scheduled_lifetime(TokenKind::kAccess, grant, at_ordinal, at_user_ordinal, false)
-                            .value_or(policy.access_token_lifetime);
+  int64_t at_lifetime =
+      scheduled_lifetime(TokenKind::kAccess, grant, at_ordinal, at_user_ordinal, false)
+          .value_or(policy.access_token_lifetime);
   out.access_token = new_token_locked(policy);
   access_[out.access_token] = AccessRecord{grant.id, now + at_lifetime * 1000, false};
   grant.access_tokens.push_back(out.access_token);
@@ -154,16 +158,19 @@ IssuedTokens TokenStore::issue_for_password(const Client& client, const User& us
 
 TokenState TokenStore::refresh_state_locked(const RefreshRecord& record, TimeMs now) const {
   auto grant = grants_.find(record.grant_id);
-  if (record.revoked || grant == grants_.end() || grant->second.revoked) return TokenState::kRevoked;
+  if (record.revoked || grant == grants_.end() || grant->second.revoked)
+    return TokenState::kRevoked;
   if (record.rotated) return TokenState::kRotated;
   if (record.expires_ms != 0 && now >= record.expires_ms) return TokenState::kExpired;
-  if (record.idle_ms != 0 && now >= record.last_used_ms + record.idle_ms) return TokenState::kExpired;
+  if (record.idle_ms != 0 && now >= record.last_used_ms + record.idle_ms)
+    return TokenState::kExpired;
   return TokenState::kActive;
 }
 
 TokenState TokenStore::access_state_locked(const AccessRecord& record, TimeMs now) const {
   auto grant = grants_.find(record.grant_id);
-  if (record.revoked || grant == grants_.end() || grant->second.revoked) return TokenState::kRevoked;
+  if (record.revoked || grant == grants_.end() || grant->second.revoked)
+    return TokenState::kRevoked;
   if (now >= record.expires_ms) return TokenState::kExpired;
   return TokenState::kActive;
 }
@@ -183,7 +190,8 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
   Grant& grant = grants_.at(record.grant_id);
   TokenState state = refresh_state_locked(record, now);
   if (grant.client_id != client.id) {
-    return fail("invalid_grant", "The refresh token was issued to another client.", state, grant.id);
+    return fail("invalid_grant", "The refresh token was issued to another client.", state,
+                grant.id);
   }
   if (state == TokenState::kRevoked) {
     return fail("invalid_grant", "The refresh token has been revoked.", state, grant.id);
@@ -191,7 +199,8 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
   // An expired token stays expired even when it was also rotated.
   bool expired = (record.expires_ms != 0 && now >= record.expires_ms) ||
                  (record.idle_ms != 0 && now >= record.last_used_ms + record.idle_ms);
-  if (expired) return fail("invalid_grant", "The refresh token has expired.", TokenState::kExpired, grant.id);
+  if (expired)
+    return fail("invalid_grant", "The refresh token has expired.", TokenState::kExpired, grant.id);
 
   Policy policy = policy_locked(grant);
   if (state == TokenState::kRotated) {
@@ -204,12 +213,14 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
                     "The refresh token was already used; every token of this grant is now revoked.",
                     state, grant.id);
       }
-      return fail("invalid_grant", "The refresh token was already used (it was rotated).", state, grant.id);
+      return fail("invalid_grant", "The refresh token was already used (it was rotated).", state,
+                  grant.id);
     }
   }
   if (scope) {
     for (const auto& item : split_spaces(*scope)) {
-      bool granted = grant.has_scope ? scope_contains(grant.scope, item) : client.scopes.count(item) > 0;
+      bool granted =
+          grant.has_scope ? scope_contains(grant.scope, item) : client.scopes.count(item) > 0;
       if (!granted) {
         return fail("invalid_scope", "The scope '" + item + "' was not part of the original grant.",
                     state, grant.id);
@@ -257,7 +268,8 @@ std::pair<std::string, TimeMs> TokenStore::create_code(const CodeRequest& reques
   maybe_purge_locked(now);
   const Client& client = fixture_->clients.at(request.client_id);
   auto user = fixture_->users.find(request.username);
-  Policy policy = fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
+  Policy policy =
+      fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
   std::string code = random_urlsafe_token();
   TimeMs expires = now + policy.code_lifetime * 1000;
   codes_[code] = CodeRecord{request, expires, false, 0};
@@ -283,27 +295,33 @@ GrantResult TokenStore::redeem_code(const std::string& code, const Client& clien
   }
   const CodeRequest& bound = record.request;
   if (bound.client_id != client.id) {
-    return fail("invalid_grant", "The authorization code was issued to another client.", TokenState::kActive);
+    return fail("invalid_grant", "The authorization code was issued to another client.",
+                TokenState::kActive);
   }
   if (!bound.redirect_uri.empty() && redirect_uri.value_or("") != bound.redirect_uri) {
     return fail("invalid_grant",
-                redirect_uri ? "The redirect_uri does not match the one of the authorization request."
-                             : "The redirect_uri of the authorization request is required.",
+                redirect_uri
+                    ? "The redirect_uri does not match the one of the authorization request."
+                    : "The redirect_uri of the authorization request is required.",
                 TokenState::kActive);
   }
   if (!bound.code_challenge.empty()) {
-    if (!code_verifier) return fail("invalid_grant", "The code_verifier is missing (PKCE).", TokenState::kActive);
+    if (!code_verifier)
+      return fail("invalid_grant", "The code_verifier is missing (PKCE).", TokenState::kActive);
     const std::string& v = *code_verifier;
-    if (v.size() < 43 || v.size() > 128 || !std::all_of(v.begin(), v.end(), is_unreserved)) {
-      return fail("invalid_grant", "The code_verifier must be 43-128 unreserved characters (RFC 7636 §4.1).",
+    if (!is_pkce_value(v)) {
+      return fail("invalid_grant",
+                  "The code_verifier must be 43-128 unreserved characters (RFC 7636 §4.1).",
                   TokenState::kActive);
     }
     std::string expected = bound.code_challenge_method == "S256" ? base64url_encode(sha256(v)) : v;
     if (expected != bound.code_challenge) {
-      return fail("invalid_grant", "The code_verifier does not match the code_challenge.", TokenState::kActive);
+      return fail("invalid_grant", "The code_verifier does not match the code_challenge.",
+                  TokenState::kActive);
     }
   } else if (code_verifier) {
-    return fail("invalid_grant", "A code_verifier was sent but the authorization request had no code_challenge.",
+    return fail("invalid_grant",
+                "A code_verifier was sent but the authorization request had no code_challenge.",
                 TokenState::kActive);
   }
   record.used = true;
@@ -388,7 +406,8 @@ nlohmann::json TokenStore::describe(const std::optional<std::string>& user,
     if (client && grant.client_id != *client) continue;
     selected.push_back(&grant);
   }
-  std::sort(selected.begin(), selected.end(), [](const Grant* a, const Grant* b) { return a->id < b->id; });
+  std::sort(selected.begin(), selected.end(),
+            [](const Grant* a, const Grant* b) { return a->id < b->id; });
   nlohmann::json grants = nlohmann::json::array();
   for (const Grant* grant : selected) {
     nlohmann::json access = nlohmann::json::array();
@@ -403,12 +422,14 @@ nlohmann::json TokenStore::describe(const std::optional<std::string>& user,
     auto add_refresh = [&](const std::string& token) {
       auto r = refresh_.find(token);
       if (r == refresh_.end()) return;
-      nlohmann::json entry = {{"token", token},
-                              {"issued_at", r->second.issued_ms / 1000},
-                              {"expires_at", r->second.expires_ms ? nlohmann::json(r->second.expires_ms / 1000)
-                                                                  : nlohmann::json(nullptr)},
-                              {"state", token_state_name(refresh_state_locked(r->second, now))}};
-      if (r->second.idle_ms) entry["idle_expires_at"] = (r->second.last_used_ms + r->second.idle_ms) / 1000;
+      nlohmann::json entry = {
+          {"token", token},
+          {"issued_at", r->second.issued_ms / 1000},
+          {"expires_at", r->second.expires_ms ? nlohmann::json(r->second.expires_ms / 1000)
+                                              : nlohmann::json(nullptr)},
+          {"state", token_state_name(refresh_state_locked(r->second, now))}};
+      if (r->second.idle_ms)
+        entry["idle_expires_at"] = (r->second.last_used_ms + r->second.idle_ms) / 1000;
       refresh.push_back(std::move(entry));
     };
     for (const auto& token : grant->retired_refresh_tokens) add_refresh(token);
@@ -416,15 +437,16 @@ nlohmann::json TokenStore::describe(const std::optional<std::string>& user,
                   grant->current_refresh_token) == grant->retired_refresh_tokens.end()) {
       add_refresh(grant->current_refresh_token);
     }
-    grants.push_back({{"grant", grant_label(grant->id)},
-                      {"client_id", grant->client_id},
-                      {"username", grant->username},
-                      {"scope", grant->has_scope ? nlohmann::json(grant->scope) : nlohmann::json(nullptr)},
-                      {"created_at", grant->created_ms / 1000},
-                      {"revoked", grant->revoked},
-                      {"refreshes", grant->refreshes},
-                      {"access_tokens", std::move(access)},
-                      {"refresh_tokens", std::move(refresh)}});
+    grants.push_back(
+        {{"grant", grant_label(grant->id)},
+         {"client_id", grant->client_id},
+         {"username", grant->username},
+         {"scope", grant->has_scope ? nlohmann::json(grant->scope) : nlohmann::json(nullptr)},
+         {"created_at", grant->created_ms / 1000},
+         {"revoked", grant->revoked},
+         {"refreshes", grant->refreshes},
+         {"access_tokens", std::move(access)},
+         {"refresh_tokens", std::move(refresh)}});
   }
   return {{"grants", std::move(grants)}};
 }
@@ -432,7 +454,8 @@ nlohmann::json TokenStore::describe(const std::optional<std::string>& user,
 void TokenStore::maybe_purge_locked(TimeMs now) {
   // Amortised: a sweep costs O(live tokens), so sweep after at least that many issuances.
   size_t threshold = std::max(kMinPurgeInterval, (access_.size() + refresh_.size()) / 2);
-  if (issued_since_purge_ >= threshold || now - last_purge_ms_ >= kPurgeRetentionMs) purge_locked(now);
+  if (issued_since_purge_ >= threshold || now - last_purge_ms_ >= kPurgeRetentionMs)
+    purge_locked(now);
 }
 
 void TokenStore::purge(TimeMs now) {
@@ -464,7 +487,8 @@ void TokenStore::purge_locked(TimeMs now) {
         grant.access_tokens.end());
     auto gone_refresh = [this](const std::string& t) { return refresh_.count(t) == 0; };
     grant.retired_refresh_tokens.erase(
-        std::remove_if(grant.retired_refresh_tokens.begin(), grant.retired_refresh_tokens.end(), gone_refresh),
+        std::remove_if(grant.retired_refresh_tokens.begin(), grant.retired_refresh_tokens.end(),
+                       gone_refresh),
         grant.retired_refresh_tokens.end());
     bool idle = grant.access_tokens.empty() && refresh_.count(grant.current_refresh_token) == 0;
     // A grant issued from a code must outlive the code, for reuse detection.
@@ -498,9 +522,14 @@ nlohmann::json TokenStore::snapshot() const {
   }
   json refresh = json::object();
   for (const auto& [token, r] : refresh_) {
-    refresh[token] = {{"grant", r.grant_id},         {"issued_ms", r.issued_ms},   {"expires_ms", r.expires_ms},
-                      {"idle_ms", r.idle_ms},        {"last_used_ms", r.last_used_ms},
-                      {"rotated_ms", r.rotated_ms},  {"rotated", r.rotated},       {"revoked", r.revoked}};
+    refresh[token] = {{"grant", r.grant_id},
+                      {"issued_ms", r.issued_ms},
+                      {"expires_ms", r.expires_ms},
+                      {"idle_ms", r.idle_ms},
+                      {"last_used_ms", r.last_used_ms},
+                      {"rotated_ms", r.rotated_ms},
+                      {"rotated", r.rotated},
+                      {"revoked", r.revoked}};
   }
   json codes = json::object();
   for (const auto& [code, c] : codes_) {
@@ -517,9 +546,11 @@ nlohmann::json TokenStore::snapshot() const {
                    {"grant", c.grant_id}};
   }
   json per_user = json::object();
-  for (const auto& [user, counts] : per_user_counts_) per_user[user] = {counts.first, counts.second};
-  return {{"next_grant_id", next_grant_id_}, {"grants", std::move(grants)}, {"access", std::move(access)},
-          {"refresh", std::move(refresh)},   {"codes", std::move(codes)},   {"per_user_counts", std::move(per_user)}};
+  for (const auto& [user, counts] : per_user_counts_)
+    per_user[user] = {counts.first, counts.second};
+  return {{"next_grant_id", next_grant_id_}, {"grants", std::move(grants)},
+          {"access", std::move(access)},     {"refresh", std::move(refresh)},
+          {"codes", std::move(codes)},       {"per_user_counts", std::move(per_user)}};
 }
 
 void TokenStore::restore(const nlohmann::json& s) {
@@ -544,14 +575,16 @@ void TokenStore::restore(const nlohmann::json& s) {
       g.refresh_tokens_issued = j.at("refresh_tokens_issued").get<int64_t>();
       g.refreshes = j.at("refreshes").get<int64_t>();
       g.current_refresh_token = j.at("current_refresh_token").get<std::string>();
-      for (const auto& t : j.at("retired_refresh_tokens")) g.retired_refresh_tokens.push_back(t.get<std::string>());
+      for (const auto& t : j.at("retired_refresh_tokens"))
+        g.retired_refresh_tokens.push_back(t.get<std::string>());
       for (const auto& t : j.at("access_tokens")) g.access_tokens.push_back(t.get<std::string>());
       grants[g.id] = std::move(g);
     }
     for (const auto& [token, j] : s.at("access").items()) {
       uint64_t grant = j.at("grant").get<uint64_t>();
       if (!grants.count(grant)) continue;
-      access[token] = AccessRecord{grant, j.at("expires_ms").get<TimeMs>(), j.at("revoked").get<bool>()};
+      access[token] =
+          AccessRecord{grant, j.at("expires_ms").get<TimeMs>(), j.at("revoked").get<bool>()};
     }
     for (const auto& [token, j] : s.at("refresh").items()) {
       RefreshRecord r;

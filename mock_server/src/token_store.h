@@ -163,14 +163,15 @@ class TokenStore {
     uint64_t grant_id = 0;
   };
 
-  Grant& new_grant_locked(const Client& client, const std::string& username, const std::string& scope,
-                          bool has_scope, TimeMs now);
+  Grant& new_grant_locked(const Client& client, const std::string& username,
+                          const std::string& scope, bool has_scope, TimeMs now);
   IssuedTokens issue_locked(Grant& grant, bool new_refresh_token, TimeMs now);
   std::string new_token_locked(const Policy& policy);
   Policy policy_locked(const Grant& grant) const;
   // The lifetime a schedule sets for this token, if any schedule matches.
-  std::optional<int64_t> scheduled_lifetime(TokenKind kind, const Grant& grant, int64_t per_grant_ordinal,
-                                            int64_t per_user_ordinal, bool idle) const;
+  std::optional<int64_t> scheduled_lifetime(TokenKind kind, const Grant& grant,
+                                            int64_t per_grant_ordinal, int64_t per_user_ordinal,
+                                            bool idle) const;
   TokenState refresh_state_locked(const RefreshRecord& record, TimeMs now) const;
   TokenState access_state_locked(const AccessRecord& record, TimeMs now) const;
   void revoke_grant_locked(Grant& grant);

@@ -1,0 +1,292 @@
+"""Shape of the token-endpoint request, client authentication and the password grant
+(catalog sections A, B and C)."""
+
+import urllib.parse
+
+from kit.catalog import check
+from kit.judge import (FORM_SAFE, basic_credentials, client_auth_methods, describe_mangling,
+                       flows_present, form1, form_of, header, where)
+
+ALL_FAIL = {"2ba": "FAIL", "rfc6749": "FAIL", "bcp": "FAIL"}
+CODE_GRANT = "authorization_code"
+
+
+def _token_requests(*runs):
+    for r in flows_present(*runs):
+        for e in r.journal.token_requests():
+            yield r, e
+
+
+@check("token-request/post", "Token requests use POST", ["R01", "RFC6749-3.2", "2BA-token"],
+       ["basic", "code?"], ALL_FAIL)
+def test_post(ctx, basic, code):
+    """Every request to /OAuth/Token uses HTTP POST ("This is a POST request!")."""
+    n = 0
+    for r, e in _token_requests(basic, code):
+        n += 1
+        if e.get("method") != "POST":
+            ctx.violation("%s %s sent with %s" % (where(r, e), e.get("path"), e.get("method")),
+                          r.name, e["seq"])
+    if not n:
+        ctx.violation("the client made no token request at all", basic.name)
+    else:
+        ctx.passed("%d token requests observed" % n)
+
+
+@check("token-request/form-encoded", "Token request body is application/x-www-form-urlencoded",
+       ["R02", "RFC6749-4.3.2", "RFC6749-6", "RFC6749-App.B"], ["basic", "code?"], ALL_FAIL)
+def test_form_content_type(ctx, basic, code):
+    """Content-Type application/x-www-form-urlencoded (charset, if given, UTF-8) and a body that
+    parses as a form — not JSON, not multipart."""
+    n = 0
+    for r, e in _token_requests(basic, code):
+        n += 1
+        ct = (header(e, "Content-Type") or "").lower()
+        media = ct.split(";")[0].strip()
+        if media != "application/x-www-form-urlencoded":
+            ctx.violation("%s Content-Type is %r" % (where(r, e), ct or "(none)"), r.name, e["seq"])
+            continue
+        if "charset=" in ct and "utf-8" not in ct.split("charset=", 1)[1]:
+            ctx.violation("%s declares charset %r, not UTF-8" % (where(r, e), ct), r.name, e["seq"])
+        body = e.get("body") or ""
+        if body.lstrip().startswith(("{", "[", "--")):
+            ctx.violation("%s body is not a form (starts %r)" % (where(r, e), body[:1]), r.name, e["seq"])
+        elif not form_of(e).get("grant_type"):
+            ctx.violation("%s body does not parse as a form with grant_type" % where(r, e), r.name,
+                          e["seq"])
+    if not n:
+        ctx.violation("no token request observed", basic.name)
+    else:
+        ctx.passed("%d token requests checked" % n)
+
+
+@check("token-request/form-values", "Every form value is correctly encoded (+ & = % / é €)",
+       ["R03", "RFC6749-App.B", "2BA-ropc"], ["hostile-credentials"], ALL_FAIL)
+def test_form_values(ctx, run):
+    """With a username, password, client secret and refresh tokens full of characters that need
+    form-encoding, the server must decode exactly the values the client holds."""
+    expected = {"username": run.username, "password": run.password, "client_id": run.client_id}
+    if run.client_secret:
+        expected["client_secret"] = run.client_secret
+    logins = run.journal.grants("password")
+    if not logins:
+        ctx.violation("no password grant observed", run.name)
+    for e in logins:
+        for key, want in expected.items():
+            got = form1(e, key)
+            if key in ("client_id", "client_secret") and got is None and basic_credentials(e) is not None:
+                user, pw = basic_credentials(e)
+                got = urllib.parse.unquote_plus(user if key == "client_id" else pw)
+            m = describe_mangling(want, got)
+            if m != "exact":
+                ctx.violation("%s %s: %s" % (where(run, e), key, m), run.name, e["seq"])
+        raw = e.get("body") or ""
+        bad = sorted({c for c in raw if c not in FORM_SAFE})
+        if bad:
+            ctx.violation("%s raw body holds unencoded characters %s" % (where(run, e), "".join(bad)[:20]),
+                          run.name, e["seq"])
+    issued = {v for _, k, v, _ in run.journal.issued if k == "refresh_token"}
+    for e, rt, state in run.journal.refreshes:
+        if rt not in issued:
+            best = max(issued, key=lambda t: len(t) if t.replace("+", " ") == rt or t.startswith(rt or "")
+                       else -1, default=None)
+            ctx.violation("%s refresh_token: %s" % (where(run, e), describe_mangling(best or "", rt)),
+                          run.name, e["seq"])
+    if not run.journal.refreshes:
+        ctx.violation("no refresh request observed (was the login rejected?)", run.name)
+    if not ctx.findings:
+        ctx.passed("username, password, client secret and %d refresh token(s) arrived intact"
+                   % len(run.journal.refreshes))
+
+
+@check("token-request/no-query-credentials", "No credentials or tokens in the token URL's query",
+       ["R04", "RFC6749-2.3.1", "RFC6750-5.3"], ["basic", "code?"], ALL_FAIL)
+def test_no_query_credentials(ctx, basic, code):
+    """client_secret or password in the query → FAIL; other grant parameters → WARN (URLs end
+    up in logs)."""
+    n = 0
+    for r, e in _token_requests(basic, code):
+        n += 1
+        q = urllib.parse.parse_qs(e.get("query") or "", keep_blank_values=True) \
+            if isinstance(e.get("query"), str) else (e.get("query") or {})
+        for key in q:
+            if key in ("client_secret", "password"):
+                ctx.violation("%s carries %s in the query string" % (where(r, e), key), r.name, e["seq"])
+            elif key in ("refresh_token", "code", "code_verifier", "username", "client_id",
+                         "grant_type", "redirect_uri"):
+                ctx.warn("%s carries %s in the query string" % (where(r, e), key), r.name, e["seq"])
+    if n:
+        ctx.passed("%d token requests without credentials in the query" % n)
+    else:
+        ctx.violation("no token request observed", basic.name)
+
+
+@check("token-request/no-duplicates", "No parameter appears twice", ["R05", "RFC6749-3.1",
+       "RFC6749-3.2"], ["basic", "code?"], ALL_FAIL)
+def test_no_duplicates(ctx, basic, code):
+    """A repeated parameter → FAIL; an empty-valued one (the server treats it as absent) → INFO."""
+    n = 0
+    for r, e in _token_requests(basic, code):
+        n += 1
+        for key, vals in form_of(e).items():
+            if len(vals) > 1:
+                ctx.violation("%s sends %s %d times" % (where(r, e), key, len(vals)), r.name, e["seq"])
+            elif vals == [""]:
+                ctx.info("%s sends %s with an empty value" % (where(r, e), key), r.name, e["seq"])
+    if n:
+        ctx.passed("%d token requests parsed with duplicates kept" % n)
+    else:
+        ctx.violation("no token request observed", basic.name)
+
+
+@check("token-request/grant-type", "grant_type present and supported",
+       ["R06", "RFC6749-4.3.2", "RFC6749-6", "2BA-token"], ["basic", "code?"], ALL_FAIL)
+def test_grant_type(ctx, basic, code):
+    """grant_type is one of password, refresh_token, authorization_code."""
+    n = 0
+    for r, e in _token_requests(basic, code):
+        n += 1
+        gt = form1(e, "grant_type")
+        if gt is None:
+            ctx.violation("%s has no grant_type" % where(r, e), r.name, e["seq"])
+        elif gt not in ("password", "refresh_token", CODE_GRANT):
+            ctx.violation("%s grant_type=%r is not one 2BA supports" % (where(r, e), gt), r.name, e["seq"])
+    if n:
+        ctx.passed("%d token requests with a supported grant_type" % n)
+    else:
+        ctx.violation("no token request observed", basic.name)
+
+
+@check("client-auth/one-method", "At most one client-authentication method per request",
+       ["R07", "RFC6749-2.3"], ["basic", "basic-auth?"], ALL_FAIL)
+def test_one_method(ctx, basic, basic_auth):
+    """Never an Authorization: Basic header and a client_secret in the body together."""
+    for r, e in _token_requests(basic, basic_auth):
+        if len(client_auth_methods(e)) > 1:
+            ctx.violation("%s authenticates with Basic and with client_secret in the body"
+                          % where(r, e), r.name, e["seq"])
+    if not ctx.findings:
+        ctx.passed("one method per request")
+
+
+@check("client-auth/basic-encoding", "HTTP Basic credentials are form-encoded before base64",
+       ["R08", "RFC6749-2.3.1", "RFC6749-App.B"], ["basic-auth"],
+       {"2ba": "INFO", "rfc6749": "FAIL", "bcp": "WARN"})
+def test_basic_encoding(ctx, run):
+    """With a secret holding `+ / = % :`, the Basic header must carry
+    base64(urlencode(id):urlencode(secret)). The raw form is what many servers expect (2BA
+    documents body credentials), so it is INFO in the 2ba profile; anything else FAILs."""
+    seen = 0
+    for e in run.journal.token_requests():
+        cred = basic_credentials(e)
+        if cred is None:
+            continue
+        seen += 1
+        user, pw = cred
+        if urllib.parse.unquote_plus(user) == run.client_id and \
+                urllib.parse.unquote_plus(pw) == run.client_secret and pw != run.client_secret:
+            ctx.passed("%s form-encoded credentials (RFC 6749 §2.3.1)" % where(run, e), run.name, e["seq"])
+        elif user == run.client_id and pw == run.client_secret:
+            ctx.violation("%s raw (not form-encoded) credentials in the Basic header" % where(run, e),
+                          run.name, e["seq"])
+        else:
+            ctx.violation("%s Basic credentials match the client in neither form: secret %s"
+                          % (where(run, e), describe_mangling(run.client_secret, pw)), run.name,
+                          e["seq"], grade=ALL_FAIL)
+    if not seen:
+        ctx.skip("the client was asked for HTTP Basic but sent none (body credentials only)")
+
+
+@check("client-auth/body-credentials", "Client credentials in the form body (2BA's way)",
+       ["R09", "RFC6749-2.3.1", "2BA-token"], ["basic"],
+       {"2ba": "INFO", "rfc6749": "INFO", "bcp": "INFO"})
+def test_body_credentials(ctx, run):
+    """2BA documents client_id and client_secret in the body: PASS in the 2ba profile. The RFC
+    calls the body method NOT RECOMMENDED: INFO there. A client_secret without its client_id is
+    malformed everywhere → FAIL."""
+    body = basic_n = 0
+    for e in run.journal.token_requests():
+        m = client_auth_methods(e)
+        if "body" in m:
+            body += 1
+            if not form1(e, "client_id"):
+                ctx.violation("%s client_secret in the body without client_id" % where(run, e),
+                              run.name, e["seq"], grade=ALL_FAIL)
+        elif "basic" in m:
+            basic_n += 1
+    if basic_n and ctx.profile == "2ba":
+        ctx.violation("%d request(s) use HTTP Basic; 2BA documents body credentials" % basic_n, run.name)
+    if body and ctx.profile != "2ba":
+        ctx.violation("%d request(s) use body credentials (RFC 6749: NOT RECOMMENDED)" % body, run.name)
+    if body and ctx.profile == "2ba":
+        ctx.passed("%d request(s) with client_id and client_secret in the body" % body)
+    if not (body or basic_n):
+        ctx.passed("no client credentials seen (public client)")
+
+
+@check("client-auth/every-request", "A confidential client authenticates on every token request",
+       ["R10", "RFC6749-6", "RFC6749-4.3.2", "2BA-token"], ["basic", "restart"], ALL_FAIL)
+def test_every_request(ctx, basic, restart):
+    """Refreshes included: each token request carries Basic or client_secret."""
+    n = 0
+    for r, e in _token_requests(basic, restart):
+        n += 1
+        if not client_auth_methods(e):
+            ctx.violation("%s (%s) carries no client authentication" % (where(r, e), form1(e, "grant_type")),
+                          r.name, e["seq"])
+    if n and not ctx.findings:
+        ctx.passed("%d token requests, each authenticated" % n)
+    elif not n:
+        ctx.violation("no token request observed", basic.name)
+
+
+@check("client-auth/client-id-matches", "client_id in the body matches the authenticated client",
+       ["R11", "RFC6749-3.2.1"], ["basic", "basic-auth?"], ALL_FAIL)
+def test_client_id_matches(ctx, basic, basic_auth):
+    """If client_id is in the body it names the client that authenticates."""
+    for r, e in _token_requests(basic, basic_auth):
+        cid = form1(e, "client_id")
+        cred = basic_credentials(e)
+        if cred is not None and cid is not None and urllib.parse.unquote_plus(cred[0]) != cid:
+            ctx.violation("%s body client_id %r but Basic user %r" % (where(r, e), cid, cred[0]),
+                          r.name, e["seq"])
+        elif cid is not None and cid != r.client_id:
+            ctx.violation("%s client_id %r, configured %r" % (where(r, e), cid, r.client_id), r.name, e["seq"])
+    if not ctx.findings:
+        ctx.passed("client_id consistent")
+
+
+@check("password-grant/parameters", "Password grant sends username and password",
+       ["R12", "RFC6749-4.3.2", "2BA-ropc"], ["basic"], ALL_FAIL)
+def test_password_params(ctx, run):
+    """username and password present and non-empty; scope optional."""
+    logins = run.journal.grants("password")
+    for e in logins:
+        for key in ("username", "password"):
+            if not form1(e, key):
+                ctx.violation("%s %s missing or empty" % (where(run, e), key), run.name, e["seq"])
+    if not logins:
+        ctx.violation("no password grant observed after login_password", run.name)
+    elif not ctx.findings:
+        ctx.passed("%d password grant(s) with username and password" % len(logins))
+
+
+@check("password-grant/discard-password", "The client discards the password once it has tokens",
+       ["R13", "RFC6749-4.3.1"], ["refresh-dies", "bare-400", "basic", "restart"], ALL_FAIL)
+def test_discard_password(ctx, *runs):
+    """Every password grant must follow credentials the user typed in that step (the adapter
+    reports them). A password grant the user did not start — typically a silent re-login after
+    an invalid_grant — means the password was stored."""
+    total = 0
+    for r in runs:
+        for s in r.steps:
+            grants = [e for e in r.entries_of(s) if form1(e, "grant_type") == "password"]
+            total += len(grants)
+            for i, e in enumerate(grants):
+                if i >= s.typed:
+                    ctx.violation("%s password grant in step '%s' without the user typing credentials"
+                                  % (where(r, e), s.label), r.name, e["seq"])
+    if total and not ctx.findings:
+        ctx.passed("%d password grant(s), each right after the user typed credentials" % total)
+    elif not total:
+        ctx.violation("no password grant observed at all", runs[0].name)

@@ -1,0 +1,575 @@
+"""Processing the token response, refresh and rotation, errors and retries, using the token at
+the resource server, and TLS (catalog sections F–J)."""
+
+import email.utils
+
+from kit.catalog import check
+from kit.judge import bearer_token, client_auth_methods, flows_present, form1, refresh_requests, where
+from kit.journal import header, query_of, response_json
+
+ALL_FAIL = {"2ba": "FAIL", "rfc6749": "FAIL", "bcp": "FAIL"}
+ALL_WARN = {"2ba": "WARN", "rfc6749": "WARN", "bcp": "WARN"}
+
+
+def _api_state(e):
+    st = (e.get("outcome") or {}).get("token_state")
+    if st:
+        return st
+    return "valid" if e.get("status") == 200 else "rejected (%s)" % e.get("status")
+
+
+def _api_ok(e):
+    return e.get("status") == 200
+
+
+def _need_reply_ok(ctx, run, label, why):
+    s = run.step(label)
+    if s is None:
+        ctx.violation("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run.name)
+        return None
+    if not s.reply.ok:
+        ctx.violation("step '%s': the client reported %s %s — %s" % (label, s.reply.status, s.reply.kind or "",
+                                                                    why), run.name)
+    return s
+
+
+# --- F. the token response --------------------------------------------------------------------
+
+@check("api/newest-access-token", "API calls carry the newest access token as Bearer",
+       ["R27", "RFC6749-7", "RFC6750-2.1"], ["basic", "expiry"],
+       {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
+def test_newest_access_token(ctx, *runs):
+    """In sequential steps every API call uses the access token of the newest token response,
+    in `Authorization: Bearer`."""
+    n = 0
+    for r in runs:
+        for e in r.journal.api_requests():
+            n += 1
+            tok = bearer_token(e)
+            newest = r.journal.newest_access_token_before(e["seq"])
+            if tok is None:
+                auth = header(e, "Authorization")
+                ctx.violation("%s no Bearer Authorization header (%s)" % (where(r, e), (auth or "none").split(" ")[0]),
+                              r.name, e["seq"], grade=ALL_FAIL)
+            elif tok != newest:
+                ctx.violation("%s sends %s; the newest access token was %s" %
+                              (where(r, e), r.journal.label(tok), r.journal.label(newest)), r.name, e["seq"])
+    if not n:
+        ctx.violation("no API call observed", runs[0].name, grade=ALL_FAIL)
+    elif not ctx.findings:
+        ctx.passed("%d API calls, each with the newest access token" % n)
+
+
+def _works_with(ctx, run, what):
+    login = run.step("login")
+    if login is None or not login.reply.ok:
+        ctx.violation("login failed on a reply with %s: %s %s" % (what, login.reply.status if login else "-",
+                                                                  login.reply.kind or "" if login else ""),
+                      run.name)
+        return
+    api = [e for e in run.journal.api_requests()]
+    good = [e for e in api if bearer_token(e) and _api_ok(e)]
+    if not good:
+        ctx.violation("no successful API call with the issued access token after a reply with %s" % what, run.name)
+    for label in ("call-1", "refresh-1", "call-2"):
+        s = run.step(label)
+        if s is not None and not s.reply.ok:
+            ctx.violation("step '%s' failed: %s %s" % (label, s.reply.status, s.reply.kind or ""), run.name)
+    if not ctx.findings:
+        schemes = sorted({(header(e, "Authorization") or "").split(" ")[0] for e in good})
+        ctx.passed("%d successful API call(s) (scheme sent: %s)" % (len(good), ", ".join(schemes)))
+
+
+@check("token-response/token-type-case", "token_type is case-insensitive (`bearer`)",
+       ["R28", "RFC6749-5.1", "RFC6749-7.1"], ["lowercase-bearer"], ALL_FAIL)
+def test_token_type_case(ctx, run):
+    """With `"token_type":"bearer"` the client logs in, calls the API and refreshes as usual."""
+    _works_with(ctx, run, 'token_type "bearer"')
+
+
+@check("token-response/unknown-members", "Unknown members of the token response are ignored",
+       ["R29", "RFC6749-5.1"], ["extra-members"], ALL_FAIL)
+def test_unknown_members(ctx, run):
+    """Replies with `.issued`, `userName`, `x_nested` objects and arrays work as usual."""
+    _works_with(ctx, run, "unknown members")
+
+
+@check("token-response/large-tokens", "Tokens of any size and alphabet are sent back byte for byte",
+       ["R30", "RFC6749-5.1"], ["hostile-tokens"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
+def test_large_tokens(ctx, run):
+    """2–4 KB tokens full of `+ / =`: the Bearer header carries the access token exactly, the
+    refresh carries the whole refresh token (a `+` turned into a space is a form-encoding
+    fault, judged by token-request/form-values, and only noted here)."""
+    issued_at = {v for _, k, v, _ in run.journal.issued if k == "access_token"}
+    issued_rt = {v for _, k, v, _ in run.journal.issued if k == "refresh_token"}
+    api = run.journal.api_requests()
+    for e in api:
+        tok = bearer_token(e)
+        if tok not in issued_at:
+            ctx.violation("%s Bearer token is not an issued access token (%s)" % (where(run, e), run.journal.label(tok)),
+                          run.name, e["seq"])
+    for e, rt, state in run.journal.refreshes:
+        if rt in issued_rt:
+            continue
+        if any(t.replace("+", " ") == rt for t in issued_rt):
+            ctx.info("%s refresh token arrived with '+' as spaces: not form-encoded (see token-request/form-values)"
+                     % where(run, e), run.name, e["seq"])
+        else:
+            ctx.violation("%s refresh token altered: %s" % (where(run, e), run.journal.label(rt)), run.name, e["seq"])
+    if not api:
+        ctx.violation("no API call observed", run.name)
+    if not run.journal.refreshes:
+        ctx.violation("no refresh observed", run.name)
+    if not ctx.findings:
+        sizes = sorted(len(v) for _, k, v, _ in run.journal.issued)
+        ctx.passed("tokens of %d–%d characters sent back intact" % (sizes[0], sizes[-1]))
+
+
+@check("expiry/refresh-on-expiry", "An expired access token is not used again; the client refreshes",
+       ["R32", "RFC6749-5.1", "RFC6750-3.1", "2BA-refresh"], ["expiry"],
+       {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
+def test_refresh_on_expiry(ctx, run):
+    """The server clock passes the access token's expiry twice. Allowed: one call with the
+    expired token, then a refresh, then calls with the new token. Not allowed: the expired
+    token sent again, or the call failing. More than one refresh per token lifetime → WARN."""
+    j = run.journal
+    expired_uses = {}
+    for e in j.api_requests():
+        if _api_state(e) == "expired" or (e.get("status") == 401 and bearer_token(e)):
+            tok = bearer_token(e)
+            expired_uses.setdefault(tok, []).append(e)
+    for tok, uses in expired_uses.items():
+        if len(uses) > 1:
+            ctx.violation("expired access token %s sent %d times (%s)" % (j.label(tok), len(uses),
+                                                                        ", ".join(where(run, e) for e in uses)),
+                          run.name, [e["seq"] for e in uses])
+    for label in ("call-after-expiry-1", "call-after-expiry-2"):
+        s = run.step(label)
+        if s is None:
+            ctx.violation("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run.name)
+        elif not s.reply.ok and not refresh_requests(run, s) and \
+                any(bearer_token(e) for e in run.entries_of(s)):
+            ctx.violation("step '%s': the access token expired and the client did not refresh (%s %s)"
+                          % (label, s.reply.status, s.reply.kind or ""), run.name)
+    # refreshes per access-token lifetime: between the clock jumps
+    windows, cur = [], []
+    for s in run.steps:
+        if s.cmd == "control" and "clock advanced" in s.args.get("action", ""):
+            windows.append(cur)
+            cur = []
+        else:
+            cur.append(s)
+    windows.append(cur)
+    for i, w in enumerate(windows):
+        n = sum(len(refresh_requests(run, s)) for s in w)
+        if n > 1:
+            ctx.warn("%d refreshes within one access-token lifetime (window %d)" % (n, i + 1), run.name)
+    if not ctx.findings:
+        ctx.passed("each expiry cost at most one rejected call and one refresh")
+
+
+@check("token-response/no-expires-in", "Works when expires_in is absent",
+       ["R33", "RFC6749-5.1"], ["no-expires-in"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
+def test_no_expires_in(ctx, run):
+    """Without expires_in the client falls back to refreshing on a 401; refreshing before every
+    call is WARN."""
+    for label in ("login", "call-1", "call-after-expiry", "call-2"):
+        _need_reply_ok(ctx, run, label, "")
+    s = run.step("call-after-expiry")
+    if s is not None and s.reply.ok and not refresh_requests(run, s):
+        ctx.violation("no refresh after the access token expired", run.name)
+    n = len(run.journal.refreshes)
+    if n > 2:
+        ctx.warn("%d refreshes for 3 calls: the client refreshes without need" % n, run.name)
+    if not ctx.findings:
+        ctx.passed("logged in, refreshed on expiry (%d refresh(es))" % n)
+
+
+@check("expiry/no-refresh-loop", "No refresh loop when expires_in is shorter than the safety margin",
+       ["R35", "RFC6749-5.1"], ["short-expiry"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
+def test_no_refresh_loop(ctx, run):
+    """5-second tokens, four calls within about a second: more than two refreshes within one call
+    is a loop (FAIL); a refresh before every call is WARN."""
+    total = 0
+    for s in run.steps:
+        if s.cmd != "call_api":
+            continue
+        n = len(refresh_requests(run, s))
+        total += n
+        if n > 2:
+            ctx.violation("step '%s' made %d refreshes: refresh loop" % (s.label, n), run.name)
+        if not s.reply.ok:
+            ctx.violation("step '%s' failed: %s %s" % (s.label, s.reply.status, s.reply.kind or ""), run.name)
+    calls = len([s for s in run.steps if s.cmd == "call_api"])
+    if calls and total >= calls:
+        ctx.warn("%d refreshes for %d calls made within the token's lifetime" % (total, calls), run.name)
+    if not ctx.findings:
+        ctx.passed("%d refresh(es) for %d calls" % (total, calls))
+
+
+# --- G. refresh and rotation -------------------------------------------------------------------
+
+@check("refresh/request", "Refresh request: grant_type, refresh_token, client authentication, scope",
+       ["R37", "RFC6749-6"], ["basic", "restart"], ALL_FAIL)
+def test_refresh_request(ctx, *runs):
+    """grant_type=refresh_token, a non-empty refresh_token, client authentication; a scope, if
+    sent, no wider than the one originally requested."""
+    n = 0
+    for r in runs:
+        original = None
+        for e in r.journal.token_requests():
+            gt = form1(e, "grant_type")
+            if gt in ("password", "authorization_code"):
+                original = form1(e, "scope")
+            if gt != "refresh_token":
+                continue
+            n += 1
+            if not form1(e, "refresh_token"):
+                ctx.violation("%s refresh without refresh_token" % where(r, e), r.name, e["seq"])
+            if not client_auth_methods(e):
+                ctx.violation("%s refresh without client authentication" % where(r, e), r.name, e["seq"])
+            sc = form1(e, "scope")
+            if sc is not None:
+                if original is None:
+                    ctx.warn("%s refresh asks scope %r though the login asked none" % (where(r, e), sc),
+                             r.name, e["seq"])
+                elif not set(sc.split()) <= set(original.split()):
+                    ctx.violation("%s refresh widens scope %r → %r" % (where(r, e), original, sc), r.name, e["seq"])
+    if not n:
+        ctx.violation("no refresh observed", runs[0].name)
+    elif not ctx.findings:
+        ctx.passed("%d refresh request(s) well formed" % n)
+
+
+def _presented_states(ctx, run, refreshes, what):
+    for e, rt, state in refreshes:
+        if state == "rotated":
+            ctx.violation("%s presents %s, already rotated: %s" % (where(run, e), run.journal.label(rt), what),
+                          run.name, e["seq"])
+        elif state not in ("active",):
+            ctx.violation("%s presents %s, state %s" % (where(run, e), run.journal.label(rt), state),
+                          run.name, e["seq"])
+
+
+@check("refresh/newest-token", "Each refresh presents the newest refresh token",
+       ["R38", "RFC6749-6", "2BA-token", "2BA-refresh"], ["basic", "expiry"], ALL_FAIL)
+def test_newest_refresh_token(ctx, *runs):
+    """2BA rotates the refresh token on every refresh; the client must replace the old one."""
+    n = 0
+    for r in runs:
+        n += len(r.journal.refreshes)
+        _presented_states(ctx, r, r.journal.refreshes, "the client kept the old refresh token")
+    if not n:
+        ctx.violation("no refresh observed", runs[0].name)
+    elif not ctx.findings:
+        ctx.passed("%d refreshes, each with the newest refresh token" % n)
+
+
+@check("refresh/survives-restart", "The rotated refresh token survives a restart",
+       ["R39", "RFC6749-6"], ["restart"], ALL_FAIL)
+def test_survives_restart(ctx, run):
+    """After each restart the first refresh presents the newest refresh token."""
+    for label in ("refresh-after-restart-1", "refresh-after-restart-2"):
+        s = run.step(label)
+        if s is None:
+            ctx.violation("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run.name)
+            continue
+        rs = refresh_requests(run, s)
+        if not rs:
+            ctx.violation("step '%s': no refresh; the client reported %s %s (refresh token lost?)"
+                          % (label, s.reply.status, s.reply.kind or ""), run.name)
+            continue
+        _presented_states(ctx, run, rs[:1], "the rotated token was not persisted")
+    if not ctx.findings:
+        ctx.passed("the newest refresh token was used after both restarts")
+
+
+@check("refresh/kept-when-not-rotated", "A refresh reply without refresh_token keeps the current one",
+       ["R40", "RFC6749-6"], ["no-rotation"], ALL_FAIL)
+def test_kept_when_not_rotated(ctx, run):
+    """Rotation off: the second and third refresh still present the original refresh token."""
+    first = run.journal.refreshes[0][1] if run.journal.refreshes else None
+    for label in ("refresh-2", "refresh-3"):
+        s = run.step(label)
+        if s is None:
+            ctx.violation("step '%s' never ran" % label, run.name)
+            continue
+        rs = refresh_requests(run, s)
+        if not rs:
+            ctx.violation("step '%s': no refresh (reply %s %s): the refresh token was dropped"
+                          % (label, s.reply.status, s.reply.kind or ""), run.name)
+        for e, rt, state in rs:
+            if not rt or rt in ("None", "null", "undefined"):
+                ctx.violation("%s refresh_token is %r" % (where(run, e), rt), run.name, e["seq"])
+            elif rt != first:
+                ctx.violation("%s presents %s, not the unchanged refresh token" % (where(run, e), run.journal.label(rt)),
+                              run.name, e["seq"])
+        if not s.reply.ok:
+            ctx.violation("step '%s' failed: %s %s" % (label, s.reply.status, s.reply.kind or ""), run.name)
+    if not ctx.findings:
+        ctx.passed("the unchanged refresh token was used %d times" % len(run.journal.refreshes))
+
+
+@check("refresh/single-flight", "Parallel calls with an expired token make one refresh per refresh token",
+       ["R41", "RFC6749-6", "RFC9700-4.14.2"], ["concurrency"],
+       {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
+def test_single_flight(ctx, run):
+    """Five parallel API calls meet an expired access token: a rotated token reused in a race
+    kills the session at 2BA, so each refresh token may be presented once."""
+    by_rt = {}
+    for e, rt, state in run.journal.refreshes:
+        s = run.step_of(e)
+        by_rt.setdefault((s.label if s else None, rt), []).append(e)
+    for (_, rt), es in by_rt.items():
+        if len(es) > 1:
+            ctx.violation("%s presented %d times at once (%s)" % (run.journal.label(rt), len(es),
+                                                                 ", ".join("#%d→%s" % (e["seq"], e.get("status")) for e in es)),
+                          run.name, [e["seq"] for e in es])
+    if not run.journal.refreshes:
+        ctx.skip("the client never refreshed when its access token expired (see expiry/refresh-on-expiry)")
+    for label in ("parallel-1", "parallel-2"):
+        s = run.step(label)
+        if s is None:
+            ctx.violation("step '%s' never ran" % label, run.name)
+            continue
+        if not refresh_requests(run, s) and s.reply.kind != "relogin_required":
+            ctx.violation("step '%s': no refresh although the access token had expired" % label, run.name)
+        if not s.reply.ok:
+            ctx.info("step '%s': the client reported %s %s" % (label, s.reply.status, s.reply.kind or ""), run.name)
+    if not ctx.findings:
+        ctx.passed("%d refresh(es), one per refresh token" % len(run.journal.refreshes))
+
+
+@check("api/401-retry-bounded", "After a 401 invalid_token: at most one refresh and one retry",
+       ["R42", "RFC6750-3.1"], ["api-401"], ALL_WARN)
+def test_401_bounded(ctx, run):
+    """The API answers 401 every time: refresh once, retry once, report the error. Two rounds
+    are tolerated (INFO); more is a loop (WARN)."""
+    s = run.step("call-401")
+    if s is None:
+        ctx.violation("the call never ran", run.name, grade=ALL_FAIL)
+        return
+    refreshes = len(refresh_requests(run, s))
+    calls = len([e for e in run.entries_of(s) if e in run.journal.api_requests()])
+    if s.reply.abandoned:
+        ctx.violation("the client was still busy when the kit gave up (%d calls, %d refreshes)" % (calls, refreshes),
+                      run.name)
+    elif s.reply.ok:
+        ctx.violation("the client reported success although every call got 401", run.name, grade=ALL_FAIL)
+    if refreshes > 2 or calls > 3:
+        ctx.violation("%d API calls and %d refreshes for one call: retry loop" % (calls, refreshes), run.name)
+    elif refreshes == 2 or calls == 3:
+        ctx.info("%d API calls and %d refreshes (one extra round)" % (calls, refreshes), run.name)
+    if calls == 0:
+        ctx.violation("no API call observed", run.name, grade=ALL_FAIL)
+    if not ctx.findings:
+        ctx.passed("%d API call(s), %d refresh(es), then the error was reported (%s)" % (calls, refreshes, s.reply.kind))
+
+
+def _dead_token_uses(ctx, run, label, grade=None, what="400"):
+    s = run.step(label)
+    if s is None:
+        ctx.violation("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run.name, grade=ALL_FAIL)
+        return None
+    rejected = [(e, rt) for e, rt, _ in refresh_requests(run, s) if e.get("status") == 400]
+    if not rejected:
+        # The client may have lost its refresh token earlier through another fault (judged by
+        # that fault's check): then the first refresh token rejected anywhere stands in.
+        rejected = [(e, rt) for e, rt, _ in run.journal.refreshes
+                    if e.get("status") == 400 and e["seq"] < s.seq_to]
+        if rejected:
+            ctx.info("step '%s' sent no refresh; judging the earlier rejected %s instead"
+                     % (label, run.journal.label(rejected[0][1])), run.name)
+    if not rejected:
+        ctx.violation("step '%s': no refresh got the %s the scenario arranges (reply %s)" % (label, what, s.reply.status),
+                      run.name, grade=ALL_FAIL)
+        return None
+    first, dead = rejected[0]
+    again = [e for e, rt, _ in run.journal.refreshes if rt == dead and e["seq"] > first["seq"]]
+    if again:
+        ctx.violation("refresh token %s answered %s (%s), then sent %d more time(s): %s" % (
+            run.journal.label(dead), what, where(run, first), len(again), ", ".join(where(run, e) for e in again)),
+            run.name, [first["seq"]] + [e["seq"] for e in again], grade=grade)
+    return s
+
+
+@check("refresh/invalid-grant-terminal", "400 invalid_grant on refresh: the token is dropped, the user logs in again",
+       ["R43", "RFC6749-5.2", "2BA-token", "2BA-refresh", "2BA-intro"], ["refresh-dies"], ALL_FAIL)
+def test_invalid_grant_terminal(ctx, run):
+    """The dead refresh token is used once and never again (not on the next call, not after a
+    restart); the client reports that the user must log in again."""
+    s = _dead_token_uses(ctx, run, "refresh-dead", what="400 invalid_grant")
+    if s is not None and not s.reply.ok and s.reply.kind != "relogin_required":
+        ctx.info("after invalid_grant the client reported %s %s, not relogin_required" % (s.reply.status, s.reply.kind),
+                 run.name)
+    if not ctx.findings:
+        ctx.passed("the dead refresh token was used once; the client reported %s" % (s.reply.kind or s.reply.status))
+
+
+@check("refresh/bare-400-terminal", "A bare 400 or a non-standard error code on refresh is terminal too",
+       ["R44", "RFC6749-5.2", "2BA-token"], ["bare-400"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "WARN"})
+def test_bare_400(ctx, run):
+    """2BA documents only "bad request": a 400 with no body must end the refresh token as
+    invalid_grant does (FAIL in the 2ba profile); a 400 invalid_request likewise (WARN)."""
+    a = _dead_token_uses(ctx, run, "refresh-bare-400", what="bare 400")
+    b = _dead_token_uses(ctx, run, "refresh-invalid-request", grade=ALL_WARN, what="400 invalid_request")
+    if a and b and not ctx.findings:
+        ctx.passed("each rejected refresh token was used once")
+
+
+# --- H. errors, retries, backoff ------------------------------------------------------------------
+
+def _retry_after_ms(e):
+    v = header(e, "Retry-After", key="response_headers")
+    if v is None:
+        return None, None
+    v = v.strip()
+    if v.isdigit():
+        return int(v) * 1000, "%s s" % v
+    try:
+        when = email.utils.parsedate_to_datetime(v).timestamp()
+    except (TypeError, ValueError):
+        return None, v
+    # An HTTP date has 1 s resolution: allow for the fraction lost.
+    return int(when * 1000) - (e.get("real_time_ms") or 0) - 1000, "date %s" % v
+
+
+@check("errors/retry-after", "503/429 on refresh: keep the tokens, honour Retry-After, bounded retries",
+       ["R47", "RFC9110-10.2.3", "RFC6585-4"], ["retry-after"], ALL_WARN)
+def test_retry_after(ctx, run):
+    """A retry sooner than Retry-After (seconds or HTTP-date) → WARN; more than 4 attempts in
+    one step → FAIL; a refresh token dropped after a 5xx/429 → WARN."""
+    j = run.journal
+    faulted = [e for e in j.token_requests() if e.get("fault") and e.get("status") in (429, 503)]
+    if not faulted:
+        ctx.violation("no refresh met the 503/429 the scenario arranges", run.name, grade=ALL_FAIL)
+    for e in faulted:
+        s = run.step_of(e)
+        wait_ms, shown = _retry_after_ms(e)
+        later = [x for x in refresh_requests(run, s) if x[0]["seq"] > e["seq"]] if s else []
+        if later:
+            nxt = later[0][0]
+            gap = (nxt.get("real_time_ms") or 0) - (e.get("real_time_ms") or 0)
+            if wait_ms is not None and gap + 50 < wait_ms:
+                ctx.violation("%s retried after %d ms; Retry-After was %s" % (where(run, nxt), gap, shown),
+                              run.name, [e["seq"], nxt["seq"]])
+            else:
+                ctx.passed("%s retried after %d ms (Retry-After %s)" % (where(run, nxt), gap, shown), run.name)
+            if later[0][1] != form1(e, "refresh_token"):
+                ctx.violation("%s retried with another refresh token" % where(run, nxt), run.name, nxt["seq"])
+        elif s is not None:
+            ctx.info("%s: the client did not retry by itself (reported %s %s)"
+                     % (s.label, s.reply.status, s.reply.kind or ""), run.name, e["seq"])
+        if s and len(refresh_requests(run, s)) > 4:
+            ctx.violation("step '%s': %d attempts" % (s.label, len(refresh_requests(run, s))), run.name,
+                          grade=ALL_FAIL)
+    for label in ("refresh-503-user-retry", "refresh-429-user-retry"):
+        s = run.step(label)
+        before = next((b for b in reversed(run.steps[:s.n - 1]) if b.cmd != "control"), None) \
+            if s is not None else None
+        # A token dropped after a plain 400 is invalid_grant handling, judged elsewhere.
+        got_400 = before is not None and any(e.get("status") == 400 for e, _, _ in refresh_requests(run, before))
+        if s is not None and not got_400 and not refresh_requests(run, s):
+            ctx.violation("step '%s': no refresh (%s %s): the tokens were dropped after a 503/429"
+                          % (label, s.reply.status, s.reply.kind or ""), run.name)
+        elif s is not None and refresh_requests(run, s):
+            ctx.passed("step '%s': the tokens were kept; the user's retry refreshed" % label, run.name)
+
+
+@check("errors/terminal-not-retried", "invalid_client, unauthorized_client, invalid_scope are not retried unchanged",
+       ["R48", "RFC6749-5.2"], ["terminal-errors"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "WARN"})
+def test_terminal_not_retried(ctx, run):
+    """A repeat of the identical request gets the same answer: one repeat → WARN, more than
+    three (a tight loop) → FAIL in the 2ba profile."""
+    for label in ("refresh-invalid-client", "refresh-unauthorized-client", "refresh-invalid-scope"):
+        s = run.step(label)
+        if s is None:
+            ctx.violation("step '%s' never ran" % label, run.name)
+            continue
+        reqs = [e for e in run.entries_of(s) if e in run.journal.token_requests()]
+        if not reqs:
+            ctx.violation("step '%s': no refresh attempted" % label, run.name, grade=ALL_FAIL)
+            continue
+        seen = {}
+        for e in reqs:
+            key = (e.get("body"), header(e, "Authorization"))
+            seen.setdefault(key, []).append(e)
+        for es in seen.values():
+            if len(es) > 4:
+                ctx.violation("step '%s': the identical request sent %d times" % (label, len(es)), run.name,
+                              [e["seq"] for e in es])
+            elif len(es) > 1:
+                ctx.warn("step '%s': the identical request sent %d times" % (label, len(es)), run.name,
+                         [e["seq"] for e in es])
+        if s.reply.ok:
+            ctx.violation("step '%s': the client reported success" % label, run.name, grade=ALL_FAIL)
+    if not ctx.findings:
+        ctx.passed("each terminal error was reported after one attempt")
+
+
+# --- I. using the token -----------------------------------------------------------------------
+
+@check("api/token-in-header", "The access token travels in the Authorization header",
+       ["R50", "RFC6750-2.1", "RFC6750-2.3", "RFC6750-5.3"], ["basic", "expiry"],
+       {"2ba": "WARN", "rfc6749": "WARN", "bcp": "FAIL"})
+def test_token_in_header(ctx, *runs):
+    """`?access_token=` in the URL → WARN (FAIL in bcp); in a form body → INFO; no token at all
+    → FAIL."""
+    n = 0
+    for r in runs:
+        for e in r.journal.api_requests():
+            n += 1
+            if "access_token" in query_of(e):
+                ctx.violation("%s access token in the query string" % where(r, e), r.name, e["seq"])
+            if "access_token" in (e.get("body") or ""):
+                ctx.info("%s access token in the request body" % where(r, e), r.name, e["seq"])
+            if not header(e, "Authorization") and "access_token" not in query_of(e):
+                ctx.violation("%s no access token sent" % where(r, e), r.name, e["seq"], grade=ALL_FAIL)
+    if not n:
+        ctx.violation("no API call observed", runs[0].name, grade=ALL_FAIL)
+    elif not ctx.findings:
+        ctx.passed("%d API calls with the token in the Authorization header" % n)
+
+
+@check("api/one-method", "Only one token-transmission method per request",
+       ["R51", "RFC6750-2"], ["basic", "expiry"], ALL_FAIL)
+def test_one_method(ctx, *runs):
+    """Header and query (or body) together → FAIL."""
+    n = 0
+    for r in runs:
+        for e in r.journal.api_requests():
+            n += 1
+            methods = [m for m, present in (("header", bool(header(e, "Authorization"))),
+                                            ("query", "access_token" in query_of(e)),
+                                            ("body", "access_token=" in (e.get("body") or ""))) if present]
+            if len(methods) > 1:
+                ctx.violation("%s token sent by %s" % (where(r, e), " and ".join(methods)), r.name, e["seq"])
+    if not n:
+        ctx.violation("no API call observed", runs[0].name)
+    elif not ctx.findings:
+        ctx.passed("%d API calls, one method each" % n)
+
+
+# --- J. TLS -----------------------------------------------------------------------------------------
+
+@check("tls/verify-certificate", "The server certificate is verified: chain, host name, validity",
+       ["R54", "RFC6749-10.9", "RFC6750-5.3"], ["tls-good", "tls-self-signed", "tls-wrong-host", "tls-expired"],
+       ALL_FAIL)
+def test_verify_certificate(ctx, good, self_signed, wrong_host, expired):
+    """Against HTTPS mocks with a self-signed, a wrong-host and an expired certificate the
+    handshake must fail and no HTTP request may arrive. The control — a valid certificate from
+    the test CA the client was given — must work, or the check cannot conclude."""
+    if not good.journal.token_requests() or not good.step("login").reply.ok:
+        s = good.step("login")
+        ctx.skip("the control failed: the client could not log in over HTTPS with the test CA (%s %s)"
+                 % (s.reply.status if s else "-", (s.reply.kind or "") if s else ""))
+    for run, what in ((self_signed, "self-signed"), (wrong_host, "wrong host name"), (expired, "expired")):
+        reqs = run.journal.entries
+        if reqs:
+            creds = [e for e in reqs if "password" in (e.get("body") or "") or header(e, "Authorization")]
+            ctx.violation("%s certificate accepted: %d request(s) arrived%s" % (
+                what, len(reqs), ", credentials included" if creds else ""), run.name, [e["seq"] for e in reqs])
+        else:
+            s = run.step("login")
+            ctx.passed("%s certificate: no request arrived; client reported %s" % (
+                what, (s.reply.kind or s.reply.status) if s else "-"), run.name)

@@ -1,0 +1,364 @@
+"""The two adapter transports of ADAPTERS.md: JSON lines over stdin/stdout, and one-shot CLI."""
+
+import json
+import os
+import select
+import shlex
+import signal
+import subprocess
+import threading
+import time
+
+from . import ADAPTER_PROTOCOL_VERSION
+
+# Exit codes of the one-shot CLI transport (the reference client's codes; 127 = unsupported).
+EXIT_KINDS = {2: "usage", 3: "relogin_required", 4: "transport", 5: "server", 6: "oauth",
+              7: "parse"}
+EXIT_UNSUPPORTED = 127
+_INFO_CACHE = {}
+
+ENV_KEYS = {
+    "token_url": "TWOBA_TOKEN_URL",
+    "authorize_url": "TWOBA_AUTHORIZE_URL",
+    "api_base": "TWOBA_API_BASE",
+    "client_id": "TWOBA_CLIENT_ID",
+    "client_secret": "TWOBA_CLIENT_SECRET",
+    "client_auth": "TWOBA_CLIENT_AUTH",
+    "state_dir": "TWOBA_STATE_DIR",
+    "ca_file": "TWOBA_CA_FILE",
+    "scope": "TWOBA_SCOPE",
+}
+
+
+class AdapterError(Exception):
+    """The adapter broke the protocol (bad JSON, wrong seq, died during the handshake)."""
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class Reply:
+    """What the adapter answered to one command."""
+
+    def __init__(self, status, kind=None, message=None, data=None):
+        self.status = status  # ok | error | skipped | timeout
+        self.kind = kind  # error kind, or skip reason
+        self.message = message
+        self.data = data or {}
+        self.events = []  # (time_ms, event dict)
+        self.abandoned = False  # the kit stopped waiting (expect-nothing deadline)
+
+    @property
+    def ok(self):
+        return self.status == "ok"
+
+    def credentials_entered(self):
+        return sum(1 for _, e in self.events if e.get("event") == "credentials_entered")
+
+    def to_json(self):
+        d = {"status": self.status}
+        if self.kind:
+            d["kind"] = self.kind
+        if self.message:
+            d["message"] = self.message[:500]
+        if self.data:
+            d["data"] = self.data
+        if self.events:
+            d["events"] = [dict(e, time_ms=t) for t, e in self.events]
+        if self.abandoned:
+            d["abandoned"] = True
+        return d
+
+    @classmethod
+    def from_json(cls, obj):
+        if obj.get("ok") is True:
+            data = {k: v for k, v in obj.items() if k not in ("seq", "ok")}
+            return cls("ok", data=data)
+        if "skipped" in obj:
+            s = obj["skipped"] if isinstance(obj["skipped"], dict) else {"reason": str(obj["skipped"])}
+            r = cls("skipped", kind=s.get("reason"), message=s.get("issue_url"))
+            return r
+        if "error" in obj:
+            e = obj["error"] if isinstance(obj["error"], dict) else {"kind": str(obj["error"])}
+            return cls("error", kind=e.get("kind", "other"), message=e.get("message"))
+        raise AdapterError("reply is neither ok, error nor skipped: %r" % obj)
+
+
+class _LineReader:
+    """Line reader over a pipe with deadlines (no threads, select-based)."""
+
+    def __init__(self, fileobj):
+        self.fd = fileobj.fileno()
+        self.buf = b""
+        self.eof = False
+
+    def readline(self, deadline):
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line, self.buf = self.buf[:nl], self.buf[nl + 1:]
+                return line.decode("utf-8", errors="replace").rstrip("\r")
+            if self.eof:
+                if self.buf:
+                    line, self.buf = self.buf, b""
+                    return line.decode("utf-8", errors="replace")
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError()
+            ready, _, _ = select.select([self.fd], [], [], min(remaining, 0.5))
+            if ready:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    self.eof = True
+                else:
+                    self.buf += chunk
+
+
+def _kill_group(proc):
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+class JsonlAdapter:
+    """A long-running adapter speaking JSON lines on stdin/stdout."""
+
+    transport = "jsonl"
+
+    def __init__(self, argv, stderr_path, timeout=30.0):
+        self.argv = argv
+        self.stderr_path = stderr_path
+        self.timeout = timeout
+        self.proc = None
+        self.seq = 0
+        self.implementation = {}
+        self.hung = False
+
+    def start(self, config):
+        self._stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, start_new_session=True)
+        self.reader = _LineReader(self.proc.stdout)
+        self._send({"cmd": "start", "version": ADAPTER_PROTOCOL_VERSION, "config": config})
+        deadline = time.monotonic() + self.timeout
+        try:
+            while True:
+                line = self.reader.readline(deadline)
+                if line is None:
+                    raise AdapterError("adapter exited during the start handshake: %s"
+                                       % self.stderr_tail())
+                if not line.strip():
+                    continue
+                obj = json.loads(line)
+                if obj.get("ready"):
+                    self.implementation = obj.get("implementation", {})
+                    return obj
+                if "skipped" in obj or "error" in obj:
+                    return obj
+                raise AdapterError("unexpected handshake reply %r" % line[:200])
+        except TimeoutError:
+            raise AdapterError("no handshake reply within %.0f s" % self.timeout)
+        except ValueError as e:
+            raise AdapterError("handshake reply is not JSON: %s" % e)
+
+    def stderr_tail(self, n=400):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(0, 2)
+                f.seek(max(0, f.tell() - n))
+                return f.read().decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def _send(self, obj):
+        try:
+            self.proc.stdin.write((json.dumps(obj) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as e:
+            raise AdapterError("adapter stdin closed: %s" % e)
+
+    def command(self, cmd, args=None, on_event=None, timeout=None):
+        if self.hung:
+            return Reply("timeout", message="adapter no longer answers")
+        self.seq += 1
+        seq = self.seq
+        msg = {"seq": seq, "cmd": cmd}
+        msg.update(args or {})
+        self._send(msg)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        events = []
+        while True:
+            try:
+                line = self.reader.readline(deadline)
+            except TimeoutError:
+                r = Reply("timeout", message="no reply within deadline")
+                r.events = events
+                r.abandoned = True
+                self.hung = True
+                return r
+            if line is None:
+                r = Reply("error", kind="crashed", message="adapter exited (status %s)" % self.proc.poll())
+                r.events = events
+                self.hung = True
+                return r
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise AdapterError("adapter wrote a non-JSON line: %r" % line[:200])
+            if "event" in obj:
+                events.append((now_ms(), obj))
+                if on_event:
+                    new_deadline = on_event(obj)
+                    if new_deadline is not None:
+                        deadline = min(deadline, new_deadline)
+                continue
+            if obj.get("seq") != seq:
+                raise AdapterError("reply seq %r, expected %d" % (obj.get("seq"), seq))
+            r = Reply.from_json(obj)
+            r.events = events
+            return r
+
+    def stop(self):
+        if not self.proc:
+            return
+        if not self.hung and self.proc.poll() is None:
+            try:
+                self._send({"cmd": "stop"})
+                self.proc.stdin.close()
+                self.proc.wait(timeout=3)
+            except (AdapterError, subprocess.TimeoutExpired, OSError):
+                pass
+        _kill_group(self.proc)
+        self._stderr.close()
+
+
+class OneShotAdapter:
+    """An adapter that is started once per command: `ADAPTER COMMAND [--flag value]...`,
+    configuration in TWOBA_* environment variables, exit status as the reply."""
+
+    transport = "cli"
+
+    def __init__(self, argv, stderr_path, timeout=30.0):
+        self.argv = argv
+        self.stderr_path = stderr_path
+        self.timeout = timeout
+        self.env = None
+        self.implementation = {}
+        self.hung = False
+
+    def start(self, config):
+        env = dict(os.environ)
+        for key, var in ENV_KEYS.items():
+            env.pop(var, None)
+            if config.get(key) is not None:
+                env[var] = str(config[key])
+        self.env = env
+        key = tuple(self.argv)
+        if key not in _INFO_CACHE:  # implementation metadata: one `info` per kit run
+            r = self.command("info", timeout=10)
+            _INFO_CACHE[key] = r.data if r.ok else {}
+        self.implementation = _INFO_CACHE[key]
+        return {"ready": True}
+
+    def command(self, cmd, args=None, on_event=None, timeout=None):
+        args = dict(args or {})
+        argv = list(self.argv) + [cmd]
+        stdin_data = b""
+        if "password" in args:
+            stdin_data = (args.pop("password") + "\n").encode()
+        for k, v in args.items():
+            argv += ["--" + k.replace("_", "-"), str(v)]
+        with open(self.stderr_path, "ab") as err:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=err, env=self.env, start_new_session=True)
+            try:
+                proc.stdin.write(stdin_data)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            reader = _LineReader(proc.stdout)
+            deadline = time.monotonic() + (timeout or self.timeout)
+            events, data, out_lines = [], {}, []
+            try:
+                while True:
+                    line = reader.readline(deadline)
+                    if line is None:
+                        break
+                    out_lines.append(line)
+                    ev = None
+                    if line.startswith("AUTHORIZE "):
+                        ev = {"event": "authorize", "url": line.split(None, 1)[1].strip()}
+                    elif line.strip() == "CREDENTIALS_ENTERED":
+                        ev = {"event": "credentials_entered"}
+                    elif line.startswith("RESULT "):
+                        try:
+                            data = json.loads(line[7:])
+                        except ValueError:
+                            pass
+                    if ev:
+                        events.append((now_ms(), ev))
+                        if on_event:
+                            nd = on_event(ev)
+                            if nd is not None:
+                                deadline = min(deadline, nd)
+                remaining = max(0.1, deadline - time.monotonic())
+                code = proc.wait(timeout=remaining)
+            except (TimeoutError, subprocess.TimeoutExpired):
+                _kill_group(proc)
+                r = Reply("timeout", message="no exit within deadline; process killed")
+                r.events = events
+                r.abandoned = True
+                return r
+        if code == 0:
+            r = Reply("ok", data=data)
+        elif code == EXIT_UNSUPPORTED:
+            r = Reply("skipped", kind="unsupported (exit 127)")
+        else:
+            r = Reply("error", kind=EXIT_KINDS.get(code, "other"),
+                      message="exit status %d" % code)
+        r.events = events
+        return r
+
+    def stop(self):
+        pass
+
+
+BUNDLED = {
+    "reference": "cli:{adapters}/reference",
+    "curl": "cli:{adapters}/curl-client.sh",
+    "requests-oauthlib": "jsonl:/usr/bin/python3 {adapters}/oauthlib_adapter.py",
+    "example": "jsonl:/usr/bin/python3 {adapters}/example_adapter.py",
+}
+
+
+def adapters_dir():
+    return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "adapters"))
+
+
+def parse_client(spec):
+    """'reference' | 'cli:CMD' | 'jsonl:CMD' | 'CMD' (JSON lines) -> (transport, argv, name)."""
+    name = None
+    if spec in BUNDLED:
+        name = spec
+        spec = BUNDLED[spec].format(adapters=adapters_dir())
+    transport = "jsonl"
+    for prefix in ("cli:", "jsonl:"):
+        if spec.startswith(prefix):
+            transport = prefix[:-1]
+            spec = spec[len(prefix):]
+    argv = shlex.split(spec)
+    if not argv:
+        raise ValueError("empty --client")
+    return transport, argv, name
+
+
+def make_adapter(transport, argv, stderr_path, timeout):
+    cls = JsonlAdapter if transport == "jsonl" else OneShotAdapter
+    return cls(argv, stderr_path, timeout)

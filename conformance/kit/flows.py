@@ -1,0 +1,309 @@
+"""Flows: scripted sessions of one client against one scenario. A flow resets its scenario,
+starts the adapter, runs adapter commands and control-API actions, and keeps the journal.
+Several checks judge the same flow, so each flow runs once per kit run."""
+
+import os
+import shutil
+import time
+import traceback
+
+from .adapter import AdapterError, make_adapter, now_ms
+from .browser import Browser
+from .journal import Journal, form1
+from .mockserver import Scenario, load_fixture
+
+FLOWS = {}
+
+DEFAULT_API_PATH = "/1/json/Product/DetailsForProduct?gtin=08711893010011"
+
+
+class SkipFlow(Exception):
+    """The adapter declared a needed command or configuration unsupported."""
+
+
+class FlowAbort(Exception):
+    """The flow cannot go on (e.g. the client could not log in); checks judge what is there."""
+
+
+def flow(name, fixture, **options):
+    def deco(fn):
+        FLOWS[name] = {"name": name, "fixture": fixture, "fn": fn, "options": options,
+                       "doc": (fn.__doc__ or "").strip()}
+        return fn
+    return deco
+
+
+class Step:
+    def __init__(self, n, label, cmd, args, seq_from):
+        self.n = n
+        self.label = label
+        self.cmd = cmd
+        self.args = args
+        self.seq_from = seq_from
+        self.seq_to = seq_from
+        self.reply = None
+        self.t_start = now_ms()
+        self.t_end = None
+        self.typed = 0  # credentials the user typed during this step
+        self.browser = None
+
+    def to_json(self):
+        d = {"n": self.n, "label": self.label, "cmd": self.cmd, "args": self.args,
+             "journal_seq": [self.seq_from, self.seq_to], "t_start_ms": self.t_start,
+             "t_end_ms": self.t_end}
+        if self.reply is not None:
+            d["reply"] = self.reply.to_json()
+        if self.typed:
+            d["credentials_typed"] = self.typed
+        if self.browser is not None:
+            d["browser"] = {"authorize_urls": self.browser.authorize_urls,
+                            "delivered": self.browser.delivered, "log": self.browser.log}
+        return d
+
+
+class FlowRun:
+    """One execution of a flow; what checks read."""
+
+    def __init__(self, env, spec, server_url=None, ca_file=None, verify=True, label=None):
+        self.env = env
+        self.spec = spec
+        self.name = label or spec["name"]
+        self.fixture_name = spec["fixture"]
+        self.fixture = load_fixture(self.fixture_name)
+        opts = spec["options"]
+        self.scenario = Scenario(server_url or env.server_url, self.fixture_name, verify=verify)
+        client = self._pick_client(opts.get("client_id"))
+        user = self.fixture["users"][0]
+        self.client_id = client["client_id"]
+        self.client_secret = client.get("client_secret")
+        self.username = user["username"]
+        self.password = user["password"]
+        self.ca_file = ca_file
+        self.client_auth = opts.get("client_auth", "body")
+        self.steps = []
+        self.control = []  # (time_ms, description)
+        self.skipped = None
+        self.aborted = None
+        self.error = None
+        self.journal = None
+        self.adapter = None
+        self.handshake = {}
+        self.state_dir = os.path.join(env.workdir, "state-%s-%d" % (self.name, int(time.time() * 1000)))
+        self._mark = 0
+
+    def _pick_client(self, client_id):
+        for c in self.fixture["clients"]:
+            if client_id and c["client_id"] == client_id:
+                return c
+            if not client_id and c.get("client_secret"):
+                return c
+        return self.fixture["clients"][0]
+
+    @property
+    def base(self):
+        return self.scenario.base
+
+    def config(self):
+        return {
+            "token_url": self.base + "/OAuth/Token",
+            "authorize_url": self.base + "/OAuth/Authorize",
+            "api_base": self.base,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "client_auth": self.client_auth,
+            "state_dir": self.state_dir,
+            "ca_file": self.ca_file,
+            "scope": None,
+        }
+
+    def secrets(self):
+        s = {}
+        if self.client_secret:
+            s[self.client_secret] = "client_secret"
+        s[self.password] = "password"
+        return s
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def run(self):
+        os.makedirs(self.state_dir, exist_ok=True)
+        try:
+            self.scenario.reset()
+            self._mark = self.scenario.next_seq()
+            self.adapter = make_adapter(self.env.transport, self.env.argv,
+                                        os.path.join(self.env.workdir, "adapter-stderr.log"),
+                                        self.env.timeout)
+            hs = self.adapter.start(self.config())
+            self.handshake = hs or {}
+            if "skipped" in self.handshake:
+                s = self.handshake["skipped"]
+                raise SkipFlow(s.get("reason", "adapter skipped") if isinstance(s, dict) else str(s))
+            if "error" in self.handshake:
+                raise FlowAbort("adapter refused to start: %r" % self.handshake["error"])
+            self.spec["fn"](self)
+        except SkipFlow as e:
+            self.skipped = str(e)
+        except FlowAbort as e:
+            self.aborted = str(e)
+        except AdapterError as e:
+            self.error = "adapter protocol error: %s" % e
+        except Exception as e:  # keep evidence; the checks report the error
+            self.error = "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc())
+        finally:
+            if self.adapter is not None:
+                self.adapter.stop()
+            try:
+                entries = self.scenario.journal(0)
+            except Exception as e:
+                entries = []
+                self.error = self.error or "could not read the journal: %s" % e
+            self.journal = Journal(entries, self.secrets())
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        return self
+
+    # --- adapter commands -----------------------------------------------------------------------
+    def cmd(self, cmd, label=None, args=None, on_event=None, timeout=None, shown_args=None,
+            required=False):
+        step = Step(len(self.steps) + 1, label or cmd, cmd, shown_args or dict(args or {}),
+                    self.scenario.next_seq())
+        self.steps.append(step)
+        step.reply = self.adapter.command(cmd, args, on_event=on_event, timeout=timeout)
+        step.t_end = now_ms()
+        step.typed = step.reply.credentials_entered() + (1 if cmd == "login_password" else 0)
+        if self.env.transport == "jsonl" and step.reply.status != "skipped" and \
+                getattr(self, "_expect_nothing", False):
+            time.sleep(self.env.wait)
+        step.seq_to = self.scenario.next_seq()
+        if step.reply.status == "skipped":
+            raise SkipFlow("%s: %s" % (cmd, step.reply.kind or "unsupported"))
+        if required and not step.reply.ok:
+            raise FlowAbort("%s failed: %s %s" % (label or cmd, step.reply.status,
+                                                   step.reply.kind or ""))
+        return step
+
+    def login_password(self, label="login", required=True):
+        return self.cmd("login_password", label,
+                        {"username": self.username, "password": self.password},
+                        shown_args={"username": self.username, "password": "\u00abpassword\u00bb"},
+                        required=required)
+
+    def login_code(self, label="login_code", behaviour="login", required=False):
+        browser = Browser(self.scenario, self.username, self.password, behaviour,
+                          expect_nothing=self.env.wait)
+        if behaviour != "login":
+            self._expect_nothing = True
+        try:
+            step = self.cmd("login_code", label, {}, on_event=browser.on_event, required=False)
+        finally:
+            self._expect_nothing = False
+        browser.join()
+        step.browser = browser
+        if not browser.authorize_urls and step.reply.status != "skipped":
+            raise FlowAbort("%s: the client produced no authorize URL (reply %s)"
+                            % (label, step.reply.status))
+        if required and not step.reply.ok:
+            raise FlowAbort("%s failed: %s %s" % (label, step.reply.status, step.reply.kind or ""))
+        return step
+
+    def call_api(self, label="call", concurrency=1, path=DEFAULT_API_PATH, required=False,
+                 expect_nothing=False):
+        args = {"path": path, "concurrency": concurrency}
+        self._expect_nothing = expect_nothing
+        try:
+            return self.cmd("call_api", label, args, required=required)
+        finally:
+            self._expect_nothing = False
+
+    def refresh(self, label="refresh", required=False):
+        return self.cmd("refresh", label, {}, required=required)
+
+    def restart(self, label="restart"):
+        if self.env.transport == "cli":
+            # Every one-shot command is a fresh process: a restart happens between any two.
+            step = Step(len(self.steps) + 1, label, "restart", {"note": "implicit (one process per command)"},
+                        self.scenario.next_seq())
+            step.t_end = now_ms()
+            self.steps.append(step)
+            return step
+        return self.cmd("restart", label, {}, required=True)
+
+    # --- control actions ----------------------------------------------------------------------
+    def _note(self, text):
+        self.control.append((now_ms(), text))
+        step = Step(len(self.steps) + 1, "control", "control", {"action": text},
+                    self.scenario.next_seq())
+        step.t_end = step.t_start
+        self.steps.append(step)
+
+    def fault(self, description, **fault):
+        self.scenario.fault(**fault)
+        self._note("fault: " + description)
+
+    def clear_faults(self):
+        self.scenario.clear_faults()
+        self._note("faults cleared")
+
+    def advance(self, seconds):
+        self.scenario.advance(seconds)
+        self._note("clock advanced %d s" % seconds)
+
+    def current_journal(self):
+        return Journal(self.scenario.journal(0), self.secrets())
+
+    def expire_access_tokens(self):
+        """Expires every access token issued so far (the refresh tokens stay valid)."""
+        j = self.current_journal()
+        n = 0
+        for _, kind, value, _ in j.issued:
+            if kind == "access_token":
+                n += self.scenario.expire(token=value).get("affected", 0)
+        self._note("access tokens expired on the server (%d)" % n)
+
+    def revoke_user(self):
+        self.scenario.revoke(user=self.username)
+        self._note("every token of user %s revoked" % self.username)
+
+    def wait(self, seconds, why):
+        time.sleep(seconds)
+        self._note("waited %.1f s (%s)" % (seconds, why))
+
+    # --- helpers for checks -------------------------------------------------------------------
+    def step(self, label):
+        for s in self.steps:
+            if s.label == label:
+                return s
+        return None
+
+    def entries_of(self, step):
+        return [e for e in self.journal.entries if step.seq_from <= e.get("seq", 0) < step.seq_to]
+
+    def step_of(self, entry):
+        for s in self.steps:
+            if s.seq_from <= entry.get("seq", 0) < s.seq_to:
+                return s
+        return None
+
+    def evidence(self):
+        red = self.journal.redact if self.journal else (lambda t: t)
+        steps = []
+        for s in self.steps:
+            d = s.to_json()
+            if "browser" in d:  # delivered redirects carry codes
+                d["browser"] = {k: [red(x) for x in v] for k, v in d["browser"].items()}
+            if "reply" in d and "events" in d["reply"]:
+                d["reply"]["events"] = [{k: red(v) if isinstance(v, str) else v for k, v in e.items()}
+                                        for e in d["reply"]["events"]]
+            steps.append(d)
+        return {
+            "flow": self.name,
+            "fixture": "fixtures/%s.json" % self.fixture_name,
+            "description": self.spec["doc"],
+            "skipped": self.skipped,
+            "aborted": self.aborted,
+            "error": self.error,
+            "steps": steps,
+            "wire_log": self.journal.wire_log() if self.journal else [],
+        }
+
+
+def grant_type(entry):
+    return form1(entry, "grant_type")

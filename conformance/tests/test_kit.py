@@ -1,0 +1,196 @@
+"""Unit tests of the kit itself: redaction, verdict bookkeeping, reports, catalog coverage and
+the documentation staying true to the code. Run by ctest (conformance.kit_unit)."""
+
+import base64
+import json
+import os
+import re
+import sys
+import urllib.parse
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KIT = os.path.dirname(HERE)
+sys.path.insert(0, KIT)
+sys.path.insert(0, os.path.join(KIT, "checks"))
+
+from kit import report, scenarios  # noqa: E402,F401
+from kit.browser import _FormParser, with_query  # noqa: E402
+from kit.catalog import CHECKS, CheckContext  # noqa: E402
+from kit.deviations import judge, read_deviations  # noqa: E402
+from kit.flows import FLOWS  # noqa: E402
+from kit.journal import Journal  # noqa: E402
+from kit.judge import describe_mangling, entropy_bits, redirect_registered, s256  # noqa: E402
+from kit.mockserver import MockProcess, Scenario, find_mock_binary, fixtures_dir  # noqa: E402
+import test_code_flow, test_token_request, test_tokens  # noqa: E402,F401
+
+SECRET, PASSWORD = "s3cr+t/=&x", "p@ss+w&rd é"
+AT, RT, RT2 = "AT+aaaa/bbbb==", "RT+cccc/dddd==", "RT2-eeee"
+
+
+def _entries():
+    body = urllib.parse.urlencode({"grant_type": "password", "username": "demo", "password": PASSWORD,
+                                   "client_id": "c", "client_secret": SECRET})
+    refresh = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": RT})
+    basic = base64.b64encode(("c:" + urllib.parse.quote_plus(SECRET)).encode()).decode()
+    return [
+        {"seq": 1, "method": "POST", "path": "/s/x/OAuth/Token", "query": "", "body": body,
+         "headers": {"Content-Type": "application/x-www-form-urlencoded"}, "status": 200,
+         "response_body": json.dumps({"access_token": AT, "token_type": "Bearer", "refresh_token": RT})},
+        {"seq": 2, "method": "GET", "path": "/s/x/1/json/Product/Search", "query": "query=a",
+         "headers": {"Authorization": "Bearer " + AT}, "body": "", "status": 200, "response_body": "{}"},
+        {"seq": 3, "method": "POST", "path": "/s/x/OAuth/Token", "query": "", "body": refresh,
+         "headers": {"Authorization": "Basic " + basic}, "status": 200,
+         "response_body": json.dumps({"access_token": "AT2-zzzz", "refresh_token": RT2})},
+        {"seq": 4, "method": "POST", "path": "/s/x/OAuth/Token", "query": "", "body": refresh,
+         "headers": {}, "status": 400, "response_body": '{"error":"invalid_grant"}'},
+    ]
+
+
+def test_wire_log_redacts_every_secret_and_labels_tokens():
+    j = Journal(_entries(), {SECRET: "client_secret", PASSWORD: "password"})
+    text = json.dumps(j.wire_log(), ensure_ascii=False)
+    for secret in (SECRET, PASSWORD, AT, RT, RT2, urllib.parse.quote_plus(PASSWORD),
+                   urllib.parse.quote_plus(RT), base64.b64encode(("c:" + urllib.parse.quote_plus(SECRET)).encode()).decode()):
+        assert secret not in text
+    assert "\u00abRT1\u00bb" in text and "\u00abAT1\u00bb" in text and "\u00abpassword\u00bb" in text
+
+
+def test_unknown_sensitive_values_are_masked():
+    e = dict(_entries()[3], body="grant_type=refresh_token&refresh_token=never-issued-value")
+    text = json.dumps(Journal([e]).wire_log())
+    assert "never-issued-value" not in text and "unknown, 18 chars" in text
+
+
+def test_rotation_state_is_tracked():
+    j = Journal(_entries())
+    states = [state for _, _, state in j.refreshes]
+    assert states == ["active", "rotated"]
+    assert j.newest_access_token_before(3) == AT and j.newest_access_token_before(5) == "AT2-zzzz"
+
+
+def test_describe_mangling():
+    assert describe_mangling("a+b", "a b").startswith("every '+'")
+    assert describe_mangling("a&b=c", "a").startswith("cut at")
+    assert describe_mangling("abcdef", "abc").startswith("truncated")
+    assert describe_mangling("x", "x") == "exact"
+
+
+def test_helpers():
+    assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    assert entropy_bits("aaaaaaaaaaaaaaaaaaaa") < 8 and entropy_bits("Zq3_x9-PfL2mW8sKt4bVy7") > 100
+    assert redirect_registered("http://127.0.0.1:4711/callback", ["http://127.0.0.1/callback"], "http://h")
+    assert not redirect_registered("http://127.0.0.1:4711/other", ["http://127.0.0.1/callback"], "http://h")
+    assert with_query("http://a/cb?code=1&state=s", {"state": "x"}) == "http://a/cb?code=1&state=x"
+
+
+def test_login_form_parser():
+    p = _FormParser()
+    p.feed('<form method="post" action="/OAuth/Authorize?x=1"><input name="username">'
+           '<input type="password" name="password"><input type="hidden" name="rid" value="42">'
+           '<button type="submit" name="action" value="login">Log in</button>'
+           '<button name="action" value="cancel">Cancel</button></form>')
+    f = p.forms[0]
+    assert [i["name"] for i in f["inputs"]] == ["username", "password", "rid"]
+    assert [b["text"] for b in f["buttons"]] == ["Log in", "Cancel"]
+
+
+def test_verdicts_and_strict():
+    c = CHECKS["refresh/single-flight"]
+    ctx = CheckContext(c, "rfc6749", strict=False)
+    ctx.violation("x")
+    assert ctx.verdict() == "WARN"
+    ctx = CheckContext(c, "rfc6749", strict=True)
+    ctx.violation("x")
+    assert ctx.verdict() == "FAIL"
+    ctx = CheckContext(c, "2ba", strict=False)
+    ctx.violation("x")
+    assert ctx.verdict() == "FAIL"
+
+
+def test_known_deviations(tmp_path):
+    recs = [{"check": {"id": "a"}, "verdict": "FAIL", "findings": []},
+            {"check": {"id": "b"}, "verdict": "PASS", "findings": []},
+            {"check": {"id": "c"}, "verdict": "WARN", "findings": []}]
+    assert len(judge(recs, None, "2ba", False)[0]) == 1
+    assert judge(recs, [{"check": "a", "result": "FAIL"}], "2ba", False)[0] == []
+    unexpected = judge(recs, [{"check": "a", "result": "FAIL"}, {"check": "b", "result": "FAIL"}], "2ba", False)[0]
+    assert unexpected == ["b: expected FAIL, got PASS"]
+    assert judge(recs, [{"check": "a", "result": "FAIL", "profile": "bcp"}], "2ba", False)[0] != []
+    p = tmp_path / "d.json"
+    p.write_text('{"deviations":[{"check":"a"}]}')
+    with pytest.raises(ValueError):
+        read_deviations(str(p))
+
+
+def test_catalog_covers_the_required_rows():
+    required = ["R%02d" % i for i in list(range(1, 14)) + list(range(15, 21)) + list(range(22, 26)) +
+                list(range(27, 31)) + [32, 33, 35] + list(range(37, 45)) + [47, 48, 50, 51, 54]]
+    covered = {r for c in CHECKS.values() if c.in_profile("2ba") for r in c.catalog_ids}
+    assert sorted(set(required) - covered) == []
+    for c in CHECKS.values():
+        assert c.catalog_ids and set(c.grade) <= {"2ba", "rfc6749", "bcp"} and c.description
+
+
+def test_every_flow_fixture_exists_and_kit_fixtures_are_documented():
+    readme = open(os.path.join(fixtures_dir(), "README.md"), encoding="utf-8").read()
+    for f in FLOWS.values():
+        assert os.path.exists(os.path.join(fixtures_dir(), f["fixture"] + ".json")), f["fixture"]
+        assert f["doc"], f["name"]
+    for name in os.listdir(fixtures_dir()):
+        if name.startswith("conformance-"):
+            assert "`%s`" % name in readme, name
+
+
+def test_adapters_md_example_is_the_shipped_adapter():
+    doc = open(os.path.join(KIT, "ADAPTERS.md"), encoding="utf-8").read()
+    block = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    assert block == open(os.path.join(KIT, "adapters", "example_adapter.py"), encoding="utf-8").read()
+
+
+def _record(cid, verdict, client):
+    return {"client": client, "check": CHECKS[cid].meta("2ba"), "verdict": verdict, "reason": None,
+            "findings": [{"level": verdict, "message": "m <b>"}], "duration_s": 0.1,
+            "evidence": [{"flow": "basic", "fixture": "fixtures/default.json", "description": "d", "steps": [],
+                          "wire_log": Journal(_entries(), {SECRET: "client_secret"}).wire_log()}]}
+
+
+def test_reports_merge_runs(tmp_path):
+    for client, verdict in (("alpha", "PASS"), ("beta", "FAIL")):
+        d = tmp_path / ("%s-2ba" % client) / "checks"
+        d.mkdir(parents=True)
+        (d / "refresh_newest-token.json").write_text(json.dumps(_record("refresh/newest-token", verdict, client)))
+        (d.parent / "run.json").write_text(json.dumps({"client": client, "profile": "2ba"}))
+    report.write_all(str(tmp_path))
+    junit = (tmp_path / "junit.xml").read_text()
+    assert junit.count("<testsuite ") == 2 and 'name="requirement" value="R38"' in junit
+    assert "<failure" in junit
+    idx = json.loads((tmp_path / "index.json").read_text())
+    assert [r["checks"]["refresh/newest-token"]["verdict"] for r in idx["runs"]] == ["PASS", "FAIL"]
+    page = (tmp_path / "report.html").read_text()
+    assert "alpha" in page and "beta" in page and "refresh/newest-token" in page
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', page)  # self-contained
+    assert SECRET not in page and "m <b>" not in page.split("const DATA=")[0]
+
+
+@pytest.mark.skipif(not find_mock_binary(), reason="mock_server binary not built")
+def test_journal_positions_against_the_mock():
+    m = MockProcess(find_mock_binary(), os.path.join(fixtures_dir(), "default.json"))
+    try:
+        s = Scenario(m.url, "default")
+        s.reset()
+        first = s.next_seq()
+        s.http.get(s.base + "/1/json/Product/Search?query=x", timeout=5)
+        assert s.next_seq() == first + 1
+        assert [e["seq"] for e in s.journal(first)] == [first]
+    finally:
+        m.stop()
+
+
+def test_short_secrets_are_masked_without_eating_other_words():
+    e = {"seq": 1, "method": "POST", "path": "/OAuth/Token", "query": "", "status": 400,
+         "body": "grant_type=password&username=demo&password=demo&client_id=demo-client",
+         "headers": {}, "response_body": ""}
+    log = Journal([e], {"demo": "password"}).wire_log()[0]
+    assert log["body"] == "grant_type=password&username=demo&password=\u00abpassword\u00bb&client_id=demo-client"

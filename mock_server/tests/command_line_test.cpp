@@ -1,0 +1,80 @@
+#include "command_line.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace mock2ba {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::optional<CommandLine> parse(std::vector<std::string> args, std::string* error) {
+  return parse_command_line(args, "default.json", error);
+}
+
+TEST(CommandLine, Defaults) {
+  std::string error;
+  auto cl = parse({}, &error);
+  ASSERT_TRUE(cl);
+  EXPECT_EQ(cl->options.fixture_path, "default.json");
+  EXPECT_EQ(cl->options.host, "127.0.0.1");
+  EXPECT_EQ(cl->options.port, 8080);
+  EXPECT_EQ(cl->options.log_format, LogFormat::kText);
+}
+
+TEST(CommandLine, EveryFlagInBothSpellings) {
+  std::string error;
+  auto cl = parse(
+      {"--fixture", "f.json", "--host=::1", "--port", "0", "--tls-cert", "c.pem", "--tls-key=k.pem",
+       "--admin-token", "0123456789", "--log-format", "json", "--journal-capacity", "5"},
+      &error);
+  ASSERT_TRUE(cl) << error;
+  EXPECT_EQ(cl->options.fixture_path, "f.json");
+  EXPECT_EQ(cl->options.host, "::1");
+  EXPECT_EQ(cl->options.port, 0);
+  EXPECT_EQ(cl->options.tls_cert, "c.pem");
+  EXPECT_EQ(cl->options.tls_key, "k.pem");
+  EXPECT_EQ(cl->options.admin_token, "0123456789");
+  EXPECT_EQ(cl->options.log_format, LogFormat::kJson);
+  EXPECT_EQ(cl->options.journal_capacity, 5u);
+}
+
+TEST(CommandLine, BadFlagsSaySpecificallyWhatIsWrong) {
+  std::string error;
+  EXPECT_FALSE(parse({"--prot", "1"}, &error));
+  EXPECT_THAT(error, HasSubstr("unknown option '--prot'"));
+  EXPECT_FALSE(parse({"--port", "70000"}, &error));
+  EXPECT_THAT(error, HasSubstr("--port: expected a number from 0 to 65535"));
+  EXPECT_FALSE(parse({"--port"}, &error));
+  EXPECT_THAT(error, HasSubstr("--port needs a value"));
+  EXPECT_FALSE(parse({"--log-format", "xml"}, &error));
+  EXPECT_THAT(error, HasSubstr("--log-format"));
+}
+
+TEST(CommandLine, QuietWinsOverLogFormat) {
+  std::string error;
+  auto cl = parse({"--quiet", "--log-format", "json"}, &error);
+  ASSERT_TRUE(cl);
+  EXPECT_EQ(cl->options.log_format, LogFormat::kNone);
+}
+
+TEST(CommandLine, HelpMentionsEveryFlag) {
+  std::string help = usage_text();
+  for (const char* flag :
+       {"--fixture", "--host", "--port", "--tls-cert", "--tls-key", "--admin-token", "--log-format",
+        "--quiet", "--journal-capacity", "--threads", "--version"}) {
+    EXPECT_THAT(help, HasSubstr(flag));
+  }
+}
+
+TEST(Server, RefusesNonLoopbackWithoutAdminToken) {
+  ServerOptions options;
+  options.fixture_path = std::string(TWOBA_FIXTURE_DIR) + "/default.json";
+  options.host = "0.0.0.0";
+  EXPECT_THROW(MockServer server(options), std::invalid_argument);
+  options.admin_token = "long-enough-token";
+  EXPECT_NO_THROW(MockServer server(options));
+}
+
+}  // namespace
+}  // namespace mock2ba

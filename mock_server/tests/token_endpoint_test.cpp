@@ -1,0 +1,382 @@
+// In-process HTTP tests of POST /OAuth/Token and /connect/token.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "test_server.h"
+#include "text_util.h"
+
+namespace mock2ba::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class TokenEndpointTest : public ::testing::Test {
+ protected:
+  TestServer server_;
+};
+
+TEST_F(TokenEndpointTest, PasswordGrantReplyFollowsRfc6749Section5_1) {
+  Reply r = server_.login();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("Content-Type"), "application/json;charset=UTF-8");
+  EXPECT_EQ(r.header("Cache-Control"), "no-store");
+  EXPECT_EQ(r.header("Pragma"), "no-cache");
+  // Compact, access_token first: some 2BA clients slice the body.
+  EXPECT_THAT(r.body, StartsWith("{\"access_token\":\""));
+  json body = r.json();
+  EXPECT_EQ(r.body.find(' '), std::string::npos);
+  EXPECT_EQ(body["token_type"], "Bearer");
+  EXPECT_TRUE(body["expires_in"].is_number_integer());
+  EXPECT_EQ(body["expires_in"], 3600);
+  EXPECT_TRUE(body["refresh_token"].is_string());
+  EXPECT_FALSE(body.contains("scope"));
+  size_t at = r.body.find("access_token"), tt = r.body.find("token_type"),
+         ei = r.body.find("expires_in"), rt = r.body.find("refresh_token");
+  EXPECT_LT(at, tt);
+  EXPECT_LT(tt, ei);
+  EXPECT_LT(ei, rt);
+}
+
+TEST_F(TokenEndpointTest, BothPathsAndAnyCaseAreOneEndpoint) {
+  for (const char* path :
+       {"/OAuth/Token", "/oauth/token", "/OAUTH/TOKEN", "/connect/token", "/Connect/Token"}) {
+    Reply r = server_.post_form(path, {{"grant_type", "password"},
+                                       {"username", "demo"},
+                                       {"password", "demo"},
+                                       {"client_id", "demo-client"},
+                                       {"client_secret", "demo-secret"}});
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+  }
+}
+
+TEST_F(TokenEndpointTest, ScopeIsEchoedAndOfflineAccessDecidesTheRefreshToken) {
+  json with_offline = server_.login("openid offline_access").json();
+  EXPECT_EQ(with_offline["scope"], "openid offline_access");
+  EXPECT_TRUE(with_offline.contains("refresh_token"));
+  json without = server_.login("openid unifeed").json();
+  EXPECT_EQ(without["scope"], "openid unifeed");
+  EXPECT_FALSE(without.contains("refresh_token"));
+}
+
+TEST_F(TokenEndpointTest, RefreshRotatesAndAReusedTokenGets400InvalidGrant) {
+  json first = server_.login().json();
+  Reply r = server_.refresh(first["refresh_token"]);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.json()["refresh_token"], first["refresh_token"]);
+  EXPECT_NE(r.json()["access_token"], first["access_token"]);
+  Reply reuse = server_.refresh(first["refresh_token"]);
+  EXPECT_EQ(reuse.status, 400);
+  EXPECT_EQ(reuse.json()["error"], "invalid_grant");
+  EXPECT_TRUE(reuse.json()["error_description"].is_string());
+  EXPECT_EQ(server_.refresh(r.json()["refresh_token"]).status, 200);
+}
+
+TEST_F(TokenEndpointTest, ExpiredRefreshTokenAfterClockAdvanceGets400) {
+  json tokens = server_.login().json();
+  ASSERT_EQ(server_.advance_clock(14 * 24 * 3600 + 1).status, 200);
+  Reply r = server_.refresh(tokens["refresh_token"]);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.json()["error"], "invalid_grant");
+  EXPECT_THAT(r.json()["error_description"].get<std::string>(), HasSubstr("expired"));
+}
+
+TEST_F(TokenEndpointTest, HttpBasicWithFormEncodedCredentials) {
+  std::string basic = "Basic " + base64_encode("demo-client:demo-secret");
+  Reply r = server_.post_form(
+      "/OAuth/Token", {{"grant_type", "password"}, {"username", "demo"}, {"password", "demo"}},
+      {{"Authorization", basic}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  json entry = server_.journal().back();
+  EXPECT_EQ(entry["outcome"]["client_auth"], "client_secret_basic");
+}
+
+TEST_F(TokenEndpointTest, UnknownExtraParametersAreIgnored) {
+  Reply r = server_.post_form("/OAuth/Token", {{"grant_type", "password"},
+                                               {"username", "demo"},
+                                               {"password", "demo"},
+                                               {"client_id", "demo-client"},
+                                               {"client_secret", "demo-secret"},
+                                               {"api_key", "whatever"}});
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(TokenEndpointTest, ContentTypeMayCarryACharset) {
+  Reply r = server_.request("POST", "/OAuth/Token",
+                            form_body({{"grant_type", "password"},
+                                       {"username", "demo"},
+                                       {"password", "demo"},
+                                       {"client_id", "demo-client"},
+                                       {"client_secret", "demo-secret"}}),
+                            "application/x-www-form-urlencoded; charset=utf-8");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(TokenEndpointTest, OtherMethodsGet405WithAllow) {
+  for (const char* method : {"GET", "PUT", "DELETE"}) {
+    Reply r = server_.request(method, "/OAuth/Token");
+    EXPECT_EQ(r.status, 405) << method;
+    EXPECT_EQ(r.header("Allow"), "POST");
+    EXPECT_EQ(r.json()["error"], "invalid_request");
+  }
+}
+
+struct ErrorCase {
+  const char* name;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string authorization;  // header value, if any
+  int status;
+  const char* error;
+};
+
+class TokenErrorTest : public ::testing::TestWithParam<ErrorCase> {
+ protected:
+  TestServer server_;
+};
+
+TEST_P(TokenErrorTest, AnswersRfc6749Section5_2) {
+  const ErrorCase& c = GetParam();
+  httplib::Headers headers;
+  if (!c.authorization.empty()) headers.emplace("Authorization", c.authorization);
+  Reply r = server_.post_form("/OAuth/Token", c.fields, headers);
+  EXPECT_EQ(r.status, c.status) << r.body;
+  json body = r.json();
+  EXPECT_EQ(body["error"], c.error) << r.body;
+  EXPECT_TRUE(body["error_description"].is_string());
+  EXPECT_EQ(r.header("Content-Type"), "application/json;charset=UTF-8");
+  EXPECT_EQ(r.header("Cache-Control"), "no-store");
+  if (c.status == 401) {
+    EXPECT_THAT(r.header("WWW-Authenticate"), StartsWith("Basic"));
+  }
+  // The server keeps serving after every error.
+  EXPECT_EQ(server_.login().status, 200);
+}
+
+using F = std::vector<std::pair<std::string, std::string>>;
+const F kClient = {{"client_id", "demo-client"}, {"client_secret", "demo-secret"}};
+F with_client(F fields) {
+  fields.insert(fields.end(), kClient.begin(), kClient.end());
+  return fields;
+}
+const std::string kBasic = "Basic " + base64_encode("demo-client:demo-secret");
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, TokenErrorTest,
+    ::testing::Values(
+        ErrorCase{"MissingGrantType", with_client({{"username", "demo"}}), "", 400,
+                  "invalid_request"},
+        ErrorCase{"DuplicatedParameter",
+                  with_client({{"grant_type", "password"},
+                               {"username", "demo"},
+                               {"username", "demo"},
+                               {"password", "demo"}}),
+                  "", 400, "invalid_request"},
+        ErrorCase{"PasswordMissing",
+                  with_client({{"grant_type", "password"}, {"username", "demo"}}), "", 400,
+                  "invalid_request"},
+        ErrorCase{"RefreshTokenMissing", with_client({{"grant_type", "refresh_token"}}), "", 400,
+                  "invalid_request"},
+        ErrorCase{"CodeMissing", with_client({{"grant_type", "authorization_code"}}), "", 400,
+                  "invalid_request"},
+        ErrorCase{
+            "BothAuthMethods",
+            with_client({{"grant_type", "password"}, {"username", "demo"}, {"password", "demo"}}),
+            kBasic, 400, "invalid_request"},
+        ErrorCase{
+            "WrongPassword",
+            with_client({{"grant_type", "password"}, {"username", "demo"}, {"password", "nope"}}),
+            "", 400, "invalid_grant"},
+        ErrorCase{
+            "UnknownUser",
+            with_client({{"grant_type", "password"}, {"username", "nobody"}, {"password", "demo"}}),
+            "", 400, "invalid_grant"},
+        ErrorCase{"UnknownRefreshToken",
+                  with_client({{"grant_type", "refresh_token"}, {"refresh_token", "bogus"}}), "",
+                  400, "invalid_grant"},
+        ErrorCase{"UnknownCode",
+                  with_client({{"grant_type", "authorization_code"}, {"code", "bogus"}}), "", 400,
+                  "invalid_grant"},
+        ErrorCase{"WrongSecretInBody",
+                  {{"grant_type", "password"},
+                   {"username", "demo"},
+                   {"password", "demo"},
+                   {"client_id", "demo-client"},
+                   {"client_secret", "x"}},
+                  "",
+                  400,
+                  "invalid_client"},
+        ErrorCase{"MissingSecret",
+                  {{"grant_type", "password"},
+                   {"username", "demo"},
+                   {"password", "demo"},
+                   {"client_id", "demo-client"}},
+                  "",
+                  400,
+                  "invalid_client"},
+        ErrorCase{"NoClientAtAll",
+                  {{"grant_type", "password"}, {"username", "demo"}, {"password", "demo"}},
+                  "",
+                  400,
+                  "invalid_client"},
+        ErrorCase{"UnknownClient",
+                  {{"grant_type", "password"}, {"client_id", "who"}, {"client_secret", "x"}},
+                  "",
+                  400,
+                  "invalid_client"},
+        ErrorCase{"WrongSecretInBasic",
+                  {{"grant_type", "password"}, {"username", "demo"}, {"password", "demo"}},
+                  "Basic " + base64_encode("demo-client:wrong"),
+                  401,
+                  "invalid_client"},
+        ErrorCase{
+            "MalformedBasic", {{"grant_type", "password"}}, "Basic ###", 401, "invalid_client"},
+        ErrorCase{"BasicWithoutColon",
+                  {{"grant_type", "password"}},
+                  "Basic " + base64_encode("demo-client"),
+                  401,
+                  "invalid_client"},
+        ErrorCase{"ClientCredentialsGrant", with_client({{"grant_type", "client_credentials"}}), "",
+                  400, "unsupported_grant_type"},
+        ErrorCase{"MadeUpGrant", with_client({{"grant_type", "magic"}}), "", 400,
+                  "unsupported_grant_type"},
+        ErrorCase{"PublicClientPasswordGrant",
+                  {{"grant_type", "password"},
+                   {"username", "demo"},
+                   {"password", "demo"},
+                   {"client_id", "demo-public"}},
+                  "",
+                  400,
+                  "unauthorized_client"},
+        ErrorCase{"UnknownScope",
+                  with_client({{"grant_type", "password"},
+                               {"username", "demo"},
+                               {"password", "demo"},
+                               {"scope", "openid admin"}}),
+                  "", 400, "invalid_scope"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(TokenEndpointTest, WrongContentTypeAndBadEncodingAreInvalidRequest) {
+  Reply json_body =
+      server_.request("POST", "/OAuth/Token", R"({"grant_type":"password"})", "application/json");
+  EXPECT_EQ(json_body.status, 400);
+  EXPECT_EQ(json_body.json()["error"], "invalid_request");
+  EXPECT_THAT(json_body.json()["error_description"].get<std::string>(), HasSubstr("Content-Type"));
+  Reply bad_escape = server_.request("POST", "/OAuth/Token", "grant_type=password&username=%zz",
+                                     "application/x-www-form-urlencoded");
+  EXPECT_EQ(bad_escape.status, 400);
+  EXPECT_EQ(bad_escape.json()["error"], "invalid_request");
+}
+
+TEST_F(TokenEndpointTest, HostileCredentialsMustBeFormEncoded) {
+  TestServer hostile("hostile-tokens");
+  F fields = {{"grant_type", "password"},
+              {"username", "jan+de/vries=&%é"},
+              {"password", "p@ss+word/=&% é€"},
+              {"client_id", "hostile+client/=&%"},
+              {"client_secret", "s3cr+t/with=&%:é€ space"}};
+  Reply ok = hostile.post_form("/OAuth/Token", fields);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  json tokens = ok.json();
+  EXPECT_GE(tokens["refresh_token"].get<std::string>().size(), 2048u);
+  // The 4 KB refresh token round-trips when form-encoded...
+  Reply refreshed =
+      hostile.refresh(tokens["refresh_token"], "hostile+client/=&%", "s3cr+t/with=&%:é€ space");
+  EXPECT_EQ(refreshed.status, 200) << refreshed.body;
+  // ... and a client that pastes the raw values into the body fails.
+  std::string raw =
+      "grant_type=password&username=jan+de/vries=&%é&password=p@ss+word/=&% é€"
+      "&client_id=hostile+client/=&%&client_secret=s3cr+t/with=&%:é€ space";
+  Reply broken = hostile.request("POST", "/OAuth/Token", raw, "application/x-www-form-urlencoded");
+  EXPECT_EQ(broken.status, 400);
+}
+
+TEST_F(TokenEndpointTest, CodeGrantWithPkceThroughTheControlApi) {
+  const std::string verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+  Reply issued = server_.post_json(
+      "/__mock/codes", {{"client_id", "demo-public"},
+                        {"username", "demo"},
+                        {"redirect_uri", "http://127.0.0.1:4321/tokenreceiver"},
+                        {"code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+                        {"code_challenge_method", "S256"}});
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  std::string code = issued.json()["code"];
+  F exchange = {{"grant_type", "authorization_code"},
+                {"code", code},
+                {"redirect_uri", "http://127.0.0.1:4321/tokenreceiver"},
+                {"client_id", "demo-public"},
+                {"code_verifier", verifier}};
+  Reply ok = server_.post_form("/OAuth/Token", exchange);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  Reply again = server_.post_form("/OAuth/Token", exchange);
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(again.json()["error"], "invalid_grant");
+  // The reuse revoked what the first exchange issued.
+  Reply api =
+      server_.get("/1/json/Product/DetailsForProduct?gtin=08711893010011",
+                  {{"Authorization", "Bearer " + ok.json()["access_token"].get<std::string>()}});
+  EXPECT_EQ(api.status, 401);
+}
+
+TEST_F(TokenEndpointTest, PublicClientsMustUsePkceAndSendNoSecret) {
+  Reply no_pkce =
+      server_.post_json("/__mock/codes", {{"client_id", "demo-public"}, {"username", "demo"}});
+  EXPECT_EQ(no_pkce.status, 400);
+  Reply issued = server_.post_json("/__mock/codes", {{"client_id", "demo-public"},
+                                                     {"username", "demo"},
+                                                     {"code_challenge", std::string(43, 'a')},
+                                                     {"code_challenge_method", "plain"}});
+  ASSERT_EQ(issued.status, 200);
+  Reply with_secret = server_.post_form("/OAuth/Token", {{"grant_type", "authorization_code"},
+                                                         {"code", issued.json()["code"]},
+                                                         {"client_id", "demo-public"},
+                                                         {"client_secret", "guess"},
+                                                         {"code_verifier", std::string(43, 'a')}});
+  EXPECT_EQ(with_secret.status, 400);
+  EXPECT_EQ(with_secret.json()["error"], "invalid_client");
+}
+
+TEST_F(TokenEndpointTest, ConcurrentRefreshesOverHttpHaveExactlyOneWinner) {
+  std::string refresh_token = server_.login().json()["refresh_token"];
+  std::atomic<int> ok{0}, invalid_grant{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&] {
+      httplib::Client client("127.0.0.1", server_.port());
+      auto r = client.Post("/OAuth/Token",
+                           form_body({{"grant_type", "refresh_token"},
+                                      {"refresh_token", refresh_token},
+                                      {"client_id", "demo-client"},
+                                      {"client_secret", "demo-secret"}}),
+                           "application/x-www-form-urlencoded");
+      if (r && r->status == 200) ++ok;
+      if (r && r->status == 400 && json::parse(r->body)["error"] == "invalid_grant")
+        ++invalid_grant;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(invalid_grant.load(), 11);
+}
+
+TEST_F(TokenEndpointTest, ReplyVariantsFromTheFixture) {
+  TestServer lower("lowercase-bearer");
+  json body = lower.login().json();
+  EXPECT_EQ(body["token_type"], "bearer");
+  EXPECT_EQ(body["userName"], "demo");
+  EXPECT_TRUE(body.contains(".issued"));
+  TestServer no_expiry("no-expires-in");
+  EXPECT_FALSE(no_expiry.login().json().contains("expires_in"));
+  TestServer no_rotation("no-rotation");
+  json first = no_rotation.login().json();
+  Reply r = no_rotation.refresh(first["refresh_token"]);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_FALSE(r.json().contains("refresh_token"));
+  EXPECT_EQ(no_rotation.refresh(first["refresh_token"]).status, 200);
+}
+
+}  // namespace
+}  // namespace mock2ba::testing
