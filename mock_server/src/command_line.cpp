@@ -23,6 +23,8 @@ Options:
   --quiet                no per-request log lines
   --journal-capacity N   requests kept in the journal (default 10000)
   --threads N            worker threads = concurrent keep-alive connections (default 64)
+  --state-file FILE      keep grants, tokens, codes and the clock offset in FILE across
+                         restarts (written atomically before each state-changing reply)
   --help                 show this help
   --version              show the version
 
@@ -101,7 +103,7 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
     static const std::vector<std::string> kValued = {
         "--fixture", "--host",        "--port",       "--tls-cert",
         "--tls-key", "--admin-token", "--log-format", "--journal-capacity",
-        "--threads"};
+        "--threads", "--state-file"};
     if (std::find(kValued.begin(), kValued.end(), flag) == kValued.end()) {
       *error = "unknown option '" + flag + "' (see --help)";
       return std::nullopt;
@@ -143,6 +145,12 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       auto n = number(flag, value, 0, 10000000);
       if (!n) return std::nullopt;
       cl.options.journal_capacity = static_cast<size_t>(*n);
+    } else if (flag == "--state-file") {
+      if (value.empty()) {
+        *error = "--state-file: expected a file name";
+        return std::nullopt;
+      }
+      cl.options.state_file = value;
     } else if (flag == "--threads") {
       auto n = number(flag, value, 1, 4096);
       if (!n) return std::nullopt;

@@ -27,6 +27,23 @@ void abort_socket(int fd) {
   shutdown(fd, SHUT_RDWR);
 }
 
+// Calls `use` on this process's descriptors (past stdio) until it returns true.
+template <typename Fn>
+bool find_socket(Fn&& use) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return false;
+  bool found = false;
+  while (dirent* entry = readdir(dir)) {
+    int fd = std::atoi(entry->d_name);
+    if (fd > 2 && use(fd)) {
+      found = true;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
 }  // namespace
 
 bool drop_connection(const httplib::Request& req) {
@@ -34,24 +51,15 @@ bool drop_connection(const httplib::Request& req) {
     abort_socket(SSL_get_fd(const_cast<SSL*>(req.ssl)));
     return true;
   }
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return false;
-  bool found = false;
-  while (dirent* entry = readdir(dir)) {
-    int fd = std::atoi(entry->d_name);
-    if (fd <= 2) continue;
+  return find_socket([&req](int fd) {
     sockaddr_storage local{}, peer{};
     socklen_t local_len = sizeof local, peer_len = sizeof peer;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;
-    if (port_of(local) == req.local_port && port_of(peer) == req.remote_port) {
-      abort_socket(fd);
-      found = true;
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) return false;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) return false;
+    if (port_of(local) != req.local_port || port_of(peer) != req.remote_port) return false;
+    abort_socket(fd);
+    return true;
+  });
 }
 
 }  // namespace mock2ba

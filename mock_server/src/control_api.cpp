@@ -13,7 +13,8 @@ namespace {
 using nlohmann::json;
 
 void control_error(httplib::Response& res, int status, const std::string& message) {
-  send_json(res, status, json{{"error", message}}.dump());
+  send_json(res, status,
+            json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 std::optional<json> json_body(Exchange& ex) {
@@ -36,31 +37,12 @@ void clock(Exchange& ex) {
   if (ex.req.method == "POST") {
     auto body = json_body(ex);
     if (!body) return;
-    if (!body->is_object())
-      return control_error(ex.res, 400, "Expected an object such as {\"advance\": 60}.");
-    for (const auto& item : body->items()) {
-      if (item.key() != "advance" && item.key() != "set" && item.key() != "frozen") {
-        return control_error(ex.res, 400,
-                             item.key() + ": unknown key (expected advance, set or frozen)");
-      }
-    }
-    if (body->contains("advance") && body->contains("set")) {
-      return control_error(ex.res, 400, "Give either advance or set, not both.");
-    }
-    if (body->contains("advance") && !(*body)["advance"].is_number()) {
-      return control_error(ex.res, 400, "advance: expected a number of seconds");
-    }
-    if (body->contains("set") && !(*body)["set"].is_number()) {
-      return control_error(ex.res, 400, "set: expected unix seconds");
-    }
-    if (body->contains("frozen") && !(*body)["frozen"].is_boolean()) {
-      return control_error(ex.res, 400, "frozen: expected true or false");
-    }
-    if (body->contains("frozen")) state.clock.set_frozen((*body)["frozen"].get<bool>());
-    if (body->contains("advance"))
-      state.clock.advance(static_cast<TimeMs>((*body)["advance"].get<double>() * 1000));
-    if (body->contains("set"))
-      state.clock.set(static_cast<TimeMs>((*body)["set"].get<double>() * 1000));
+    std::string error;
+    auto command = parse_clock_command(*body, &error);
+    if (!command) return control_error(ex.res, 400, error);
+    if (command->frozen) state.clock.set_frozen(*command->frozen);
+    if (command->advance_ms) state.clock.advance(*command->advance_ms);
+    if (command->set_ms) state.clock.set(*command->set_ms);
     state.fire_due_events();
   } else if (ex.req.method != "GET") {
     return control_error(ex.res, 405, "Use GET or POST.");
@@ -85,7 +67,11 @@ void requests(Exchange& ex) {
   }
   std::optional<std::string> path;
   if (ex.req.has_param("path")) path = to_lower(ex.req.get_param_value("path"));
-  send_json(ex.res, 200, ex.tenant.journal().to_json(since, path).dump());
+  // The journal keeps requests byte for byte; bytes that are not UTF-8 are shown replaced.
+  send_json(ex.res, 200,
+            ex.tenant.journal()
+                .to_json(since, path)
+                .dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 void faults(Exchange& ex) {
@@ -103,42 +89,6 @@ void faults(Exchange& ex) {
   send_json(ex.res, 200, json{{"ids", *ids}}.dump());
 }
 
-std::optional<TokenSelector> selector_from(Exchange& ex, const json& body) {
-  if (!body.is_object() || body.size() != 1) {
-    control_error(ex.res, 400,
-                  "Expected exactly one of {\"token\"}, {\"user\"}, {\"client\"} or {\"grant\"}.");
-    return std::nullopt;
-  }
-  TokenSelector s;
-  const auto& [key, value] = *body.items().begin();
-  if (key == "grant") {
-    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-    if (!text.empty() && text[0] == 'g') text.erase(0, 1);
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
-        text.size() > 18) {
-      control_error(ex.res, 400, "grant: expected a grant id such as \"g3\"");
-      return std::nullopt;
-    }
-    s.grant = std::stoull(text);
-    return s;
-  }
-  if (!value.is_string() || value.get<std::string>().empty()) {
-    control_error(ex.res, 400, key + ": expected a non-empty string");
-    return std::nullopt;
-  }
-  if (key == "token")
-    s.token = value.get<std::string>();
-  else if (key == "user")
-    s.user = value.get<std::string>();
-  else if (key == "client")
-    s.client = value.get<std::string>();
-  else {
-    control_error(ex.res, 400, key + ": unknown key (expected token, user, client or grant)");
-    return std::nullopt;
-  }
-  return s;
-}
-
 void tokens(Exchange& ex, const std::string& action) {
   TokenStore& store = ex.state->store;
   if (action.empty()) {
@@ -146,13 +96,16 @@ void tokens(Exchange& ex, const std::string& action) {
     std::optional<std::string> user, client;
     if (ex.req.has_param("user")) user = ex.req.get_param_value("user");
     if (ex.req.has_param("client")) client = ex.req.get_param_value("client");
-    return send_json(ex.res, 200, store.describe(user, client, ex.now).dump());
+    return send_json(
+        ex.res, 200,
+        store.describe(user, client, ex.now).dump(-1, ' ', false, json::error_handler_t::replace));
   }
   if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
   auto body = json_body(ex);
   if (!body) return;
-  auto selector = selector_from(ex, *body);
-  if (!selector) return;
+  std::string error;
+  auto selector = parse_token_selector(*body, &error);
+  if (!selector) return control_error(ex.res, 400, error);
   int affected =
       action == "revoke" ? store.revoke(*selector, ex.now) : store.expire(*selector, ex.now);
   send_json(ex.res, 200, json{{"affected", affected}}.dump());
@@ -162,33 +115,16 @@ void codes(Exchange& ex) {
   if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
   auto body = json_body(ex);
   if (!body) return;
-  if (!body->is_object()) return control_error(ex.res, 400, "Expected an object.");
-  static const std::set<std::string> kKeys = {
-      "client_id", "username", "redirect_uri", "scope", "code_challenge", "code_challenge_method"};
-  for (const auto& item : body->items()) {
-    if (!kKeys.count(item.key())) return control_error(ex.res, 400, item.key() + ": unknown key");
-    if (!item.value().is_string())
-      return control_error(ex.res, 400, item.key() + ": expected a string");
-  }
-  CodeRequest request;
-  request.client_id = body->value("client_id", "");
-  request.username = body->value("username", "");
-  request.redirect_uri = body->value("redirect_uri", "");
-  request.has_scope = body->contains("scope");
-  request.scope = body->value("scope", "");
-  request.code_challenge = body->value("code_challenge", "");
-  request.code_challenge_method =
-      body->value("code_challenge_method", request.code_challenge.empty() ? "" : "plain");
+  std::string error;
+  auto parsed = parse_code_request(*body, &error);
+  if (!parsed) return control_error(ex.res, 400, error);
+  const CodeRequest& request = *parsed;
   const Fixture& fixture = *ex.state->fixture;
   auto client = fixture.clients.find(request.client_id);
   if (client == fixture.clients.end())
     return control_error(ex.res, 400, "client_id: no such client");
   if (!fixture.users.count(request.username))
     return control_error(ex.res, 400, "username: no such user");
-  if (request.code_challenge_method != "" && request.code_challenge_method != "S256" &&
-      request.code_challenge_method != "plain") {
-    return control_error(ex.res, 400, "code_challenge_method: expected S256 or plain");
-  }
   if (client->second.require_pkce && request.code_challenge.empty()) {
     return control_error(ex.res, 400, "code_challenge: this client must use PKCE");
   }
@@ -252,6 +188,115 @@ const std::map<std::string, void (*)(Exchange&)>& control_routes() {
 }
 
 }  // namespace
+
+// Seconds beyond which clock arithmetic in milliseconds could overflow (about 3,000 years).
+constexpr double kMaxClockSeconds = 1e11;
+
+std::optional<ClockCommand> parse_clock_command(const json& body, std::string* error) {
+  if (!body.is_object()) {
+    *error = "Expected an object such as {\"advance\": 60}.";
+    return std::nullopt;
+  }
+  for (const auto& item : body.items()) {
+    if (item.key() != "advance" && item.key() != "set" && item.key() != "frozen") {
+      *error = item.key() + ": unknown key (expected advance, set or frozen)";
+      return std::nullopt;
+    }
+  }
+  if (body.contains("advance") && body.contains("set")) {
+    *error = "Give either advance or set, not both.";
+    return std::nullopt;
+  }
+  ClockCommand command;
+  for (const char* key : {"advance", "set"}) {
+    if (!body.contains(key)) continue;
+    const json& value = body[key];
+    double seconds = value.is_number() ? value.get<double>() : 0;
+    double min = std::string(key) == "set" ? 0 : -kMaxClockSeconds;
+    if (!value.is_number() || !(seconds >= min && seconds <= kMaxClockSeconds)) {
+      *error = std::string(key) + (std::string(key) == "set"
+                                       ? ": expected unix seconds from 0 to 1e11"
+                                       : ": expected a number of seconds within ±1e11");
+      return std::nullopt;
+    }
+    (std::string(key) == "set" ? command.set_ms : command.advance_ms) =
+        static_cast<TimeMs>(seconds * 1000);
+  }
+  if (body.contains("frozen")) {
+    if (!body["frozen"].is_boolean()) {
+      *error = "frozen: expected true or false";
+      return std::nullopt;
+    }
+    command.frozen = body["frozen"].get<bool>();
+  }
+  return command;
+}
+
+std::optional<TokenSelector> parse_token_selector(const json& body, std::string* error) {
+  if (!body.is_object() || body.size() != 1) {
+    *error = "Expected exactly one of {\"token\"}, {\"user\"}, {\"client\"} or {\"grant\"}.";
+    return std::nullopt;
+  }
+  TokenSelector s;
+  // Copy the key: a structured binding to *items().begin() dangles once the iterator is gone.
+  const std::string key = body.begin().key();
+  const json& value = body.begin().value();
+  if (key == "grant") {
+    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    if (!text.empty() && text[0] == 'g') text.erase(0, 1);
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 18) {
+      *error = "grant: expected a grant id such as \"g3\"";
+      return std::nullopt;
+    }
+    s.grant = std::stoull(text);
+    return s;
+  }
+  if (key != "token" && key != "user" && key != "client") {
+    *error = key + ": unknown key (expected token, user, client or grant)";
+    return std::nullopt;
+  }
+  if (!value.is_string() || value.get<std::string>().empty()) {
+    *error = key + ": expected a non-empty string";
+    return std::nullopt;
+  }
+  (key == "token" ? s.token : key == "user" ? s.user : s.client) = value.get<std::string>();
+  return s;
+}
+
+std::optional<CodeRequest> parse_code_request(const json& body, std::string* error) {
+  if (!body.is_object()) {
+    *error = "Expected an object.";
+    return std::nullopt;
+  }
+  static const std::set<std::string> kKeys = {
+      "client_id", "username", "redirect_uri", "scope", "code_challenge", "code_challenge_method"};
+  for (const auto& item : body.items()) {
+    if (!kKeys.count(item.key())) {
+      *error = item.key() + ": unknown key";
+      return std::nullopt;
+    }
+    if (!item.value().is_string()) {
+      *error = item.key() + ": expected a string";
+      return std::nullopt;
+    }
+  }
+  CodeRequest request;
+  request.client_id = body.value("client_id", "");
+  request.username = body.value("username", "");
+  request.redirect_uri = body.value("redirect_uri", "");
+  request.has_scope = body.contains("scope");
+  request.scope = body.value("scope", "");
+  request.code_challenge = body.value("code_challenge", "");
+  request.code_challenge_method =
+      body.value("code_challenge_method", request.code_challenge.empty() ? "" : "plain");
+  if (request.code_challenge_method != "" && request.code_challenge_method != "S256" &&
+      request.code_challenge_method != "plain") {
+    *error = "code_challenge_method: expected S256 or plain";
+    return std::nullopt;
+  }
+  return request;
+}
 
 void handle_control_api(Exchange& ex) {
   const std::string sub = ex.route.substr(std::string("/__mock").size());

@@ -12,14 +12,15 @@ void send_oauth_error(httplib::Response& res, int status, const std::string& err
   nlohmann::ordered_json body = {{"error", error}, {"error_description", description}};
   res.set_header("Cache-Control", "no-store");
   res.set_header("Pragma", "no-cache");
-  send_json(res, status, body.dump());
+  // Replace, not throw, on bytes that are not UTF-8: a description may quote the request.
+  send_json(res, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void send_api_error(httplib::Response& res, int status, const std::string& status_text,
                     const std::string& message) {
   nlohmann::ordered_json body = {
       {"IsError", true}, {"ErrorMessage", message}, {"Status", status_text}};
-  send_json(res, status, body.dump());
+  send_json(res, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void send_html(httplib::Response& res, int status, const std::string& html) {

@@ -66,8 +66,9 @@ std::optional<Fault> parse_fault(const nlohmann::json& spec, const std::string& 
   f.drop = spec.value("drop", false);
   f.after_commit = spec.value("after_commit", false);
   if (spec.contains("times")) {
-    if (!spec["times"].is_number_integer() || spec["times"] < 0)
-      return fail("times", "expected an integer >= 0");
+    if (!spec["times"].is_number_integer() || spec["times"] < 0 || spec["times"] > 1000000000) {
+      return fail("times", "expected an integer from 0 to 1000000000");
+    }
     f.times = spec["times"].get<int>();
   }
   if (!f.status && !f.drop && !f.after_commit && f.delay_ms == 0) {

@@ -29,11 +29,15 @@ class ObjectReader {
     return path_.empty() ? key : path_ + "." + key;
   }
 
+  // Integers are seconds or counts; the cap keeps millisecond arithmetic far from overflow.
   std::optional<int64_t> integer(const char* key, int64_t min) const {
+    constexpr int64_t kMax = 100000000000;  // 1e11 s, about 3,000 years
     if (!has(key)) return std::nullopt;
     const json& v = raw(key);
-    if (!v.is_number_integer() || v.get<int64_t>() < min) {
-      fail(key_path(key), "expected an integer >= " + std::to_string(min) + ", got " + describe(v));
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(kMax)) ||
+        v.get<int64_t>() < min || v.get<int64_t>() > kMax) {
+      fail(key_path(key), "expected an integer from " + std::to_string(min) + " to " +
+                              std::to_string(kMax) + ", got " + describe(v));
     }
     return v.get<int64_t>();
   }

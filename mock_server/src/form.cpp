@@ -78,9 +78,15 @@ std::optional<Form> Form::parse(std::string_view text, std::string* error) {
       auto value = form_decode(raw_value);
       if (!name || !value) {
         if (error) {
-          *error = "malformed percent-encoding in parameter '" +
-                   std::string(raw_name.substr(0, 64)) + "'";
+          // Quote the name only as printable ASCII: the message ends up in a JSON reply.
+          std::string shown;
+          for (char c : raw_name.substr(0, 64)) shown.push_back(c >= 0x20 && c < 0x7F ? c : '?');
+          *error = "malformed percent-encoding in parameter '" + shown + "'";
         }
+        return std::nullopt;
+      }
+      if (form.fields_.size() == kMaxFormFields) {
+        if (error) *error = "more than " + std::to_string(kMaxFormFields) + " parameters";
         return std::nullopt;
       }
       form.fields_.emplace_back(std::move(*name), std::move(*value));

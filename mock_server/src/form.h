@@ -17,13 +17,18 @@ std::optional<std::string> form_decode(std::string_view text);
 // Encodes a value for a form or query string (unreserved characters kept, space as %20).
 std::string form_encode(std::string_view value);
 
+// At most this many fields in one body or query string: no OAuth request needs more, and the
+// bound keeps a hostile request from costing more than a normal one.
+constexpr size_t kMaxFormFields = 256;
+
 // Whether a Content-Type header value is application/x-www-form-urlencoded (any parameters).
 bool is_form_content_type(const std::string& content_type);
 
 // An ordered multimap of form fields: duplicates are kept so that callers can reject them.
 class Form {
  public:
-  // Parses a whole body or query string. On a malformed escape returns nullopt and sets *error.
+  // Parses a whole body or query string. On a malformed escape or more than kMaxFormFields
+  // fields returns nullopt and sets *error.
   static std::optional<Form> parse(std::string_view text, std::string* error);
 
   // Number of times `name` occurs.

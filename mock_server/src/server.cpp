@@ -22,7 +22,7 @@ namespace {
 
 // cpp-httplib 0.11.4 listens with a backlog of 5: a load test opening 64 connections at once
 // overflows it, and every dropped handshake is retried only after 1 s (second-long p99).
-constexpr int kListenBacklog = 1024;
+constexpr int kListenBacklog = SOMAXCONN;
 
 std::string directory_of(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -49,6 +49,37 @@ HeaderList header_list(const httplib::Headers& headers) {
   return out;
 }
 
+std::string rejection_description(int status, size_t max_body_bytes) {
+  switch (status) {
+    case 400:
+      return "The HTTP request is malformed: a bad request line, header or chunked encoding, a "
+             "header "
+             "line over 8 KiB, or a body that stopped arriving.";
+    case 413:
+      return "The request body is too large (form bodies: at most 8192 bytes; other bodies: at "
+             "most " +
+             std::to_string(max_body_bytes) + " bytes).";
+    case 414:
+      return "The request target is longer than 8 KiB.";
+    default:
+      return "The HTTP request was rejected (status " + std::to_string(status) + ").";
+  }
+}
+
+// Asks the client to close after this reply (cpp-httplib adds the header itself when the request
+// asked for it; a second copy would be malformed).
+void ask_to_close(const httplib::Request& req, httplib::Response& res) {
+  if (!iequals(req.get_header_value("Connection"), "close")) res.set_header("Connection", "close");
+}
+
+// A NUL or other control byte (besides tab) cannot appear in a header (RFC 9110 §5.5).
+bool has_control_bytes(const std::string& text) {
+  for (unsigned char c : text) {
+    if ((c < 0x20 && c != '\t') || c == 0x7F) return true;
+  }
+  return false;
+}
+
 std::string utc_timestamp() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -58,7 +89,35 @@ std::string utc_timestamp() {
   return buffer;
 }
 
+// Puts a saved clock and token store into a fresh scenario state. A flowing clock keeps its
+// offset from real time; a frozen one its instant.
+void restore_state(TenantState& state, const nlohmann::json& saved) {
+  if (saved.value("format", "") != "twoba-mock-state/1")
+    throw std::runtime_error("not a mock state file");
+  try {
+    const nlohmann::json& clock = saved.at("clock");
+    TimeMs now = clock.at("now_ms").get<TimeMs>();
+    bool frozen = clock.at("frozen").get<bool>();
+    state.clock.set(frozen ? now : real_now_ms() + (now - clock.at("real_ms").get<TimeMs>()));
+    state.clock.set_frozen(frozen);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed clock: ") + e.what());
+  }
+  state.store.restore(saved.at("store"));
+}
+
 }  // namespace
+
+nlohmann::json MockServer::state_snapshot() const {
+  auto state = root_->state();
+  return {{"format", "twoba-mock-state/1"},
+          {"fixture", state->fixture->source},
+          {"clock",
+           {{"now_ms", state->clock.now_ms()},
+            {"real_ms", real_now_ms()},
+            {"frozen", state->clock.frozen()}}},
+          {"store", state->store.snapshot()}};
+}
 
 bool is_loopback_host(const std::string& host) {
   return starts_with(host, "127.") || host == "::1" || host == "[::1]" || host == "localhost";
@@ -68,6 +127,17 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   auto fixture = std::make_shared<const Fixture>(load_fixture_file(options_.fixture_path));
   fixture_dir_ = directory_of(options_.fixture_path);
   root_ = std::make_shared<Tenant>("", std::move(fixture), options_.journal_capacity);
+
+  if (!options_.state_file.empty()) {
+    try {
+      if (auto saved = StateFile::read(options_.state_file)) restore_state(*root_->state(), *saved);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("--state-file " + options_.state_file + ": " + e.what());
+    }
+    state_file_ =
+        std::make_unique<StateFile>(options_.state_file, [this] { return state_snapshot(); });
+    state_file_->commit();
+  }
 
   if (!is_loopback_host(options_.host) && options_.admin_token.empty()) {
     throw std::invalid_argument("--host " + options_.host +
@@ -103,9 +173,10 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_keep_alive_max_count(10000);
   http_->set_keep_alive_timeout(2);
-  http_->set_read_timeout(5, 0);
+  http_->set_read_timeout(options_.read_timeout_ms / 1000,
+                          (options_.read_timeout_ms % 1000) * 1000);
   http_->set_write_timeout(5, 0);
-  http_->set_payload_max_length(1 << 20);
+  http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
@@ -118,12 +189,13 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
         }
         send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
       });
-  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too.
+  http_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req,
+                                                           httplib::Response& res) {
+    // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too, and
+    // the client is asked to close: after a framing error the rest of the stream is unusable.
     if (res.body.empty()) {
-      send_oauth_error(
-          res, res.status, "invalid_request",
-          "The HTTP request was rejected (status " + std::to_string(res.status) + ").");
+      send_oauth_error(res, res.status, "invalid_request", rejection_description(res.status, max));
+      ask_to_close(req, res);
     }
   });
 
@@ -219,6 +291,28 @@ bool MockServer::control_access_allowed(const httplib::Request& req) const {
 
 void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   auto started = std::chrono::steady_clock::now();
+  for (const auto& [name, value] : req.headers) {
+    if (has_control_bytes(name) || has_control_bytes(value)) {
+      ask_to_close(req, res);
+      return send_oauth_error(res, 400, "invalid_request",
+                              "A header contains a NUL or control byte.");
+    }
+  }
+  if (req.has_header("Content-Length")) {
+    // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request.
+    const std::string length = req.get_header_value("Content-Length");
+    if (length.empty() || length.size() > 18 ||
+        length.find_first_not_of("0123456789") != std::string::npos) {
+      ask_to_close(req, res);
+      return send_oauth_error(res, 400, "invalid_request",
+                              "The Content-Length header is not a number.");
+    }
+  }
+  if (req.path.find('\0') != std::string::npos || !is_valid_utf8(req.path) ||
+      !is_valid_utf8(req.target)) {
+    return send_oauth_error(res, 400, "invalid_request",
+                            "The path or query is not valid UTF-8 or contains a NUL byte.");
+  }
   std::string route = to_lower(req.path);
   std::shared_ptr<Tenant> tenant = root_;
   std::string base = base_url();
@@ -254,7 +348,9 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
           nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}
               .dump());
     }
-    return handle_control_api(ex);
+    handle_control_api(ex);
+    if (state_file_ && tenant == root_ && req.method != "GET") state_file_->commit();
+    return;
   }
 
   ex.state->fire_due_events();
@@ -301,6 +397,10 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
     for (const auto& [name, value] : fault->headers) res.set_header(name.c_str(), value);
     ex.outcome["fault"] = fault->id;
   }
+
+  // A state change is on disk before its reply leaves, so a token that got a 200 survives kill -9.
+  if (state_file_ && tenant == root_ && req.method != "GET" && req.method != "HEAD")
+    state_file_->commit();
 
   JournalEntry entry;
   entry.time_ms = ex.now;

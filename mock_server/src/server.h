@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "exchange.h"
+#include "state_file.h"
 #include "tenant.h"
 
 namespace mock2ba {
@@ -29,7 +30,10 @@ struct ServerOptions {
   std::string admin_token;  // required for the control API when set
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
-  size_t threads = 64;  // one per concurrent keep-alive connection
+  size_t threads = 64;              // one per concurrent keep-alive connection
+  int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
+  size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
+  std::string state_file;  // when set, the root scenario's tokens and clock survive restarts
 };
 
 // Whether an address is a loopback address (127.0.0.0/8, ::1 or localhost).
@@ -59,6 +63,8 @@ class MockServer {
   // scheme://host:port of the root scenario.
   std::string base_url() const;
   Tenant& root() { return *root_; }
+  // What --state-file stores: the root scenario's clock and token store.
+  nlohmann::json state_snapshot() const;
 
   // Serves `handler` for a lower-cased route (any method; handlers check it).
   void add_route(const std::string& lower_route, Route handler);
@@ -83,6 +89,7 @@ class MockServer {
   int port_ = -1;
   int listen_fd_ = -1;  // the listening socket, to widen cpp-httplib's backlog after bind
   std::thread thread_;
+  std::unique_ptr<StateFile> state_file_;
 };
 
 }  // namespace mock2ba

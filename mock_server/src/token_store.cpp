@@ -496,6 +496,139 @@ void TokenStore::purge_locked(TimeMs now) {
   }
 }
 
+nlohmann::json TokenStore::snapshot() const {
+  using nlohmann::json;
+  std::lock_guard<std::mutex> lock(mutex_);
+  json grants = json::array();
+  for (const auto& [id, g] : grants_) {
+    grants.push_back({{"id", g.id},
+                      {"client_id", g.client_id},
+                      {"username", g.username},
+                      {"scope", g.scope},
+                      {"has_scope", g.has_scope},
+                      {"wants_refresh", g.wants_refresh},
+                      {"created_ms", g.created_ms},
+                      {"revoked", g.revoked},
+                      {"access_tokens_issued", g.access_tokens_issued},
+                      {"refresh_tokens_issued", g.refresh_tokens_issued},
+                      {"refreshes", g.refreshes},
+                      {"current_refresh_token", g.current_refresh_token},
+                      {"retired_refresh_tokens", g.retired_refresh_tokens},
+                      {"access_tokens", g.access_tokens}});
+  }
+  json access = json::object();
+  for (const auto& [token, a] : access_) {
+    access[token] = {{"grant", a.grant_id}, {"expires_ms", a.expires_ms}, {"revoked", a.revoked}};
+  }
+  json refresh = json::object();
+  for (const auto& [token, r] : refresh_) {
+    refresh[token] = {{"grant", r.grant_id},
+                      {"issued_ms", r.issued_ms},
+                      {"expires_ms", r.expires_ms},
+                      {"idle_ms", r.idle_ms},
+                      {"last_used_ms", r.last_used_ms},
+                      {"rotated_ms", r.rotated_ms},
+                      {"rotated", r.rotated},
+                      {"revoked", r.revoked}};
+  }
+  json codes = json::object();
+  for (const auto& [code, c] : codes_) {
+    const CodeRequest& q = c.request;
+    codes[code] = {{"client_id", q.client_id},
+                   {"username", q.username},
+                   {"redirect_uri", q.redirect_uri},
+                   {"scope", q.scope},
+                   {"has_scope", q.has_scope},
+                   {"code_challenge", q.code_challenge},
+                   {"code_challenge_method", q.code_challenge_method},
+                   {"expires_ms", c.expires_ms},
+                   {"used", c.used},
+                   {"grant", c.grant_id}};
+  }
+  json per_user = json::object();
+  for (const auto& [user, counts] : per_user_counts_)
+    per_user[user] = {counts.first, counts.second};
+  return {{"next_grant_id", next_grant_id_}, {"grants", std::move(grants)},
+          {"access", std::move(access)},     {"refresh", std::move(refresh)},
+          {"codes", std::move(codes)},       {"per_user_counts", std::move(per_user)}};
+}
+
+void TokenStore::restore(const nlohmann::json& s) {
+  std::unordered_map<uint64_t, Grant> grants;
+  std::unordered_map<std::string, AccessRecord> access;
+  std::unordered_map<std::string, RefreshRecord> refresh;
+  std::unordered_map<std::string, CodeRecord> codes;
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> per_user;
+  try {
+    for (const auto& j : s.at("grants")) {
+      Grant g;
+      g.id = j.at("id").get<uint64_t>();
+      g.client_id = j.at("client_id").get<std::string>();
+      if (!fixture_->clients.count(g.client_id)) continue;  // the fixture changed: forget the grant
+      g.username = j.at("username").get<std::string>();
+      g.scope = j.at("scope").get<std::string>();
+      g.has_scope = j.at("has_scope").get<bool>();
+      g.wants_refresh = j.at("wants_refresh").get<bool>();
+      g.created_ms = j.at("created_ms").get<TimeMs>();
+      g.revoked = j.at("revoked").get<bool>();
+      g.access_tokens_issued = j.at("access_tokens_issued").get<int64_t>();
+      g.refresh_tokens_issued = j.at("refresh_tokens_issued").get<int64_t>();
+      g.refreshes = j.at("refreshes").get<int64_t>();
+      g.current_refresh_token = j.at("current_refresh_token").get<std::string>();
+      for (const auto& t : j.at("retired_refresh_tokens"))
+        g.retired_refresh_tokens.push_back(t.get<std::string>());
+      for (const auto& t : j.at("access_tokens")) g.access_tokens.push_back(t.get<std::string>());
+      grants[g.id] = std::move(g);
+    }
+    for (const auto& [token, j] : s.at("access").items()) {
+      uint64_t grant = j.at("grant").get<uint64_t>();
+      if (!grants.count(grant)) continue;
+      access[token] =
+          AccessRecord{grant, j.at("expires_ms").get<TimeMs>(), j.at("revoked").get<bool>()};
+    }
+    for (const auto& [token, j] : s.at("refresh").items()) {
+      RefreshRecord r;
+      r.grant_id = j.at("grant").get<uint64_t>();
+      if (!grants.count(r.grant_id)) continue;
+      r.issued_ms = j.at("issued_ms").get<TimeMs>();
+      r.expires_ms = j.at("expires_ms").get<TimeMs>();
+      r.idle_ms = j.at("idle_ms").get<TimeMs>();
+      r.last_used_ms = j.at("last_used_ms").get<TimeMs>();
+      r.rotated_ms = j.at("rotated_ms").get<TimeMs>();
+      r.rotated = j.at("rotated").get<bool>();
+      r.revoked = j.at("revoked").get<bool>();
+      refresh[token] = r;
+    }
+    for (const auto& [code, j] : s.at("codes").items()) {
+      CodeRecord c;
+      c.request.client_id = j.at("client_id").get<std::string>();
+      c.request.username = j.at("username").get<std::string>();
+      c.request.redirect_uri = j.at("redirect_uri").get<std::string>();
+      c.request.scope = j.at("scope").get<std::string>();
+      c.request.has_scope = j.at("has_scope").get<bool>();
+      c.request.code_challenge = j.at("code_challenge").get<std::string>();
+      c.request.code_challenge_method = j.at("code_challenge_method").get<std::string>();
+      c.expires_ms = j.at("expires_ms").get<TimeMs>();
+      c.used = j.at("used").get<bool>();
+      c.grant_id = j.at("grant").get<uint64_t>();
+      codes[code] = std::move(c);
+    }
+    for (const auto& [user, counts] : s.at("per_user_counts").items()) {
+      per_user[user] = {counts.at(0).get<int64_t>(), counts.at(1).get<int64_t>()};
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed token store: ") + e.what());
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  next_grant_id_ = std::max<uint64_t>(s.value("next_grant_id", uint64_t{1}), 1);
+  for (const auto& [id, g] : grants) next_grant_id_ = std::max(next_grant_id_, id + 1);
+  grants_ = std::move(grants);
+  access_ = std::move(access);
+  refresh_ = std::move(refresh);
+  codes_ = std::move(codes);
+  per_user_counts_ = std::move(per_user);
+}
+
 size_t TokenStore::access_token_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return access_.size();

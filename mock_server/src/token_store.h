@@ -113,6 +113,12 @@ class TokenStore {
   // Drops tokens and codes that expired long enough ago (also done automatically).
   void purge(TimeMs now);
 
+  // Everything the store holds (grants, tokens, codes, counters), for --state-file.
+  nlohmann::json snapshot() const;
+  // Replaces the contents with a snapshot. Grants of clients the fixture no longer has are
+  // dropped with their tokens. Throws std::runtime_error when the snapshot is malformed.
+  void restore(const nlohmann::json& snapshot);
+
   // Live counts, for tests and health.
   size_t access_token_count() const;
   size_t refresh_token_count() const;

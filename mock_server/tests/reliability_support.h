@@ -1,0 +1,86 @@
+// Helpers for the reliability tests: raw HTTP over a socket (for requests no HTTP client
+// library would send), the mock as a child process, and process measurements.
+#ifndef MOCK2BA_TESTS_RELIABILITY_SUPPORT_H_
+#define MOCK2BA_TESTS_RELIABILITY_SUPPORT_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server.h"
+
+namespace mock2ba::testing {
+
+// Options for an in-process test server: the default fixture, a free port, no log lines.
+ServerOptions test_server_options();
+
+// The repository's fixtures folder.
+std::string fixture_dir();
+
+// A reply read from a raw socket. status 0: the server closed without replying.
+struct RawReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  double seconds = 0;  // from sending to the end of the reply
+};
+
+// Sends `bytes` to 127.0.0.1:port and reads one reply (or until the server closes or
+// `timeout_ms` passes).
+RawReply raw_exchange(int port, const std::string& bytes, int timeout_ms = 10000);
+
+// A request as raw bytes with Host, Content-Length (when there is a body) and Connection: close.
+std::string raw_request(const std::string& method, const std::string& target,
+                        const std::string& body = "", const std::vector<std::string>& headers = {});
+
+// Number of open file descriptors of this process.
+size_t open_fd_count();
+
+// Resident set size in KiB of a process (from /proc/PID/status).
+long rss_kib(pid_t pid);
+
+// A temporary directory removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Writes `text` to `path`.
+void write_file(const std::string& path, const std::string& text);
+std::string read_file(const std::string& path);
+
+// mock_server run as a child process; stderr goes to a file.
+class ChildServer {
+ public:
+  // Starts the binary with `args` (--port 0 is added) and waits for READY. On failure,
+  // ready() is false and exit_status() tells why.
+  ChildServer(const std::vector<std::string>& args, const std::string& stderr_path);
+  ~ChildServer();
+
+  bool ready() const { return !base_url_.empty(); }
+  const std::string& base_url() const { return base_url_; }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // Sends a signal and waits for the exit; returns the wait status.
+  int stop(int signal_number);
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string base_url_;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+}  // namespace mock2ba::testing
+
+#endif  // MOCK2BA_TESTS_RELIABILITY_SUPPORT_H_
