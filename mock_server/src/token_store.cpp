@@ -66,9 +66,9 @@ Policy TokenStore::policy_locked(const Grant& grant) const {
   return fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
 }
 
-std::string TokenStore::new_token_locked(const Policy& policy) {
-  return policy.token_format == TokenFormat::kHostile ? random_hostile_token()
-                                                      : random_urlsafe_token();
+TokenStore::FreshTokens TokenStore::mint(TokenFormat format) {
+  auto make = format == TokenFormat::kHostile ? random_hostile_token : random_urlsafe_token;
+  return FreshTokens{format, make(), make()};
 }
 
 std::optional<int64_t> TokenStore::scheduled_lifetime(TokenKind kind, const Grant& grant,
@@ -101,9 +101,12 @@ TokenStore::Grant& TokenStore::new_grant_locked(const Client& client, const std:
   return grant;
 }
 
-IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, TimeMs now) {
+IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, TimeMs now,
+                                      FreshTokens fresh) {
   maybe_purge_locked(now);
   Policy policy = policy_locked(grant);
+  // Only a user-level token_format override can differ from the client's: mint again then.
+  if (fresh.format != policy.token_format) fresh = mint(policy.token_format);
   auto& user_counts = per_user_counts_[grant.username];
   IssuedTokens out;
   out.grant_id = grant.id;
@@ -114,7 +117,7 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, Time
   int64_t at_lifetime =
       scheduled_lifetime(TokenKind::kAccess, grant, at_ordinal, at_user_ordinal, false)
           .value_or(policy.access_token_lifetime);
-  out.access_token = new_token_locked(policy);
+  out.access_token = std::move(fresh.access_token);
   access_[out.access_token] = AccessRecord{grant.id, now + at_lifetime * 1000, false};
   grant.access_tokens.push_back(out.access_token);
   out.expires_in = at_lifetime;
@@ -137,7 +140,7 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, Time
     }
     record.idle_ms = idle * 1000;
     record.last_used_ms = now;
-    std::string token = new_token_locked(policy);
+    std::string token = std::move(fresh.refresh_token);
     refresh_[token] = record;
     grant.current_refresh_token = token;
     out.refresh_token = token;
@@ -148,9 +151,10 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, Time
 
 IssuedTokens TokenStore::issue_for_password(const Client& client, const User& user,
                                             const std::string& scope, bool has_scope, TimeMs now) {
+  FreshTokens fresh = mint(client.policy.token_format);
   std::lock_guard<std::mutex> lock(mutex_);
   Grant& grant = new_grant_locked(client, user.username, scope, has_scope, now);
-  IssuedTokens out = issue_locked(grant, true, now);
+  IssuedTokens out = issue_locked(grant, true, now, std::move(fresh));
   out.scope = scope;
   out.has_scope = has_scope;
   return out;
@@ -183,6 +187,7 @@ TokenState TokenStore::refresh_state(const std::string& refresh_token, TimeMs no
 
 GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& client,
                                 const std::optional<std::string>& scope, TimeMs now) {
+  FreshTokens fresh = mint(client.policy.token_format);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = refresh_.find(refresh_token);
   if (it == refresh_.end()) return fail("invalid_grant", "The refresh token is unknown.");
@@ -245,14 +250,14 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
       record.rotated_ms = now;
       grant.retired_refresh_tokens.push_back(refresh_token);
     }
-    out = issue_locked(grant, true, now);
+    out = issue_locked(grant, true, now, std::move(fresh));
     while (grant.retired_refresh_tokens.size() > kRetiredPerGrant) {
       refresh_.erase(grant.retired_refresh_tokens.front());
-      grant.retired_refresh_tokens.pop_front();
+      grant.retired_refresh_tokens.erase(grant.retired_refresh_tokens.begin());
     }
   } else {
     record.last_used_ms = now;
-    out = issue_locked(grant, false, now);
+    out = issue_locked(grant, false, now, std::move(fresh));
     if (policy.return_refresh_token_on_refresh) out.refresh_token = refresh_token;
   }
   out.presented_state = state;
@@ -279,6 +284,7 @@ std::pair<std::string, TimeMs> TokenStore::create_code(const CodeRequest& reques
 GrantResult TokenStore::redeem_code(const std::string& code, const Client& client,
                                     const std::optional<std::string>& redirect_uri,
                                     const std::optional<std::string>& code_verifier, TimeMs now) {
+  FreshTokens fresh = mint(client.policy.token_format);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = codes_.find(code);
   if (it == codes_.end()) return fail("invalid_grant", "The authorization code is unknown.");
@@ -327,7 +333,7 @@ GrantResult TokenStore::redeem_code(const std::string& code, const Client& clien
   record.used = true;
   Grant& grant = new_grant_locked(client, bound.username, bound.scope, bound.has_scope, now);
   record.grant_id = grant.id;
-  IssuedTokens out = issue_locked(grant, true, now);
+  IssuedTokens out = issue_locked(grant, true, now, std::move(fresh));
   out.scope = bound.scope;
   out.has_scope = bound.has_scope;
   return GrantResult{std::move(out), std::nullopt};

@@ -5,13 +5,13 @@
 #define MOCK2BA_TOKEN_STORE_H_
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "clock.h"
 #include "fixture.h"
@@ -138,8 +138,8 @@ class TokenStore {
     int64_t refresh_tokens_issued = 0;
     int64_t refreshes = 0;
     std::string current_refresh_token;
-    std::deque<std::string> retired_refresh_tokens;  // rotated, kept for reuse detection
-    std::deque<std::string> access_tokens;
+    std::vector<std::string> retired_refresh_tokens;  // rotated, kept for reuse detection
+    std::vector<std::string> access_tokens;  // vector: deque's 512-byte blocks per grant cost RSS
   };
   struct AccessRecord {
     uint64_t grant_id = 0;
@@ -165,8 +165,14 @@ class TokenStore {
 
   Grant& new_grant_locked(const Client& client, const std::string& username,
                           const std::string& scope, bool has_scope, TimeMs now);
-  IssuedTokens issue_locked(Grant& grant, bool new_refresh_token, TimeMs now);
-  std::string new_token_locked(const Policy& policy);
+  // Random tokens made before the mutex is taken, so RAND_bytes never runs under it.
+  struct FreshTokens {
+    TokenFormat format;
+    std::string access_token;
+    std::string refresh_token;
+  };
+  static FreshTokens mint(TokenFormat format);
+  IssuedTokens issue_locked(Grant& grant, bool new_refresh_token, TimeMs now, FreshTokens fresh);
   Policy policy_locked(const Grant& grant) const;
   // The lifetime a schedule sets for this token, if any schedule matches.
   std::optional<int64_t> scheduled_lifetime(TokenKind kind, const Grant& grant,
