@@ -119,6 +119,7 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, Time
           .value_or(policy.access_token_lifetime);
   out.access_token = std::move(fresh.access_token);
   access_[out.access_token] = AccessRecord{grant.id, now + at_lifetime * 1000, false};
+  note_expiry_locked(now + at_lifetime * 1000);
   grant.access_tokens.push_back(out.access_token);
   out.expires_in = at_lifetime;
   ++issued_since_purge_;
@@ -140,6 +141,9 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, Time
     }
     record.idle_ms = idle * 1000;
     record.last_used_ms = now;
+    // Later use only pushes an idle expiry out, so the issuance-time bound stays a lower bound.
+    if (record.expires_ms != 0) note_expiry_locked(record.expires_ms);
+    if (record.idle_ms != 0) note_expiry_locked(now + record.idle_ms);
     std::string token = std::move(fresh.refresh_token);
     refresh_[token] = record;
     grant.current_refresh_token = token;
@@ -278,6 +282,7 @@ std::pair<std::string, TimeMs> TokenStore::create_code(const CodeRequest& reques
   std::string code = random_urlsafe_token();
   TimeMs expires = now + policy.code_lifetime * 1000;
   codes_[code] = CodeRecord{request, expires, false, 0};
+  note_expiry_locked(expires);
   return {code, expires};
 }
 
@@ -397,6 +402,7 @@ int TokenStore::revoke(const TokenSelector& selector, TimeMs /*now*/) {
 
 int TokenStore::expire(const TokenSelector& selector, TimeMs now) {
   std::lock_guard<std::mutex> lock(mutex_);
+  note_expiry_locked(now);
   return for_selected_locked(selector, [now](AccessRecord* a, RefreshRecord* r) {
     if (a && a->expires_ms > now) a->expires_ms = now;
     if (r && (r->expires_ms == 0 || r->expires_ms > now)) r->expires_ms = now;
@@ -459,6 +465,7 @@ nlohmann::json TokenStore::describe(const std::optional<std::string>& user,
 
 void TokenStore::maybe_purge_locked(TimeMs now) {
   // Amortised: a sweep costs O(live tokens), so sweep after at least that many issuances.
+  if (now < earliest_expiry_ms_ + kPurgeRetentionMs) return;  // nothing can be purged yet
   size_t threshold = std::max(kMinPurgeInterval, (access_.size() + refresh_.size()) / 2);
   if (issued_since_purge_ >= threshold || now - last_purge_ms_ >= kPurgeRetentionMs)
     purge_locked(now);
@@ -472,18 +479,35 @@ void TokenStore::purge(TimeMs now) {
 void TokenStore::purge_locked(TimeMs now) {
   last_purge_ms_ = now;
   issued_since_purge_ = 0;
+  earliest_expiry_ms_ = std::numeric_limits<TimeMs>::max();
   TimeMs horizon = now - kPurgeRetentionMs;
   for (auto it = access_.begin(); it != access_.end();) {
-    it = it->second.expires_ms <= horizon ? access_.erase(it) : std::next(it);
+    if (it->second.expires_ms <= horizon) {
+      it = access_.erase(it);
+    } else {
+      note_expiry_locked(it->second.expires_ms);
+      ++it;
+    }
   }
   for (auto it = refresh_.begin(); it != refresh_.end();) {
     const RefreshRecord& r = it->second;
     bool dead = (r.expires_ms != 0 && r.expires_ms <= horizon) ||
                 (r.idle_ms != 0 && r.last_used_ms + r.idle_ms <= horizon);
-    it = dead ? refresh_.erase(it) : std::next(it);
+    if (dead) {
+      it = refresh_.erase(it);
+      continue;
+    }
+    if (r.expires_ms != 0) note_expiry_locked(r.expires_ms);
+    if (r.idle_ms != 0) note_expiry_locked(r.last_used_ms + r.idle_ms);
+    ++it;
   }
   for (auto it = codes_.begin(); it != codes_.end();) {
-    it = it->second.expires_ms <= horizon ? codes_.erase(it) : std::next(it);
+    if (it->second.expires_ms <= horizon) {
+      it = codes_.erase(it);
+    } else {
+      note_expiry_locked(it->second.expires_ms);
+      ++it;
+    }
   }
   for (auto it = grants_.begin(); it != grants_.end();) {
     Grant& grant = it->second;
@@ -498,7 +522,12 @@ void TokenStore::purge_locked(TimeMs now) {
         grant.retired_refresh_tokens.end());
     bool idle = grant.access_tokens.empty() && refresh_.count(grant.current_refresh_token) == 0;
     // A grant issued from a code must outlive the code, for reuse detection.
-    it = idle && grant.created_ms <= horizon ? grants_.erase(it) : std::next(it);
+    if (idle && grant.created_ms <= horizon) {
+      it = grants_.erase(it);
+      continue;
+    }
+    if (idle) note_expiry_locked(grant.created_ms);
+    ++it;
   }
 }
 
@@ -633,6 +662,7 @@ void TokenStore::restore(const nlohmann::json& s) {
   refresh_ = std::move(refresh);
   codes_ = std::move(codes);
   per_user_counts_ = std::move(per_user);
+  earliest_expiry_ms_ = std::numeric_limits<TimeMs>::min() + kPurgeRetentionMs;  // sweep soon
 }
 
 size_t TokenStore::access_token_count() const {

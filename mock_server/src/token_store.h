@@ -4,7 +4,9 @@
 #ifndef MOCK2BA_TOKEN_STORE_H_
 #define MOCK2BA_TOKEN_STORE_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -183,6 +185,9 @@ class TokenStore {
   void revoke_grant_locked(Grant& grant);
   template <typename Fn>
   int for_selected_locked(const TokenSelector& selector, Fn&& fn);
+  void note_expiry_locked(TimeMs when) {
+    earliest_expiry_ms_ = std::min(earliest_expiry_ms_, when);
+  }
   void maybe_purge_locked(TimeMs now);
   void purge_locked(TimeMs now);
 
@@ -196,6 +201,9 @@ class TokenStore {
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> per_user_counts_;  // access, refresh
   TimeMs last_purge_ms_ = 0;
   size_t issued_since_purge_ = 0;
+  // No token or code can die before this instant, so a sweep earlier would find nothing: without
+  // it, long-lived tokens under load cause O(n) sweeps under the mutex (p99 stalls).
+  TimeMs earliest_expiry_ms_ = std::numeric_limits<TimeMs>::max();
 };
 
 }  // namespace mock2ba
