@@ -465,7 +465,7 @@ nlohmann::json TokenStore::describe(const std::optional<std::string>& user,
 
 void TokenStore::maybe_purge_locked(TimeMs now) {
   // Amortised: a sweep costs O(live tokens), so sweep after at least that many issuances.
-  if (now < earliest_expiry_ms_ + kPurgeRetentionMs) return;  // nothing can be purged yet
+  if (now - kPurgeRetentionMs < earliest_expiry_ms_) return;  // nothing can be purged yet
   size_t threshold = std::max(kMinPurgeInterval, (access_.size() + refresh_.size()) / 2);
   if (issued_since_purge_ >= threshold || now - last_purge_ms_ >= kPurgeRetentionMs)
     purge_locked(now);
@@ -662,7 +662,7 @@ void TokenStore::restore(const nlohmann::json& s) {
   refresh_ = std::move(refresh);
   codes_ = std::move(codes);
   per_user_counts_ = std::move(per_user);
-  earliest_expiry_ms_ = std::numeric_limits<TimeMs>::min() + kPurgeRetentionMs;  // sweep soon
+  earliest_expiry_ms_ = std::numeric_limits<TimeMs>::min();  // sweep soon
 }
 
 size_t TokenStore::access_token_count() const {
