@@ -10,6 +10,14 @@ SEARCH_PATH = "/1/json/Product/Search?query=Niko"
 API_FAULT_PATH = "/1/json/Product/Search"
 
 
+def _login_call_refresh_call(f, login_required=True):
+    """The round trip most reply-variant scenarios need: login, call, refresh, call."""
+    f.login_password(required=login_required)
+    f.call_api("call-1")
+    f.refresh("refresh-1")
+    f.call_api("call-2")
+
+
 @flow("basic", "default", cost=1)
 def basic(f):
     """Password login, API calls, two explicit refreshes, then an access token that the server
@@ -41,19 +49,13 @@ def restart(f):
 @flow("hostile-credentials", "hostile-tokens", cost=1)
 def hostile_credentials(f):
     """Credentials and tokens full of `+ & = % / é €`: login, call, refresh, call."""
-    f.login_password(required=False)
-    f.call_api("call-1")
-    f.refresh("refresh-1")
-    f.call_api("call-2")
+    _login_call_refresh_call(f, login_required=False)
 
 
 @flow("hostile-tokens", "conformance-hostile-tokens", cost=1)
 def hostile_tokens(f):
     """Plain credentials but 2–4 KB tokens of `A–Z a–z 0–9 + / =`: login, call, refresh, call."""
-    f.login_password()
-    f.call_api("call-1")
-    f.refresh("refresh-1")
-    f.call_api("call-2")
+    _login_call_refresh_call(f)
 
 
 @flow("basic-auth", "conformance-basic-auth", client_auth="basic", cost=1)
@@ -173,19 +175,13 @@ def no_expires_in(f):
 @flow("lowercase-bearer", "lowercase-bearer", cost=1)
 def lowercase_bearer(f):
     """token_type "bearer" in lowercase (and extra members): login, call, refresh, call."""
-    f.login_password(required=False)
-    f.call_api("call-1")
-    f.refresh("refresh-1")
-    f.call_api("call-2")
+    _login_call_refresh_call(f, login_required=False)
 
 
 @flow("extra-members", "conformance-extra-members", cost=1)
 def extra_members(f):
     """Token replies with members the client does not know: login, call, refresh, call."""
-    f.login_password(required=False)
-    f.call_api("call-1")
-    f.refresh("refresh-1")
-    f.call_api("call-2")
+    _login_call_refresh_call(f, login_required=False)
 
 
 @flow("retry-after", "default", cost=4)
