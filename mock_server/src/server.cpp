@@ -242,6 +242,7 @@ bool MockServer::bind(std::string* error) {
     return false;
   }
   ::listen(listen_fd_, kListenBacklog);  // again, with room for a burst of connections
+  base_url_ = make_base_url();
   return true;
 }
 
@@ -259,7 +260,7 @@ void MockServer::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string MockServer::base_url() const {
+std::string MockServer::make_base_url() const {
   std::string host = options_.host.find(':') != std::string::npos && options_.host[0] != '['
                          ? "[" + options_.host + "]"
                          : options_.host;
@@ -315,7 +316,7 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   }
   std::string route = to_lower(req.path);
   std::shared_ptr<Tenant> tenant = root_;
-  std::string base = base_url();
+  std::string base = base_url_;
   if (starts_with(route, "/s/")) {
     size_t end = route.find('/', 3);
     std::string name = route.substr(3, end == std::string::npos ? std::string::npos : end - 3);

@@ -61,7 +61,7 @@ class MockServer {
 
   int port() const { return port_; }
   // scheme://host:port of the root scenario.
-  std::string base_url() const;
+  std::string base_url() const { return base_url_; }
   Tenant& root() { return *root_; }
   // What --state-file stores: the root scenario's clock and token store.
   nlohmann::json state_snapshot() const;
@@ -86,7 +86,10 @@ class MockServer {
   std::mutex scenarios_mutex_;
   std::map<std::string, std::shared_ptr<Tenant>> scenarios_;
   std::unordered_map<std::string, Route> routes_;
+  std::string make_base_url() const;
+
   int port_ = -1;
+  std::string base_url_;  // fixed once bound; every request needs it
   int listen_fd_ = -1;  // the listening socket, to widen cpp-httplib's backlog after bind
   std::thread thread_;
   std::unique_ptr<StateFile> state_file_;
