@@ -90,7 +90,7 @@ class MockServer {
 
   int port_ = -1;
   std::string base_url_;  // fixed once bound; every request needs it
-  int listen_fd_ = -1;  // the listening socket, to widen cpp-httplib's backlog after bind
+  int listen_fd_ = -1;    // the listening socket, to widen cpp-httplib's backlog after bind
   std::thread thread_;
   std::unique_ptr<StateFile> state_file_;
 };
