@@ -60,7 +60,7 @@ const char* token_state_name(TokenState state) {
 
 TokenStore::TokenStore(std::shared_ptr<const Fixture> fixture) : fixture_(std::move(fixture)) {}
 
-Policy TokenStore::policy_locked(const Grant& grant) const {
+const Policy& TokenStore::policy_locked(const Grant& grant) const {
   const Client& client = fixture_->clients.at(grant.client_id);
   auto user = fixture_->users.find(grant.username);
   return fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
@@ -94,7 +94,7 @@ TokenStore::Grant& TokenStore::new_grant_locked(const Client& client, const std:
   grant.scope = scope;
   grant.has_scope = has_scope;
   grant.created_ms = now;
-  Policy policy = policy_locked(grant);
+  const Policy& policy = policy_locked(grant);
   bool offline_missing = has_scope && policy.refresh_token_requires_offline_access &&
                          !scope_contains(scope, "offline_access");
   grant.wants_refresh = client.grant_types.count("refresh_token") > 0 && !offline_missing;
@@ -104,7 +104,7 @@ TokenStore::Grant& TokenStore::new_grant_locked(const Client& client, const std:
 IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, TimeMs now,
                                       FreshTokens fresh) {
   maybe_purge_locked(now);
-  Policy policy = policy_locked(grant);
+  const Policy& policy = policy_locked(grant);
   // Only a user-level token_format override can differ from the client's: mint again then.
   if (fresh.format != policy.token_format) fresh = mint(policy.token_format);
   auto& user_counts = per_user_counts_[grant.username];
@@ -211,7 +211,7 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
   if (expired)
     return fail("invalid_grant", "The refresh token has expired.", TokenState::kExpired, grant.id);
 
-  Policy policy = policy_locked(grant);
+  const Policy& policy = policy_locked(grant);
   if (state == TokenState::kRotated) {
     bool in_grace = policy.reuse == ReusePolicy::kGrace &&
                     now - record.rotated_ms <= policy.reuse_grace_period * 1000;
@@ -277,7 +277,7 @@ std::pair<std::string, TimeMs> TokenStore::create_code(const CodeRequest& reques
   maybe_purge_locked(now);
   const Client& client = fixture_->clients.at(request.client_id);
   auto user = fixture_->users.find(request.username);
-  Policy policy =
+  const Policy& policy =
       fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
   std::string code = random_urlsafe_token();
   TimeMs expires = now + policy.code_lifetime * 1000;

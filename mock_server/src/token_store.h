@@ -175,7 +175,7 @@ class TokenStore {
   };
   static FreshTokens mint(TokenFormat format);
   IssuedTokens issue_locked(Grant& grant, bool new_refresh_token, TimeMs now, FreshTokens fresh);
-  Policy policy_locked(const Grant& grant) const;
+  const Policy& policy_locked(const Grant& grant) const;
   // The lifetime a schedule sets for this token, if any schedule matches.
   std::optional<int64_t> scheduled_lifetime(TokenKind kind, const Grant& grant,
                                             int64_t per_grant_ordinal, int64_t per_user_ordinal,

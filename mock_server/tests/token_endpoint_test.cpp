@@ -378,5 +378,40 @@ TEST_F(TokenEndpointTest, ReplyVariantsFromTheFixture) {
   EXPECT_EQ(no_rotation.refresh(first["refresh_token"]).status, 200);
 }
 
+// The reply is written by hand, not by a JSON library: it must still be exactly what dumping the
+// same members in the same order gives, whatever characters the fixture's strings contain.
+TEST_F(TokenEndpointTest, ReplyTextIsCompactJsonWithEveryCharacterEscaped) {
+  json fixture = json::parse(R"({
+      "clients": [{"client_id": "demo-client", "client_secret": "demo-secret"}],
+      "users": [{"username": "demo", "password": "demo"}]})");
+  // Quote, backslash, control bytes (named and \u00XX), non-ASCII, '/' and DEL.
+  const std::string awkward = "B\"e\\a\r\xc3\xa9r/\x01\x1f\b\f\n\t<\x7f>";
+  fixture["policy"] = {
+      {"token_type", awkward},
+      {"expires_in_as_string", true},
+      {"extra_response_fields",
+       {{"z\"k\n", "v\x02"}, {"a", {1, 2.5, nullptr, {{"y", true}, {"b", "\xc3\xbc"}}}}}}};
+  Reply loaded = server_.request("PUT", "/__mock/fixture", fixture.dump(), "application/json");
+  ASSERT_EQ(loaded.status, 200) << loaded.body;
+  for (const std::string& scope : {std::string(), std::string("openid offline_access")}) {
+    Reply r = server_.login(scope);
+    ASSERT_EQ(r.status, 200) << r.body;
+    nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(r.body);
+    EXPECT_EQ(r.body, parsed.dump()) << "not as a JSON library writes it";
+    EXPECT_EQ(parsed["token_type"], awkward);
+    EXPECT_EQ(parsed["expires_in"], "3600");
+    std::vector<std::string> keys;
+    for (const auto& item : parsed.items()) keys.push_back(item.key());
+    std::vector<std::string> expected = {"access_token", "token_type", "expires_in",
+                                         "refresh_token"};
+    if (!scope.empty()) expected.push_back("scope");
+    expected.insert(expected.end(), {"a", "z\"k\n"});  // the fixture's, in key order
+    EXPECT_EQ(keys, expected);
+    if (!scope.empty()) {
+      EXPECT_EQ(parsed["scope"], scope);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mock2ba::testing
