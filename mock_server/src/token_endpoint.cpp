@@ -56,10 +56,15 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
-std::optional<std::string> param(const Form& form, const char* name) {
-  auto value = form.get(name);
-  if (value && value->empty()) return std::nullopt;
-  return value;
+// Points into the form (no copy); nullptr when absent or empty.
+const std::string* param(const Form& form, const char* name) {
+  const std::string* value = form.find(name);
+  return value && !value->empty() ? value : nullptr;
+}
+
+std::optional<std::string> optional_param(const Form& form, const char* name) {
+  const std::string* value = param(form, name);
+  return value ? std::optional<std::string>(*value) : std::nullopt;
 }
 
 class TokenRequest {
@@ -91,7 +96,7 @@ class TokenRequest {
                      "The parameter '" + name + "' is repeated (RFC 6749 §3.2).");
       }
     }
-    auto grant_type = param(form_, "grant_type");
+    const std::string* grant_type = param(form_, "grant_type");
     if (grant_type) ex_.outcome["grant_type"] = *grant_type;
     if (!authenticate_client()) return;
     if (!grant_type) return error(400, "invalid_request", "The grant_type parameter is missing.");
@@ -107,10 +112,13 @@ class TokenRequest {
           400, "unauthorized_client",
           "The client '" + client_->id + "' may not use the grant type '" + *grant_type + "'.");
     }
-    scope_ = param(form_, "scope");
+    scope_ = optional_param(form_, "scope");
     if (scope_ && !check_scope()) return;
     if (*grant_type == "password") return password_grant();
-    if (*grant_type == "refresh_token") return refresh_grant();
+    if (*grant_type == "refresh_token") {
+      refreshing_ = true;
+      return refresh_grant();
+    }
     return code_grant();
   }
 
@@ -134,10 +142,10 @@ class TokenRequest {
       return false;
     }
     used_basic_ = basic.has_value();
-    auto body_id = param(form_, "client_id");
-    auto body_secret = param(form_, "client_secret");
+    const std::string* body_id = param(form_, "client_id");
+    const std::string* body_secret = param(form_, "client_secret");
     std::string client_id;
-    std::vector<std::string> presented;  // acceptable spellings of the secret
+    std::vector<const std::string*> presented;  // acceptable spellings of the secret
     if (basic) {
       if (body_secret) {
         error(400, "invalid_request",
@@ -152,7 +160,7 @@ class TokenRequest {
       }
       client_id =
           fixture_.clients.count(basic->client_id) ? basic->client_id : basic->raw_client_id;
-      presented = {basic->client_secret, basic->raw_client_secret};
+      presented = {&basic->client_secret, &basic->raw_client_secret};
       ex_.outcome["client_auth"] = "client_secret_basic";
       ex_.outcome["basic_form_encoded"] = basic->client_secret != basic->raw_client_secret ||
                                           basic->client_id != basic->raw_client_id;
@@ -164,7 +172,7 @@ class TokenRequest {
         return false;
       }
       client_id = *body_id;
-      if (body_secret) presented = {*body_secret};
+      if (body_secret) presented = {body_secret};
       ex_.outcome["client_auth"] = body_secret ? "client_secret_post" : "none";
     }
     ex_.outcome["client_id"] = client_id;
@@ -175,15 +183,15 @@ class TokenRequest {
     }
     client_ = &it->second;
     if (client_->is_public()) {
-      if (!presented.empty() && !(presented.size() == 1 && presented[0].empty())) {
+      if (!presented.empty() && !(presented.size() == 1 && presented[0]->empty())) {
         error(400, "invalid_client",
               "The client '" + client_id + "' is public and has no secret; send none.");
         return false;
       }
       return true;
     }
-    for (const auto& secret : presented) {
-      if (secrets_equal(secret, *client_->secret)) return true;
+    for (const std::string* secret : presented) {
+      if (secrets_equal(*secret, *client_->secret)) return true;
     }
     error(400, "invalid_client",
           presented.empty() ? "The client_secret is missing." : "Client authentication failed.");
@@ -202,8 +210,8 @@ class TokenRequest {
   }
 
   void password_grant() {
-    auto username = param(form_, "username");
-    auto password = form_.get("password");
+    const std::string* username = param(form_, "username");
+    const std::string* password = form_.find("password");
     if (!username || !password) {
       return error(400, "invalid_request", "The password grant needs both username and password.");
     }
@@ -218,7 +226,7 @@ class TokenRequest {
   }
 
   void refresh_grant() {
-    auto refresh_token = param(form_, "refresh_token");
+    const std::string* refresh_token = param(form_, "refresh_token");
     if (!refresh_token)
       return error(400, "invalid_request", "The refresh_token parameter is missing.");
     auto result = ex_.state->store.refresh(*refresh_token, *client_, scope_, ex_.now);
@@ -226,17 +234,16 @@ class TokenRequest {
   }
 
   void code_grant() {
-    auto code = param(form_, "code");
+    const std::string* code = param(form_, "code");
     if (!code) return error(400, "invalid_request", "The code parameter is missing.");
-    auto result = ex_.state->store.redeem_code(*code, *client_, param(form_, "redirect_uri"),
-                                               param(form_, "code_verifier"), ex_.now);
+    auto result =
+        ex_.state->store.redeem_code(*code, *client_, optional_param(form_, "redirect_uri"),
+                                     optional_param(form_, "code_verifier"), ex_.now);
     finish(result);
   }
 
   void finish(const GrantResult& result) {
-    const char* state_key = ex_.outcome.value("grant_type", "") == "refresh_token"
-                                ? "refresh_token_state"
-                                : "code_state";
+    const char* state_key = refreshing_ ? "refresh_token_state" : "code_state";
     if (result.error) {
       ex_.outcome[state_key] = token_state_name(result.error->state);
       if (result.error->grant_id)
@@ -293,6 +300,7 @@ class TokenRequest {
   Form form_;
   const Client* client_ = nullptr;
   bool used_basic_ = false;
+  bool refreshing_ = false;  // the refresh_token grant, not the authorization_code one
   std::optional<std::string> scope_;
 };
 
