@@ -378,6 +378,38 @@ TEST_F(TokenEndpointTest, ReplyVariantsFromTheFixture) {
   EXPECT_EQ(no_rotation.refresh(first["refresh_token"]).status, 200);
 }
 
+TEST_F(TokenEndpointTest, RepeatedParametersAre400NamingTheFirstInNameOrder) {
+  std::vector<std::pair<std::string, std::string>> fields = {{"grant_type", "password"},
+                                                             {"username", "demo"},
+                                                             {"password", "demo"},
+                                                             {"client_id", "demo-client"},
+                                                             {"client_secret", "demo-secret"}};
+  auto with = [&](std::vector<std::pair<std::string, std::string>> extra) {
+    auto all = fields;
+    all.insert(all.end(), extra.begin(), extra.end());
+    return server_.post_form("/OAuth/Token", all);
+  };
+  Reply once = with({});
+  EXPECT_EQ(once.status, 200) << once.body;
+  Reply twice = with({{"username", "demo"}});
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_EQ(twice.json()["error"], "invalid_request");
+  EXPECT_THAT(twice.json()["error_description"].get<std::string>(),
+              HasSubstr("'username' is repeated"));
+  Reply two_names = with({{"username", "x"}, {"client_id", "demo-client"}});
+  EXPECT_THAT(two_names.json()["error_description"].get<std::string>(),
+              HasSubstr("'client_id' is repeated"));
+  // A name that may repeat (an unknown one) does not count; nor does a long form.
+  EXPECT_EQ(with({{"x", "1"}, {"x", "2"}}).status, 200);
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 20; ++i) many.emplace_back("x" + std::to_string(i), "1");
+  EXPECT_EQ(with(many).status, 200);
+  many.emplace_back("scope", "openid");
+  many.emplace_back("scope", "openid");
+  EXPECT_THAT(with(many).json()["error_description"].get<std::string>(),
+              HasSubstr("'scope' is repeated"));
+}
+
 // The reply is written by hand, not by a JSON library: it must still be exactly what dumping the
 // same members in the same order gives, whatever characters the fixture's strings contain.
 TEST_F(TokenEndpointTest, ReplyTextIsCompactJsonWithEveryCharacterEscaped) {
