@@ -2,8 +2,16 @@
 // password grant, the rotating refresh grant and a Bearer product-API call. No sockets and no
 // threads, so its figures (and callgrind's instruction counts) do not depend on the HTTP layer.
 //
-//   build/dev/bench/bench_handler
-//   valgrind --tool=callgrind build/dev/bench/bench_handler --ops=20000 --op=password
+//   build/dev/bench/bench_handler                  # ns/op (Google Benchmark)
+//
+// Wall time moves with whatever else runs on the machine; instruction counts do not. Instructions
+// per op: run a fixed count under callgrind, once with --ops=0 (setup only) and once with N,
+// and divide the difference of the "Collected" totals by N:
+//
+//   valgrind --tool=callgrind --callgrind-out-file=/dev/null
+//       build/dev/bench/bench_handler --op=password --ops=20000    (and --ops=0)
+//
+// (--op=password|refresh|product; valgrind is not among the build dependencies.)
 #include <benchmark/benchmark.h>
 #include <httplib.h>
 
@@ -71,12 +79,23 @@ std::string member(const std::string& body, const char* name) {
 }
 
 // Each operation is a class so the Google Benchmark cases and the fixed-count mode (for
-// callgrind) run exactly the same code.
-class PasswordOp {
- public:
-  PasswordOp() : tenant_(make_tenant()), req_(token_request(std::string(kPasswordForm) + kClient)) {
-    now_ = tenant_->state()->clock.now_ms();
+// callgrind) run exactly the same code. Each has its own scenario state.
+class Operation {
+ protected:
+  Operation() : tenant_(make_tenant()), now_(tenant_->state()->clock.now_ms()) {}
+  // A password grant's reply body.
+  std::string login() {
+    return serve(*tenant_, token_request(std::string(kPasswordForm) + kClient), "/oauth/token",
+                 now_, handle_token_endpoint)
+        .body;
   }
+
+  std::shared_ptr<Tenant> tenant_;
+  TimeMs now_;
+};
+
+class PasswordOp : public Operation {
+ public:
   void run() {
     now_ += kStepMs;
     benchmark::DoNotOptimize(
@@ -84,19 +103,12 @@ class PasswordOp {
   }
 
  private:
-  std::shared_ptr<Tenant> tenant_;
-  httplib::Request req_;
-  TimeMs now_ = 0;
+  httplib::Request req_ = token_request(std::string(kPasswordForm) + kClient);
 };
 
-class RefreshOp {
+class RefreshOp : public Operation {
  public:
-  RefreshOp() : tenant_(make_tenant()) {
-    now_ = tenant_->state()->clock.now_ms();
-    auto res = serve(*tenant_, token_request(std::string(kPasswordForm) + kClient), "/oauth/token",
-                     now_, handle_token_endpoint);
-    refresh_token_ = member(res.body, "refresh_token");
-  }
+  RefreshOp() : refresh_token_(member(login(), "refresh_token")) {}
   void run() {
     now_ += kStepMs;
     auto req = token_request(
@@ -112,21 +124,16 @@ class RefreshOp {
   }
 
  private:
-  std::shared_ptr<Tenant> tenant_;
   std::string refresh_token_;
-  TimeMs now_ = 0;
 };
 
-class ProductOp {
+class ProductOp : public Operation {
  public:
-  ProductOp() : tenant_(make_tenant()) {
-    now_ = tenant_->state()->clock.now_ms();
-    auto res = serve(*tenant_, token_request(std::string(kPasswordForm) + kClient), "/oauth/token",
-                     now_, handle_token_endpoint);
+  ProductOp() {
     req_.method = "GET";
     req_.target = kProductTarget;
     req_.path = req_.target.substr(0, req_.target.find('?'));
-    req_.headers.emplace("Authorization", "Bearer " + member(res.body, "access_token"));
+    req_.headers.emplace("Authorization", "Bearer " + member(login(), "access_token"));
   }
   // The clock stands still: the one access token must stay valid.
   void run() {
@@ -136,9 +143,7 @@ class ProductOp {
   }
 
  private:
-  std::shared_ptr<Tenant> tenant_;
   httplib::Request req_;
-  TimeMs now_ = 0;
 };
 
 template <typename Op>
