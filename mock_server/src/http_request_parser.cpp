@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "text_util.h"
 
@@ -179,6 +180,34 @@ ParseResult oversized_head(std::string_view head, const HttpLimits& limits) {
                         std::to_string(limits.max_header_bytes) + " bytes.");
 }
 
+// The headers that decide how the body is framed and whether the connection stays open.
+struct FramingHeaders {
+  std::optional<std::string_view> content_length;
+  std::string_view transfer_encoding;
+  size_t transfer_encodings = 0;
+  std::string_view content_type;
+  std::string_view expect;
+  std::string_view connection;
+
+  // Returns false for a second Content-Length that differs from the first.
+  bool note(std::string_view name, std::string_view value) {
+    if (iequals(name, "Content-Length")) {
+      if (content_length && *content_length != value) return false;
+      content_length = value;
+    } else if (iequals(name, "Transfer-Encoding")) {
+      transfer_encoding = value;
+      ++transfer_encodings;
+    } else if (iequals(name, "Content-Type")) {
+      if (content_type.empty()) content_type = value;
+    } else if (iequals(name, "Expect")) {
+      expect = value;
+    } else if (iequals(name, "Connection")) {
+      connection = value;
+    }
+    return true;
+  }
+};
+
 }  // namespace
 
 size_t find_head_end(std::string_view data, size_t from) {
@@ -251,8 +280,11 @@ ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
     return error(400, "The request target is not a path.");
   }
 
+  // The framing headers are noted on the way, not looked up later: lookups in cpp-httplib's
+  // case-insensitive multimap lower-case every character they compare.
   req->headers.clear();
   size_t header_count = 0;
+  FramingHeaders framing;
   while (true) {
     next_line(data, pos, &line, &pos);
     if (line.empty()) break;
@@ -269,8 +301,11 @@ ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
       return error(431, "The request has more than " + std::to_string(limits.max_header_count) +
                             " header lines.");
     }
-    req->headers.emplace(std::string(line.substr(0, colon)),
-                         std::string(trim_ows(line.substr(colon + 1))));
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = trim_ows(line.substr(colon + 1));
+    if (!framing.note(name, value))
+      return error(400, "The request has conflicting Content-Length headers.");
+    req->headers.emplace(std::string(name), std::string(value));
   }
 
   req->method.assign(method);
@@ -283,33 +318,24 @@ ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
     httplib::detail::parse_query_text(std::string(origin.substr(question + 1)), req->params);
 
   // Body framing (RFC 9112 §6): chunked, Content-Length, or none.
-  bool form = starts_with(to_lower(req->get_header_value("Content-Type")),
-                          "application/x-www-form-urlencoded");
+  bool form = starts_with(to_lower(framing.content_type), "application/x-www-form-urlencoded");
   size_t limit =
       form ? std::min(limits.max_form_body_bytes, limits.max_body_bytes) : limits.max_body_bytes;
-  bool expects_continue =
-      version == "HTTP/1.1" && iequals(req->get_header_value("Expect"), "100-continue");
-  size_t lengths = req->get_header_value_count("Content-Length");
+  bool expects_continue = version == "HTTP/1.1" && iequals(framing.expect, "100-continue");
   size_t end = head_end;
-  if (req->has_header("Transfer-Encoding")) {
-    if (lengths > 0)
+  if (framing.transfer_encodings > 0) {
+    if (framing.content_length)
       return error(400, "The request has both Transfer-Encoding and Content-Length.");
-    if (!iequals(req->get_header_value("Transfer-Encoding"), "chunked") ||
-        req->get_header_value_count("Transfer-Encoding") > 1)
+    if (!iequals(framing.transfer_encoding, "chunked") || framing.transfer_encodings > 1)
       return error(501, "Only the chunked transfer coding is accepted.");
     ParseResult chunked = decode_chunked(data, head_end, limit, form, limits, &req->body, &end);
     if (chunked.status != ParseStatus::kComplete) {
       chunked.expects_continue = chunked.headers_complete && expects_continue;
       return chunked;
     }
-  } else if (lengths > 0) {
-    std::string text = req->get_header_value("Content-Length");
-    for (size_t i = 1; i < lengths; ++i) {
-      if (req->get_header_value("Content-Length", i) != text)
-        return error(400, "The request has conflicting Content-Length headers.");
-    }
+  } else if (framing.content_length) {
     uint64_t length;
-    if (!parse_decimal(text, &length))
+    if (!parse_decimal(*framing.content_length, &length))
       return error(400, "The Content-Length header is not a number.");
     if (length > limit) return error(413, body_limit_message(limit, form));
     if (data.size() - head_end < length) return incomplete(true, expects_continue);
@@ -322,6 +348,10 @@ ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
   ParseResult done;
   done.status = ParseStatus::kComplete;
   done.consumed = end;
+  // RFC 9112 §9.3: HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
+  std::string connection = to_lower(framing.connection);
+  done.keep_alive = version == "HTTP/1.0" ? connection.find("keep-alive") != std::string::npos
+                                          : connection.find("close") == std::string::npos;
   return done;
 }
 

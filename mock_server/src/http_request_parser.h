@@ -26,6 +26,7 @@ struct ParseResult {
   size_t consumed = 0;            // kComplete: bytes of `data` the request took
   bool headers_complete = false;  // kIncomplete: the head is in, the body is still arriving
   bool expects_continue = false;  // headers_complete and the client sent Expect: 100-continue
+  bool keep_alive = false;        // kComplete: the client wants the connection kept
   int error_status = 0;           // kError: 400, 413, 414, 431, 501 or 505
   std::string error_message;      // kError: what was wrong, for the reply body
 };

@@ -109,11 +109,12 @@ const char* reason_phrase(int status) {
 
 bool has_crlf(const std::string& text) { return text.find_first_of("\r\n") != std::string::npos; }
 
-// Whether the client wants the connection kept after this request (RFC 9112 §9.3).
-bool client_keeps_alive(const httplib::Request& req) {
-  std::string connection = to_lower(req.get_header_value("Connection"));
-  if (req.version == "HTTP/1.0") return connection.find("keep-alive") != std::string::npos;
-  return connection.find("close") == std::string::npos;
+// Whether a handler set Connection: close (after a framing error the stream is unusable).
+bool asks_to_close(const httplib::Response& res) {
+  for (const auto& [name, value] : res.headers) {
+    if (iequals(name, "Connection") && iequals(value, "close")) return true;
+  }
+  return false;
 }
 
 std::string address_text(const sockaddr_storage& addr, int* port) {
@@ -396,15 +397,15 @@ class EventLoop {
       req.local_port = c->local_port;
       if (server_.may_block(req)) {
         c->busy = true;
-        server_.blocking_pool().submit([this, c, req = std::move(req)] {
+        server_.blocking_pool().submit([this, c, req = std::move(req), keep = parsed.keep_alive] {
           bool close = false;
-          std::string bytes = server_.respond(req, &close);
+          std::string bytes = server_.respond(req, keep, &close);
           complete(c, std::move(bytes), close);
         });
         break;
       }
       bool close = false;
-      c->out += server_.respond(req, &close);
+      c->out += server_.respond(req, parsed.keep_alive, &close);
       if (close) c->closing = true;
     }
     if (c->peer_closed && !c->busy) {
@@ -629,7 +630,7 @@ void HttpServer::stop() {
   [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
 }
 
-std::string HttpServer::respond(const httplib::Request& req, bool* close) {
+std::string HttpServer::respond(const httplib::Request& req, bool client_keeps_alive, bool* close) {
   httplib::Response res;
   try {
     handler_(req, res);
@@ -642,8 +643,7 @@ std::string HttpServer::respond(const httplib::Request& req, bool* close) {
     res = httplib::Response();
     render_error_(500, "The mock hit an internal error.", res);
   }
-  bool keep_alive = client_keeps_alive(req) && !stopping_ &&
-                    !iequals(res.get_header_value("Connection"), "close");
+  bool keep_alive = client_keeps_alive && !stopping_ && !asks_to_close(res);
   *close = !keep_alive;
   return serialize_response(req, res, !keep_alive, keep_alive && req.version == "HTTP/1.0");
 }

@@ -62,7 +62,7 @@ class HttpServer {
 
   // Runs the handler on one parsed request and turns the result into reply bytes; *close is
   // set when the connection must close after them. Any thread.
-  std::string respond(const httplib::Request& req, bool* close);
+  std::string respond(const httplib::Request& req, bool client_keeps_alive, bool* close);
   // Reply bytes for a request the parser rejected; the connection closes after them.
   std::string respond_error(int status, const std::string& message);
   const Options& options() const { return options_; }

@@ -337,8 +337,9 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
                               "A header contains a NUL or control byte.");
     }
   }
-  if (req.has_header("Content-Length")) {
-    // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request.
+  if (https_ && req.has_header("Content-Length")) {
+    // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request
+    // (the plain HTTP layer's parser rejects it itself).
     const std::string length = req.get_header_value("Content-Length");
     if (length.empty() || length.size() > 18 ||
         length.find_first_not_of("0123456789") != std::string::npos) {
