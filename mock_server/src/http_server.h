@@ -19,12 +19,13 @@ class EventLoop;
 
 // cpp-httplib 0.11 gives every keep-alive connection a thread of its own; on two cores, 64
 // connections then queue behind 64 runnable threads and p99 latency grows with the count. Here
-// a few loops (one per core) serve all connections, and only handlers that may block get a
+// a few loops (one per core but one) serve all connections, and only handlers that may block get a
 // thread of their own. Requests and replies are cpp-httplib's types, so handlers are shared
 // with the TLS server, which stays on cpp-httplib.
 class HttpServer {
  public:
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  // May take (move) the request's parts; the server keeps only its method and version.
+  using Handler = std::function<void(httplib::Request&, httplib::Response&)>;
   // Fills a reply for a request that cannot be served: one the parser rejected (400, 413, 414,
   // 431, 501, 505) or whose handler threw (500).
   using ErrorRenderer =
@@ -36,7 +37,7 @@ class HttpServer {
   struct Options {
     std::string host = "127.0.0.1";
     int port = 0;        // 0: any free port
-    size_t threads = 0;  // event loops; 0: one per core, at least 2
+    size_t threads = 0;  // event loops; 0: one per core but one, at least 1
     HttpLimits limits;
     int read_timeout_ms = 5000;   // a request that stops arriving this long is answered 400
     int idle_timeout_ms = 30000;  // an idle keep-alive connection is closed after this long
@@ -62,7 +63,7 @@ class HttpServer {
 
   // Runs the handler on one parsed request and turns the result into reply bytes; *close is
   // set when the connection must close after them. Any thread.
-  std::string respond(const httplib::Request& req, bool client_keeps_alive, bool* close);
+  std::string respond(httplib::Request& req, bool client_keeps_alive, bool* close);
   // Reply bytes for a request the parser rejected; the connection closes after them.
   std::string respond_error(int status, const std::string& message);
   const Options& options() const { return options_; }

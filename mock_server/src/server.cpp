@@ -37,16 +37,11 @@ bool valid_scenario_name(const std::string& name) {
   return true;
 }
 
-// cpp-httplib adds the socket's addresses as pseudo headers; they were not sent by the client.
-HeaderList header_list(const httplib::Headers& headers) {
-  HeaderList out;
-  for (const auto& [name, value] : headers) {
-    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" ||
-        name == "REMOTE_PORT")
-      continue;
-    out.emplace_back(name, value);
-  }
-  return out;
+// cpp-httplib's TLS server adds the socket's addresses as pseudo headers; the client did not
+// send them.
+void drop_pseudo_headers(httplib::Headers& headers) {
+  for (const char* name : {"LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR", "REMOTE_PORT"})
+    headers.erase(name);
 }
 
 std::string rejection_description(int status, size_t max_body_bytes) {
@@ -156,7 +151,7 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     http.read_timeout_ms = options_.read_timeout_ms;
     http.limits.max_body_bytes = options_.max_body_bytes;
     http_ = std::make_unique<HttpServer>(
-        http, [this](const httplib::Request& req, httplib::Response& res) { dispatch(req, res); },
+        http, [this](httplib::Request& req, httplib::Response& res) { dispatch(req, res); },
         [](int status, const std::string& message, httplib::Response& res) {
           send_oauth_error(res, status, status >= 500 ? "server_error" : "invalid_request",
                            message);
@@ -222,7 +217,12 @@ void MockServer::set_up_tls() {
   });
   // One catch-all route: paths are matched case-insensitively and may carry a scenario prefix,
   // which cpp-httplib's per-route regexes cannot express.
-  auto all = [this](const httplib::Request& req, httplib::Response& res) { dispatch(req, res); };
+  // dispatch() moves the headers and body into the journal; cpp-httplib still needs its own.
+  auto all = [this](const httplib::Request& req, httplib::Response& res) {
+    httplib::Request copy = req;
+    drop_pseudo_headers(copy.headers);
+    dispatch(copy, res);
+  };
   https_->Get(".*", all);
   https_->Post(".*", all);
   https_->Put(".*", all);
@@ -328,7 +328,7 @@ bool MockServer::control_access_allowed(const httplib::Request& req) const {
   return secrets_equal(header.substr(7), options_.admin_token);
 }
 
-void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
+void MockServer::dispatch(httplib::Request& req, httplib::Response& res) {
   auto started = std::chrono::steady_clock::now();
   for (const auto& [name, value] : req.headers) {
     if (has_control_bytes(name) || has_control_bytes(value)) {
@@ -448,10 +448,10 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   entry.method = req.method;
   entry.path = req.path;
   if (auto q = req.target.find('?'); q != std::string::npos) entry.query = req.target.substr(q + 1);
-  entry.headers = header_list(req.headers);
-  entry.body = ex.journal_body.value_or(req.body);
+  entry.headers = std::move(req.headers);
+  entry.body = ex.journal_body ? std::move(*ex.journal_body) : std::move(req.body);
   entry.status = dropped ? 0 : res.status;
-  entry.response_headers = header_list(res.headers);
+  entry.response_headers = res.headers;
   entry.response_body = dropped ? "" : res.body;
   if (fault) entry.fault = fault->id;
   if (dropped) ex.outcome["dropped"] = true;

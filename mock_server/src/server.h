@@ -31,8 +31,8 @@ struct ServerOptions {
   std::string admin_token;  // required for the control API when set
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
-  // Event-loop threads (0: one per core, at least 2). With TLS, cpp-httplib's workers: one per
-  // concurrent keep-alive connection, at least 64.
+  // Event-loop threads (0: one per core but one, at least 1). With TLS, cpp-httplib's workers: one
+  // per concurrent keep-alive connection, at least 64.
   size_t threads = 0;
   int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
@@ -75,7 +75,8 @@ class MockServer {
   std::vector<std::string> routes() const;
 
  private:
-  void dispatch(const httplib::Request& req, httplib::Response& res);
+  // Serves one request; its headers and body end up moved into the journal.
+  void dispatch(httplib::Request& req, httplib::Response& res);
   std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
   bool control_access_allowed(const httplib::Request& req) const;
   // Whether serving `req` may sleep or write to disk, so it must not run on an event loop.

@@ -151,8 +151,8 @@ bool is_valid_utf8(std::string_view text) {
 bool is_pkce_value(std::string_view text) {
   if (text.size() < 43 || text.size() > 128) return false;
   for (char c : text) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '.' || c == '_' || c == '~';
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
     if (!unreserved) return false;
   }
   return true;
