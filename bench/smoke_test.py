@@ -91,12 +91,14 @@ def test_every_workload_measured_without_errors(report):
     text, _ = report
     header, rows = tables(text)[1]
     col = {name: header.index(name) for name in
-           ("ours req/s", "ours p50 ms", "ours p99 ms", "ceiling req/s", "errors (ours)")}
+           ("ours req/s", "ours p50 ms", "ours p99 ms", "ceiling req/s", "layer req/s",
+            "errors (ours)")}
     assert sorted({r[0] for r in rows}) == sorted(
         ["password grant", "refresh grant (rotating)", "product API (Bearer)"])
     for row in rows:
         assert number(row[col["ours req/s"]]) > 0, row
         assert number(row[col["ceiling req/s"]]) > 0, row
+        assert number(row[col["layer req/s"]]) > 0, row
         assert number(row[col["ours p99 ms"]]) >= number(row[col["ours p50 ms"]]), row
         assert row[col["errors (ours)"]] == "0", row
 
@@ -123,5 +125,5 @@ def test_churn_advanced_the_clock_without_errors(report):
 def test_targets_have_a_verdict(report):
     text, _ = report
     _, rows = tables(text)[2]
-    assert len(rows) == 6
+    assert len(rows) == 7
     assert all(r[2] in ("yes", "**no**", "—") for r in rows), rows

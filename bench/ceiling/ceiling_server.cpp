@@ -1,8 +1,12 @@
-// The ceiling of the HTTP layer: cpp-httplib with the mock server's tuning, answering the token
-// endpoint with a fixed token and the product call with a fixed product. No parsing, no state:
-// whatever the mock does beyond this costs throughput measured against it.
+// The ceiling of an HTTP layer: the token endpoint answered with a fixed token and the product
+// call with a fixed product. No parsing, no state: whatever the mock does beyond this costs
+// throughput measured against it. Two layers:
+//   --layer httplib (default)  cpp-httplib with the tuning the mock used on it (thread per
+//                              connection); the ceiling the performance targets name
+//   --layer mock               the mock's own event-loop HTTP layer (mock2ba::HttpServer)
 //
-//   bench_ceiling_server [--host ADDR] [--port N] [--fixture FILE] [--threads N]
+//   bench_ceiling_server [--layer httplib|mock] [--host ADDR] [--port N] [--fixture FILE]
+//                        [--threads N]
 //
 // Prints `READY <base-url>` once it accepts connections; SIGINT/SIGTERM stop it.
 
@@ -19,6 +23,8 @@
 #include <string>
 #include <thread>
 
+#include "http_server.h"
+
 namespace {
 
 // Same shape and sizes as the mock's replies: 43-character tokens, 2BA's header set.
@@ -31,7 +37,8 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string fixture;
-  size_t threads = 0;  // 0: kDefaultThreads
+  size_t threads = 0;  // 0: kDefaultThreads (httplib), one per core (mock)
+  std::string layer = "httplib";
 };
 
 // The mock server's tuning: one worker per keep-alive connection, long keep-alive.
@@ -44,8 +51,8 @@ constexpr int kListenBacklog = 1024;
 
 [[noreturn]] void usage_exit(const std::string& why) {
   std::cerr << "bench_ceiling_server: " << why << "\n"
-            << "usage: bench_ceiling_server [--host ADDR] [--port N] [--fixture FILE] "
-               "[--threads N]\n";
+            << "usage: bench_ceiling_server [--layer httplib|mock] [--host ADDR] [--port N] "
+               "[--fixture FILE] [--threads N]\n";
   std::exit(2);
 }
 
@@ -61,6 +68,9 @@ Options parse_args(int argc, char** argv) {
       opts.port = std::atoi(value.c_str());
     } else if (flag == "--fixture") {
       opts.fixture = value;
+    } else if (flag == "--layer") {
+      if (value != "httplib" && value != "mock") usage_exit("--layer is httplib or mock");
+      opts.layer = value;
     } else if (flag == "--threads") {
       opts.threads = static_cast<size_t>(std::atoll(value.c_str()));
     } else {
@@ -81,6 +91,49 @@ std::string product_body(const std::string& fixture_path) {
   return doc["products"][0].dump();
 }
 
+void fill_token(httplib::Response& res) {
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("Pragma", "no-cache");
+  res.set_content(kTokenBody, sizeof(kTokenBody) - 1, kJsonType);
+}
+
+// The same fixed replies on the mock's own HTTP layer.
+int serve_on_mock_layer(const Options& opts, const std::string& product,
+                        const sigset_t& stop_signals) {
+  mock2ba::HttpServer::Options http;
+  http.host = opts.host;
+  http.port = opts.port;
+  http.threads = opts.threads;
+  mock2ba::HttpServer server(
+      http,
+      [&product](const httplib::Request& req, httplib::Response& res) {
+        if (req.path == "/OAuth/Token" || req.path == "/connect/token") {
+          fill_token(res);
+        } else if (req.path == "/1/json/Product/DetailsForProduct") {
+          res.set_content(product, kJsonType);
+        } else {
+          res.status = 404;
+        }
+      },
+      [](int status, const std::string&, httplib::Response& res) { res.status = status; },
+      [](const httplib::Request&) { return false; });
+  std::string error;
+  if (!server.bind(&error)) {
+    std::cerr << "bench_ceiling_server: " << error << "\n";
+    return 1;
+  }
+  std::thread stopper([&server, &stop_signals] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    server.stop();
+  });
+  std::printf("READY http://%s:%d\n", opts.host.c_str(), server.port());
+  std::fflush(stdout);
+  server.serve();
+  stopper.join();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,6 +147,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (opts.layer == "mock") return serve_on_mock_layer(opts, product, stop_signals);
 
   httplib::Server server;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -106,11 +160,7 @@ int main(int argc, char** argv) {
     listen_fd = sock;
   });
 
-  auto token = [](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Cache-Control", "no-store");
-    res.set_header("Pragma", "no-cache");
-    res.set_content(kTokenBody, sizeof(kTokenBody) - 1, kJsonType);
-  };
+  auto token = [](const httplib::Request&, httplib::Response& res) { fill_token(res); };
   server.Post("/OAuth/Token", token);
   server.Post("/connect/token", token);
   server.Get("/1/json/Product/DetailsForProduct",

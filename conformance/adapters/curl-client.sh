@@ -54,7 +54,8 @@ do_refresh() {  # $1 = the access token the caller saw ("" = refresh uncondition
   token_post --data-urlencode grant_type=refresh_token --data-urlencode "refresh_token=$rt" || return $?
   case "$status" in
     200) save_tokens "$body" "$rt" ;;
-    400) if jq -e '.error == "invalid_client" or .error == "unauthorized_client" or .error == "invalid_scope"' \
+    # A bare 400 (empty body) is terminal too; jq 1.6 -e would call empty input a match.
+    400) if [[ -n "$body" ]] && jq -e '.error == "invalid_client" or .error == "unauthorized_client" or .error == "invalid_scope"' \
              >/dev/null 2>&1 <<<"$body"; then return 6; fi
          rm -f "$store"; return 3 ;;
     5*|429) return 5 ;;

@@ -22,7 +22,7 @@ Options:
   --log-format FORMAT    per-request log lines on stderr: text (default) or json
   --quiet                no per-request log lines
   --journal-capacity N   requests kept in the journal (default 10000)
-  --threads N            worker threads = concurrent keep-alive connections (default 64)
+  --threads N            event-loop threads (default: one per core but one, at least 1)
   --state-file FILE      keep grants, tokens, codes and the clock offset in FILE across
                          restarts (written atomically before each state-changing reply)
   --help                 show this help

@@ -6,7 +6,7 @@
 namespace mock2ba {
 namespace {
 
-nlohmann::json headers_json(const HeaderList& headers) {
+nlohmann::json headers_json(const httplib::Headers& headers) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, value] : headers) {
     auto& slot = out[name];

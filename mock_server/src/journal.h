@@ -2,6 +2,8 @@
 #ifndef MOCK2BA_JOURNAL_H_
 #define MOCK2BA_JOURNAL_H_
 
+#include <httplib.h>
+
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -25,10 +27,10 @@ struct JournalEntry {
   std::string method;
   std::string path;
   std::string query;
-  HeaderList headers;
+  httplib::Headers headers;  // moved from the request, not copied: this runs on every request
   std::string body;
   int status = 0;
-  HeaderList response_headers;
+  httplib::Headers response_headers;
   std::string response_body;
   std::optional<int> fault;
   nlohmann::json outcome;  // handler's summary: grant type, error, token states

@@ -37,16 +37,11 @@ bool valid_scenario_name(const std::string& name) {
   return true;
 }
 
-// cpp-httplib adds the socket's addresses as pseudo headers; they were not sent by the client.
-HeaderList header_list(const httplib::Headers& headers) {
-  HeaderList out;
-  for (const auto& [name, value] : headers) {
-    if (name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" ||
-        name == "REMOTE_PORT")
-      continue;
-    out.emplace_back(name, value);
-  }
-  return out;
+// cpp-httplib's TLS server adds the socket's addresses as pseudo headers; the client did not
+// send them.
+void drop_pseudo_headers(httplib::Headers& headers) {
+  for (const char* name : {"LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR", "REMOTE_PORT"})
+    headers.erase(name);
 }
 
 std::string rejection_description(int status, size_t max_body_bytes) {
@@ -147,37 +142,59 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   }
   if (!options_.tls_cert.empty()) {
-    auto https =
-        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
-    if (!https->is_valid()) {
-      throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
-                                  options_.tls_key +
-                                  ": not a readable PEM certificate and matching key");
-    }
-    http_ = std::move(https);
+    set_up_tls();
   } else {
-    http_ = std::make_unique<httplib::Server>();
+    HttpServer::Options http;
+    http.host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+    http.port = options_.port;
+    http.threads = options_.threads;
+    http.read_timeout_ms = options_.read_timeout_ms;
+    http.limits.max_body_bytes = options_.max_body_bytes;
+    http_ = std::make_unique<HttpServer>(
+        http, [this](httplib::Request& req, httplib::Response& res) { dispatch(req, res); },
+        [](int status, const std::string& message, httplib::Response& res) {
+          send_oauth_error(res, status, status >= 500 ? "server_error" : "invalid_request",
+                           message);
+        },
+        [this](const httplib::Request& req) { return may_block(req); });
   }
 
+  add_route("/oauth/token", handle_token_endpoint);
+  add_route("/connect/token", handle_token_endpoint);
+  add_route("/.well-known/openid-configuration", handle_discovery);
+  add_route("/oauth/authorize", handle_authorize_endpoint);
+  add_route("/connect/authorize", handle_authorize_endpoint);
+  add_route("/", handle_base_page);
+}
+
+void MockServer::set_up_tls() {
+  https_ =
+      std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+  if (!https_->is_valid()) {
+    throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
+                                options_.tls_key +
+                                ": not a readable PEM certificate and matching key");
+  }
   // cpp-httplib's default also sets SO_REUSEPORT, which would let a second mock silently share
   // a port already in use; SO_REUSEADDR alone keeps quick restarts working.
   // The listening socket is remembered to re-listen with a larger backlog (see bind()).
-  http_->set_socket_options([this](socket_t sock) {
+  https_->set_socket_options([this](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    listen_fd_ = sock;
+    tls_listen_fd_ = sock;
   });
   // Without TCP_NODELAY, keep-alive replies wait ~40 ms for a delayed ACK (Nagle).
-  http_->set_tcp_nodelay(true);
-  size_t threads = options_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http_->set_keep_alive_max_count(10000);
-  http_->set_keep_alive_timeout(2);
-  http_->set_read_timeout(options_.read_timeout_ms / 1000,
-                          (options_.read_timeout_ms % 1000) * 1000);
-  http_->set_write_timeout(5, 0);
-  http_->set_payload_max_length(options_.max_body_bytes);
-  http_->set_exception_handler(
+  https_->set_tcp_nodelay(true);
+  // cpp-httplib gives each keep-alive connection a worker thread of its own.
+  size_t threads = std::max<size_t>(options_.threads, 64);
+  https_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  https_->set_keep_alive_max_count(10000);
+  https_->set_keep_alive_timeout(2);
+  https_->set_read_timeout(options_.read_timeout_ms / 1000,
+                           (options_.read_timeout_ms % 1000) * 1000);
+  https_->set_write_timeout(5, 0);
+  https_->set_payload_max_length(options_.max_body_bytes);
+  https_->set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
         try {
@@ -189,8 +206,8 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
         }
         send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
       });
-  http_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req,
-                                                           httplib::Response& res) {
+  https_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req,
+                                                            httplib::Response& res) {
     // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too, and
     // the client is asked to close: after a framing error the rest of the stream is unusable.
     if (res.body.empty()) {
@@ -198,23 +215,20 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
       ask_to_close(req, res);
     }
   });
-
   // One catch-all route: paths are matched case-insensitively and may carry a scenario prefix,
   // which cpp-httplib's per-route regexes cannot express.
-  auto all = [this](const httplib::Request& req, httplib::Response& res) { dispatch(req, res); };
-  http_->Get(".*", all);
-  http_->Post(".*", all);
-  http_->Put(".*", all);
-  http_->Delete(".*", all);
-  http_->Patch(".*", all);
-  http_->Options(".*", all);
-
-  add_route("/oauth/token", handle_token_endpoint);
-  add_route("/connect/token", handle_token_endpoint);
-  add_route("/.well-known/openid-configuration", handle_discovery);
-  add_route("/oauth/authorize", handle_authorize_endpoint);
-  add_route("/connect/authorize", handle_authorize_endpoint);
-  add_route("/", handle_base_page);
+  // dispatch() moves the headers and body into the journal; cpp-httplib still needs its own.
+  auto all = [this](const httplib::Request& req, httplib::Response& res) {
+    httplib::Request copy = req;
+    drop_pseudo_headers(copy.headers);
+    dispatch(copy, res);
+  };
+  https_->Get(".*", all);
+  https_->Post(".*", all);
+  https_->Put(".*", all);
+  https_->Delete(".*", all);
+  https_->Patch(".*", all);
+  https_->Options(".*", all);
 }
 
 MockServer::~MockServer() { stop(); }
@@ -230,34 +244,58 @@ std::vector<std::string> MockServer::routes() const {
 }
 
 bool MockServer::bind(std::string* error) {
-  std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
-  if (options_.port == 0) {
-    port_ = http_->bind_to_any_port(host);
+  if (http_) {
+    if (!http_->bind(error)) return false;
+    port_ = http_->port();
   } else {
-    port_ = http_->bind_to_port(host, options_.port) ? options_.port : -1;
+    std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+    if (options_.port == 0) {
+      port_ = https_->bind_to_any_port(host);
+    } else {
+      port_ = https_->bind_to_port(host, options_.port) ? options_.port : -1;
+    }
+    if (port_ <= 0) {
+      *error = "cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+               " (address in use or not available)";
+      return false;
+    }
+    ::listen(tls_listen_fd_, kListenBacklog);  // again, with room for a burst of connections
   }
-  if (port_ <= 0) {
-    *error = "cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-             " (address in use or not available)";
-    return false;
-  }
-  ::listen(listen_fd_, kListenBacklog);  // again, with room for a burst of connections
   base_url_ = make_base_url();
   return true;
 }
 
-void MockServer::serve() { http_->listen_after_bind(); }
+void MockServer::serve() {
+  if (http_) {
+    http_->serve();
+  } else {
+    https_->listen_after_bind();
+  }
+}
 
 bool MockServer::start(std::string* error) {
   if (!bind(error)) return false;
   thread_ = std::thread([this] { serve(); });
-  while (!http_->is_running()) std::this_thread::yield();
+  while (!(http_ ? http_->is_running() : https_->is_running())) std::this_thread::yield();
   return true;
 }
 
 void MockServer::stop() {
-  if (http_ && http_->is_running()) http_->stop();
+  if (http_) http_->stop();
+  if (https_ && https_->is_running()) https_->stop();
   if (thread_.joinable()) thread_.join();
+}
+
+bool MockServer::may_block(const httplib::Request& req) const {
+  if (state_file_) return true;  // every change is on disk before its reply
+  // Scenarios load fixture files and have faults of their own; the control API loads fixtures
+  // and writes whole journals.
+  if (req.path.size() >= 3 && req.path[0] == '/' && (req.path[1] | 0x20) == 's' &&
+      req.path[2] == '/')
+    return true;
+  if (req.path.size() >= 7 && iequals(std::string_view(req.path).substr(0, 7), "/__mock"))
+    return true;
+  return root_->faults().has_any();  // a fault may delay its reply
 }
 
 std::string MockServer::make_base_url() const {
@@ -290,7 +328,7 @@ bool MockServer::control_access_allowed(const httplib::Request& req) const {
   return secrets_equal(header.substr(7), options_.admin_token);
 }
 
-void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
+void MockServer::dispatch(httplib::Request& req, httplib::Response& res) {
   auto started = std::chrono::steady_clock::now();
   for (const auto& [name, value] : req.headers) {
     if (has_control_bytes(name) || has_control_bytes(value)) {
@@ -299,8 +337,9 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
                               "A header contains a NUL or control byte.");
     }
   }
-  if (req.has_header("Content-Length")) {
-    // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request.
+  if (https_ && req.has_header("Content-Length")) {
+    // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request
+    // (the plain HTTP layer's parser rejects it itself).
     const std::string length = req.get_header_value("Content-Length");
     if (length.empty() || length.size() > 18 ||
         length.find_first_not_of("0123456789") != std::string::npos) {
@@ -409,10 +448,10 @@ void MockServer::dispatch(const httplib::Request& req, httplib::Response& res) {
   entry.method = req.method;
   entry.path = req.path;
   if (auto q = req.target.find('?'); q != std::string::npos) entry.query = req.target.substr(q + 1);
-  entry.headers = header_list(req.headers);
-  entry.body = ex.journal_body.value_or(req.body);
+  entry.headers = std::move(req.headers);
+  entry.body = ex.journal_body ? std::move(*ex.journal_body) : std::move(req.body);
   entry.status = dropped ? 0 : res.status;
-  entry.response_headers = header_list(res.headers);
+  entry.response_headers = res.headers;
   entry.response_body = dropped ? "" : res.body;
   if (fault) entry.fault = fault->id;
   if (dropped) ex.outcome["dropped"] = true;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "exchange.h"
+#include "http_server.h"
 #include "state_file.h"
 #include "tenant.h"
 
@@ -30,7 +31,9 @@ struct ServerOptions {
   std::string admin_token;  // required for the control API when set
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
-  size_t threads = 64;              // one per concurrent keep-alive connection
+  // Event-loop threads (0: one per core but one, at least 1). With TLS, cpp-httplib's workers: one
+  // per concurrent keep-alive connection, at least 64.
+  size_t threads = 0;
   int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
   std::string state_file;  // when set, the root scenario's tokens and clock survive restarts
@@ -72,16 +75,21 @@ class MockServer {
   std::vector<std::string> routes() const;
 
  private:
-  void dispatch(const httplib::Request& req, httplib::Response& res);
+  // Serves one request; its headers and body end up moved into the journal.
+  void dispatch(httplib::Request& req, httplib::Response& res);
   std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
   bool control_access_allowed(const httplib::Request& req) const;
+  // Whether serving `req` may sleep or write to disk, so it must not run on an event loop.
+  bool may_block(const httplib::Request& req) const;
+  void set_up_tls();
   void log_request(const httplib::Request& req, const httplib::Response& res,
                    const std::string& scenario, const nlohmann::json& outcome,
                    double latency_ms) const;
 
   ServerOptions options_;
   std::string fixture_dir_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<HttpServer> http_;           // plain HTTP
+  std::unique_ptr<httplib::SSLServer> https_;  // TLS (--tls-cert), on cpp-httplib
   std::shared_ptr<Tenant> root_;
   std::mutex scenarios_mutex_;
   std::map<std::string, std::shared_ptr<Tenant>> scenarios_;
@@ -89,8 +97,8 @@ class MockServer {
   std::string make_base_url() const;
 
   int port_ = -1;
-  std::string base_url_;  // fixed once bound; every request needs it
-  int listen_fd_ = -1;    // the listening socket, to widen cpp-httplib's backlog after bind
+  std::string base_url_;    // fixed once bound; every request needs it
+  int tls_listen_fd_ = -1;  // to widen cpp-httplib's listen backlog after bind
   std::thread thread_;
   std::unique_ptr<StateFile> state_file_;
 };

@@ -598,9 +598,9 @@ nlohmann::json TokenStore::snapshot() const {
 }
 
 void TokenStore::restore(const nlohmann::json& s) {
-  std::unordered_map<uint64_t, Grant> grants;
-  std::unordered_map<std::string, AccessRecord> access;
-  std::unordered_map<std::string, RefreshRecord> refresh;
+  ShardedMap<uint64_t, Grant> grants;
+  ShardedMap<std::string, AccessRecord> access;
+  ShardedMap<std::string, RefreshRecord> refresh;
   std::unordered_map<std::string, CodeRecord> codes;
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> per_user;
   try {

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "fixture.h"
+#include "sharded_map.h"
 
 namespace mock2ba {
 
@@ -205,9 +206,10 @@ class TokenStore {
   std::shared_ptr<const Fixture> fixture_;
   mutable std::mutex mutex_;
   uint64_t next_grant_id_ = 1;
-  std::unordered_map<uint64_t, Grant> grants_;
-  std::unordered_map<std::string, AccessRecord> access_;
-  std::unordered_map<std::string, RefreshRecord> refresh_;
+  // Sharded: a growing std::unordered_map stalls every request while it rehashes.
+  ShardedMap<uint64_t, Grant> grants_;
+  ShardedMap<std::string, AccessRecord> access_;
+  ShardedMap<std::string, RefreshRecord> refresh_;
   std::unordered_map<std::string, CodeRecord> codes_;
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> per_user_counts_;  // access, refresh
   TimeMs last_purge_ms_ = 0;

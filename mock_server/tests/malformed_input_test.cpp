@@ -98,7 +98,7 @@ std::vector<Case> cases() {
       {"request line that stalls half-way", fixed("POST /OAuth/To"), {0, "", ""}},
       {"garbage request line", fixed("GARBAGE\r\n\r\n"), kInvalidRequest},
       {"header line over 8 KiB", fixed(token_post(kGoodLogin, {kForm, "X-Big: " + std::string(9000, 'a')})),
-       kInvalidRequest},
+       {431, "error", "invalid_request"}},
       {"request target over 8 KiB", fixed(raw_request("GET", "/" + std::string(9000, 'a'))),
        {414, "error", "invalid_request"}},
       {"Content-Length not a number",

@@ -75,7 +75,7 @@ class RefreshRaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ServerOptions options = testing::test_server_options();
-    options.threads = 72;  // every client thread keeps its own connection
+    options.threads = 2;
     options.journal_capacity = 1000;
     server_ = std::make_unique<MockServer>(options);
     std::string error;

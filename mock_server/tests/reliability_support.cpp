@@ -50,7 +50,7 @@ ServerOptions test_server_options() {
   options.fixture_path = fixture_dir() + "/default.json";
   options.port = 0;
   options.log_format = LogFormat::kNone;
-  options.threads = 16;
+  options.threads = 2;
   return options;
 }
 

@@ -46,7 +46,7 @@ class TestServer {
     options.fixture_path = fixture.find('/') == std::string::npos ? fixture_path(fixture) : fixture;
     options.port = 0;
     options.log_format = LogFormat::kNone;
-    options.threads = 16;
+    options.threads = 2;
     server_ = std::make_unique<MockServer>(options);
     std::string error;
     if (!server_->start(&error)) throw std::runtime_error(error);

@@ -1,0 +1,358 @@
+#include "http_request_parser.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+
+#include "text_util.h"
+
+namespace mock2ba {
+namespace {
+
+ParseResult error(int status, std::string message) {
+  ParseResult result;
+  result.status = ParseStatus::kError;
+  result.error_status = status;
+  result.error_message = std::move(message);
+  return result;
+}
+
+ParseResult incomplete(bool headers_complete = false, bool expects_continue = false) {
+  ParseResult result;
+  result.headers_complete = headers_complete;
+  result.expects_continue = expects_continue;
+  return result;
+}
+
+// RFC 9110 §5.6.2 token characters.
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
+}
+
+bool is_known_method(std::string_view method) {
+  static constexpr std::string_view kMethods[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
+                                                  "OPTIONS", "PATCH", "TRACE", "CONNECT"};
+  return std::find(std::begin(kMethods), std::end(kMethods), method) != std::end(kMethods);
+}
+
+std::string_view trim_ows(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+size_t skip_leading_blank_lines(std::string_view data) {
+  // RFC 9112 §2.2: a server should ignore empty lines received before the request line.
+  size_t pos = 0;
+  while (pos < data.size() && (data[pos] == '\r' || data[pos] == '\n')) ++pos;
+  return pos;
+}
+
+// The line starting at `pos` without its CR LF (or bare LF); *next is set past the line ending.
+// Returns false when no line ending follows.
+bool next_line(std::string_view data, size_t pos, std::string_view* line, size_t* next) {
+  size_t lf = data.find('\n', pos);
+  if (lf == std::string_view::npos) return false;
+  size_t end = lf > pos && data[lf - 1] == '\r' ? lf - 1 : lf;
+  *line = data.substr(pos, end - pos);
+  *next = lf + 1;
+  return true;
+}
+
+bool parse_decimal(std::string_view text, uint64_t* value) {
+  if (text.empty() || text.size() > 18) return false;
+  uint64_t out = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *value = out;
+  return true;
+}
+
+bool parse_hex(std::string_view text, uint64_t* value) {
+  if (text.empty() || text.size() > 15) return false;
+  uint64_t out = 0;
+  for (char c : text) {
+    int digit;
+    if (c >= '0' && c <= '9')
+      digit = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      digit = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      digit = c - 'A' + 10;
+    else
+      return false;
+    out = out * 16 + static_cast<uint64_t>(digit);
+  }
+  *value = out;
+  return true;
+}
+
+std::string body_limit_message(size_t limit, bool form) {
+  return std::string("The request body is larger than ") + std::to_string(limit) + " bytes" +
+         (form ? " (the limit for form bodies)." : ".");
+}
+
+// Decodes a chunked body starting at `pos`; sets *end past the last chunk's trailers.
+ParseResult decode_chunked(std::string_view data, size_t pos, size_t limit, bool form,
+                           const HttpLimits& limits, std::string* body, size_t* end) {
+  body->clear();
+  while (true) {
+    std::string_view line;
+    size_t next;
+    if (!next_line(data, pos, &line, &next)) {
+      if (data.size() - pos > 64) return error(400, "A chunk size line is malformed.");
+      return incomplete(true);
+    }
+    std::string_view size_text = trim_ows(line.substr(0, line.find(';')));
+    uint64_t size;
+    if (!parse_hex(size_text, &size))
+      return error(400, "A chunk size is not a hexadecimal number.");
+    pos = next;
+    if (size == 0) break;
+    if (body->size() + size > limit) return error(413, body_limit_message(limit, form));
+    if (data.size() - pos < size + 1) return incomplete(true);
+    body->append(data.substr(pos, size));
+    pos += size;
+    if (data[pos] == '\r') {
+      if (data.size() - pos < 2) return incomplete(true);
+      ++pos;
+    }
+    if (data[pos] != '\n') return error(400, "A chunk is longer than its size line says.");
+    ++pos;
+  }
+  // Trailer fields are read and dropped; the blank line ends the body.
+  size_t trailer_bytes = 0;
+  while (true) {
+    std::string_view line;
+    size_t next;
+    if (!next_line(data, pos, &line, &next)) {
+      if (data.size() - pos > limits.max_header_line_bytes)
+        return error(431, "A trailer field is longer than the header line limit.");
+      return incomplete(true);
+    }
+    trailer_bytes += next - pos;
+    if (trailer_bytes > limits.max_header_bytes)
+      return error(431, "The trailer fields are larger than the header limit.");
+    pos = next;
+    if (line.empty()) break;
+  }
+  *end = pos;
+  ParseResult done;
+  done.status = ParseStatus::kComplete;
+  return done;
+}
+
+// The error for a head that has no end yet but is already too long.
+ParseResult oversized_head(std::string_view head, const HttpLimits& limits) {
+  size_t line_end = head.find('\n');
+  std::string_view first_line = head.substr(0, line_end);
+  if (first_line.size() > limits.max_target_bytes) {
+    return error(414, "The request target is longer than " +
+                          std::to_string(limits.max_target_bytes) + " bytes.");
+  }
+  return error(431, "The request header fields are larger than " +
+                        std::to_string(limits.max_header_bytes) + " bytes.");
+}
+
+// The headers that decide how the body is framed and whether the connection stays open.
+struct FramingHeaders {
+  std::optional<std::string_view> content_length;
+  std::string_view transfer_encoding;
+  size_t transfer_encodings = 0;
+  std::string_view content_type;
+  std::string_view expect;
+  std::string_view connection;
+
+  // Returns false for a second Content-Length that differs from the first.
+  bool note(std::string_view name, std::string_view value) {
+    if (iequals(name, "Content-Length")) {
+      if (content_length && *content_length != value) return false;
+      content_length = value;
+    } else if (iequals(name, "Transfer-Encoding")) {
+      transfer_encoding = value;
+      ++transfer_encodings;
+    } else if (iequals(name, "Content-Type")) {
+      if (content_type.empty()) content_type = value;
+    } else if (iequals(name, "Expect")) {
+      expect = value;
+    } else if (iequals(name, "Connection")) {
+      connection = value;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+size_t find_head_end(std::string_view data, size_t from) {
+  size_t start = skip_leading_blank_lines(data);
+  size_t pos = std::max(from, start);
+  while (true) {
+    size_t lf = data.find('\n', pos);
+    if (lf == std::string_view::npos) return std::string_view::npos;
+    if (lf + 1 < data.size() && data[lf + 1] == '\n') return lf + 2;
+    if (lf + 2 < data.size() && data[lf + 1] == '\r' && data[lf + 2] == '\n') return lf + 3;
+    if (lf + 2 >= data.size()) return std::string_view::npos;
+    pos = lf + 1;
+  }
+}
+
+ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
+                               httplib::Request* req) {
+  size_t start = skip_leading_blank_lines(data);
+  size_t head_end = find_head_end(data, start);
+  if (head_end == std::string_view::npos) {
+    std::string_view head = data.substr(start);
+    size_t line_end = head.find('\n');
+    if (head.size() > limits.max_header_bytes ||
+        (line_end == std::string_view::npos ? head.size() : line_end) >
+            limits.max_target_bytes + 32)
+      return oversized_head(head, limits);
+    return incomplete();
+  }
+  if (head_end - start > limits.max_header_bytes)
+    return oversized_head(data.substr(start, head_end - start), limits);
+
+  // Request line: method SP request-target SP HTTP-version.
+  std::string_view line;
+  size_t pos;
+  next_line(data, start, &line, &pos);
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+    return error(400, "The request line is not 'METHOD target HTTP/1.1'.");
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!is_token(method)) return error(400, "The request method is not a token.");
+  if (target.size() > limits.max_target_bytes) {
+    return error(414, "The request target is longer than " +
+                          std::to_string(limits.max_target_bytes) + " bytes.");
+  }
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+    bool http_version = version.size() == 8 && starts_with(version, "HTTP/") && version[6] == '.' &&
+                        isdigit(static_cast<unsigned char>(version[5])) &&
+                        isdigit(static_cast<unsigned char>(version[7]));
+    return http_version ? error(505, "Only HTTP/1.0 and HTTP/1.1 are served.")
+                        : error(400, "The request line does not end in an HTTP version.");
+  }
+  if (!is_known_method(method))
+    return error(501, "The method " + std::string(method) + " is not implemented.");
+  for (unsigned char c : target) {
+    if (c < 0x21 || c == 0x7F) return error(400, "The request target contains a control byte.");
+  }
+
+  std::string_view origin = target;
+  if (starts_with(target, "http://") || starts_with(target, "https://")) {
+    // Absolute form (RFC 9112 §3.2.2): the path starts after the authority.
+    size_t authority = target.find("//") + 2;
+    size_t slash = target.find_first_of("/?", authority);
+    origin = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  } else if (target == "*") {
+    if (method != "OPTIONS") return error(400, "The request target '*' is only for OPTIONS.");
+  } else if (target.front() != '/') {
+    return error(400, "The request target is not a path.");
+  }
+
+  // The framing headers are noted on the way, not looked up later: lookups in cpp-httplib's
+  // case-insensitive multimap lower-case every character they compare.
+  req->headers.clear();
+  size_t header_count = 0;
+  FramingHeaders framing;
+  while (true) {
+    next_line(data, pos, &line, &pos);
+    if (line.empty()) break;
+    if (line.size() > limits.max_header_line_bytes) {
+      return error(431, "A header line is longer than " +
+                            std::to_string(limits.max_header_line_bytes) + " bytes.");
+    }
+    if (line.front() == ' ' || line.front() == '\t')
+      return error(400, "A header line is folded (obsolete line folding is not accepted).");
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || !is_token(line.substr(0, colon)))
+      return error(400, "A header line is not 'Name: value'.");
+    if (++header_count > limits.max_header_count) {
+      return error(431, "The request has more than " + std::to_string(limits.max_header_count) +
+                            " header lines.");
+    }
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = trim_ows(line.substr(colon + 1));
+    if (!framing.note(name, value))
+      return error(400, "The request has conflicting Content-Length headers.");
+    req->headers.emplace(std::string(name), std::string(value));
+  }
+
+  req->method.assign(method);
+  req->target.assign(target);
+  req->version.assign(version);
+  size_t question = origin.find('?');
+  req->path = httplib::detail::decode_url(std::string(origin.substr(0, question)), false);
+  req->params.clear();
+  if (question != std::string_view::npos)
+    httplib::detail::parse_query_text(std::string(origin.substr(question + 1)), req->params);
+
+  // Body framing (RFC 9112 §6): chunked, Content-Length, or none.
+  bool form = starts_with(to_lower(framing.content_type), "application/x-www-form-urlencoded");
+  size_t limit =
+      form ? std::min(limits.max_form_body_bytes, limits.max_body_bytes) : limits.max_body_bytes;
+  bool expects_continue = version == "HTTP/1.1" && iequals(framing.expect, "100-continue");
+  size_t end = head_end;
+  if (framing.transfer_encodings > 0) {
+    if (framing.content_length)
+      return error(400, "The request has both Transfer-Encoding and Content-Length.");
+    if (!iequals(framing.transfer_encoding, "chunked") || framing.transfer_encodings > 1)
+      return error(501, "Only the chunked transfer coding is accepted.");
+    ParseResult chunked = decode_chunked(data, head_end, limit, form, limits, &req->body, &end);
+    if (chunked.status != ParseStatus::kComplete) {
+      chunked.expects_continue = chunked.headers_complete && expects_continue;
+      return chunked;
+    }
+  } else if (framing.content_length) {
+    uint64_t length;
+    if (!parse_decimal(*framing.content_length, &length))
+      return error(400, "The Content-Length header is not a number.");
+    if (length > limit) return error(413, body_limit_message(limit, form));
+    if (data.size() - head_end < length) return incomplete(true, expects_continue);
+    req->body.assign(data.substr(head_end, length));
+    end = head_end + length;
+  } else {
+    req->body.clear();
+  }
+
+  ParseResult done;
+  done.status = ParseStatus::kComplete;
+  done.consumed = end;
+  // RFC 9112 §9.3: HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
+  std::string connection = to_lower(framing.connection);
+  done.keep_alive = version == "HTTP/1.0" ? connection.find("keep-alive") != std::string::npos
+                                          : connection.find("close") == std::string::npos;
+  return done;
+}
+
+}  // namespace mock2ba
