@@ -612,7 +612,12 @@ void HttpServer::serve() {
     if (fds[1].revents) break;
     while (true) {
       int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) break;  // EAGAIN, or a connection that died in the backlog
+      if (fd < 0) {
+        // Out of descriptors: the pending connection stays queued and poll() would return at
+        // once; wait for connections to close (or for stop) instead of spinning.
+        if (errno == EMFILE || errno == ENFILE) ::poll(&fds[1], 1, 100);
+        break;  // EAGAIN, or a connection that died in the backlog
+      }
       // Without TCP_NODELAY a reply written after the previous one was acknowledged late waits
       // for the client's delayed ACK (~40 ms).
       int yes = 1;
