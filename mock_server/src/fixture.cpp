@@ -213,6 +213,12 @@ Client parse_client(const json& object, const std::string& path, const Fixture& 
   client.policy = fixture.policy;
   if (r.has("policy"))
     apply_policy(client.policy, r.raw("policy"), r.key_path("policy"), fixture.source);
+  for (const auto& [name, user] : fixture.users) {
+    if (!user.policy_overrides) continue;
+    Policy policy = client.policy;
+    apply_policy(policy, *user.policy_overrides, "users." + name + ".policy", fixture.source);
+    client.user_policies.emplace(name, std::move(policy));
+  }
   return client;
 }
 
@@ -322,11 +328,9 @@ bool Schedule::matches(TokenKind kind, int64_t ordinal, bool counted_per_user,
   return and_later ? ordinal >= nth : ordinal == nth;
 }
 
-Policy Fixture::policy_for(const Client& client, const User* user) const {
+const Policy& Fixture::policy_for(const Client& client, const User* user) const {
   if (!user || !user->policy_overrides) return client.policy;
-  Policy policy = client.policy;
-  apply_policy(policy, *user->policy_overrides, "users." + user->username + ".policy", source);
-  return policy;
+  return client.user_policies.at(user->username);
 }
 
 Fixture parse_fixture(const json& document, const std::string& source) {

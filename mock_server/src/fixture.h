@@ -52,6 +52,9 @@ struct Client {
   std::set<std::string> scopes;
   bool require_pkce = false;
   Policy policy;  // the fixture policy with this client's overrides applied
+  // For each user with policy overrides: `policy` with them applied (resolved at load, so that
+  // issuing a token never copies or re-parses a policy).
+  std::map<std::string, Policy> user_policies;
 
   bool is_public() const { return !secret.has_value(); }
 };
@@ -108,7 +111,9 @@ struct Fixture {
   std::optional<std::string> auto_login;
 
   // The policy for a client and user: fixture, then client overrides, then user overrides.
-  Policy policy_for(const Client& client, const User* user) const;
+  // The reference lives as long as the fixture. Throws std::out_of_range for a user with
+  // overrides the client was not parsed with (only a fixture assembled by hand can have one).
+  const Policy& policy_for(const Client& client, const User* user) const;
 };
 
 // Parses and validates a fixture document. Throws FixtureError naming `source` and the key.

@@ -1,5 +1,7 @@
 #include "form.h"
 
+#include <algorithm>
+
 #include "text_util.h"
 
 namespace mock2ba {
@@ -15,9 +17,15 @@ int hex_value(char c) {
 }  // namespace
 
 std::optional<std::string> form_decode(std::string_view text) {
+  // Most values (tokens, ids, grant types) have nothing to decode: one copy, no byte loop.
+  size_t first = 0;
+  while (first < text.size() && text[first] != '+' && text[first] != '%' && text[first] != '\0')
+    ++first;
+  if (first == text.size()) return std::string(text);
   std::string out;
   out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
+  out.append(text.data(), first);
+  for (size_t i = first; i < text.size(); ++i) {
     char c = text[i];
     if (c == '+') {
       out.push_back(' ');
@@ -64,6 +72,9 @@ bool is_form_content_type(const std::string& content_type) {
 
 std::optional<Form> Form::parse(std::string_view text, std::string* error) {
   Form form;
+  size_t pairs = 1;
+  for (char c : text) pairs += c == '&';
+  form.fields_.reserve(std::min(pairs, kMaxFormFields));
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t end = text.find('&', pos);
@@ -103,10 +114,16 @@ size_t Form::count(std::string_view name) const {
 }
 
 std::optional<std::string> Form::get(std::string_view name) const {
+  const std::string* value = find(name);
+  if (!value) return std::nullopt;
+  return *value;
+}
+
+const std::string* Form::find(std::string_view name) const {
   for (const auto& field : fields_) {
-    if (field.first == name) return field.second;
+    if (field.first == name) return &field.second;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 std::string Form::value(std::string_view name) const { return get(name).value_or(std::string()); }

@@ -35,6 +35,8 @@ class Form {
   size_t count(std::string_view name) const;
   // The first value of `name`, or nullopt when absent.
   std::optional<std::string> get(std::string_view name) const;
+  // The first value of `name` without copying it, or nullptr when absent.
+  const std::string* find(std::string_view name) const;
   // The first value of `name`, or "" when absent.
   std::string value(std::string_view name) const;
   const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }

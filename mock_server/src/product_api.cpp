@@ -17,6 +17,7 @@ constexpr char kPrefix[] = "/1/json/";
 struct Call {
   Exchange& ex;
   const Fixture& fixture;
+  const ProductCatalog& catalog;
   Form query;
 
   std::optional<std::string> arg(const char* name) const {
@@ -32,6 +33,7 @@ struct Call {
   }
   void not_found(const std::string& message) { send_api_error(ex.res, 404, "NotFound", message); }
   void ok(const json& body) { send_json(ex.res, 200, body.dump()); }
+  void ok(const std::string& body) { send_json(ex.res, 200, body); }
 };
 
 std::string text_of(const json& v) {
@@ -45,13 +47,6 @@ std::optional<std::string> normalise_gtin(const std::string& gtin) {
   if (gtin.size() < 8 || gtin.size() > 14 || !std::all_of(gtin.begin(), gtin.end(), ::isdigit))
     return std::nullopt;
   return std::string(14 - gtin.size(), '0') + gtin;
-}
-
-const json* product_by_gtin(const Fixture& f, const std::string& gtin) {
-  for (const auto& p : f.products) {
-    if (normalise_gtin(text_of(p["GTIN"])) == gtin) return &p;
-  }
-  return nullptr;
 }
 
 const json* trade_item(const Fixture& f, const std::string& gln, const std::string& id) {
@@ -69,19 +64,16 @@ void search(Call& c) {
   auto query = c.arg("query");
   if (!query) return (void)c.bad_request("The parameter 'query' is required.");
   std::string needle = to_lower(*query);
-  json products = json::array();
-  for (const auto& p : c.fixture.products) {
-    std::string haystack;
-    for (const char* key :
-         {"Description", "LongDescription", "Brand", "ManufacturerName", "Productcode", "GTIN"}) {
-      if (p.contains(key)) haystack += to_lower(text_of(p[key])) + "\n";
-    }
-    if (haystack.find(needle) == std::string::npos) continue;
-    json summary = p;
-    summary.erase("Features");
-    products.push_back(std::move(summary));
+  // {"Products":[…],"TotalCount":n}, as dumping that object would write it.
+  std::string body = "{\"Products\":[";
+  size_t count = 0;
+  for (size_t i = 0; i < c.catalog.haystack.size(); ++i) {
+    if (c.catalog.haystack[i].find(needle) == std::string::npos) continue;
+    if (count++) body += ',';
+    body += c.catalog.summary[i];
   }
-  c.ok({{"Products", products}, {"TotalCount", products.size()}});
+  body += "],\"TotalCount\":" + std::to_string(count) + "}";
+  c.ok(body);
 }
 
 void details_by_gtin(Call& c, bool features_optional) {
@@ -97,11 +89,10 @@ void details_by_gtin(Call& c, bool features_optional) {
     }
     include_features = flag == "true";
   }
-  const json* product = product_by_gtin(c.fixture, *normalised);
-  if (!product) return c.not_found("No product with GTIN " + *normalised + ".");
-  json body = *product;
-  if (!include_features) body.erase("Features");
-  c.ok(body);
+  auto product = c.catalog.by_gtin.find(*normalised);
+  if (product == c.catalog.by_gtin.end())
+    return c.not_found("No product with GTIN " + *normalised + ".");
+  c.ok(include_features ? c.catalog.full[product->second] : c.catalog.summary[product->second]);
 }
 
 std::optional<std::pair<std::string, std::string>> gln_and_trade_item(Call& c) {
@@ -119,8 +110,8 @@ void product_by_trade_item(Call& c) {
   if (!key) return;
   const json* item = trade_item(c.fixture, key->first, key->second);
   if (item && item->contains("ProductId")) {
-    for (const auto& p : c.fixture.products) {
-      if (p["Id"] == (*item)["ProductId"]) return c.ok(p);
+    for (size_t i = 0; i < c.fixture.products.size(); ++i) {
+      if (c.fixture.products[i]["Id"] == (*item)["ProductId"]) return c.ok(c.catalog.full[i]);
     }
   }
   c.not_found("No product for trade item " + key->second + " of supplier " + key->first + ".");
@@ -172,6 +163,23 @@ void unauthorized(Exchange& ex, const std::string& message, bool invalid_token) 
 }
 
 }  // namespace
+
+ProductCatalog::ProductCatalog(const Fixture& fixture) {
+  for (const auto& p : fixture.products) {
+    size_t index = full.size();
+    full.push_back(p.dump());
+    json without = p;
+    without.erase("Features");
+    summary.push_back(without.dump());
+    std::string text;
+    for (const char* key :
+         {"Description", "LongDescription", "Brand", "ManufacturerName", "Productcode", "GTIN"}) {
+      if (p.contains(key)) text += to_lower(text_of(p[key])) + "\n";
+    }
+    haystack.push_back(std::move(text));
+    if (auto gtin = normalise_gtin(text_of(p["GTIN"]))) by_gtin.emplace(*gtin, index);
+  }
+}
 
 bool is_product_api_route(const std::string& lower_route) {
   return starts_with(lower_route, kPrefix);
@@ -245,7 +253,7 @@ void handle_product_api(Exchange& ex) {
         ex, "The user is not authorized for this service (" + std::string(op->second.right) + ").",
         false);
   }
-  Call call{ex, fixture, std::move(*query)};
+  Call call{ex, fixture, ex.state->products(), std::move(*query)};
   op->second.run(call);
 }
 

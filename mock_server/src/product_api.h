@@ -3,11 +3,24 @@
 #define MOCK2BA_PRODUCT_API_H_
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "exchange.h"
 
 namespace mock2ba {
+
+// A fixture's products rendered once, so that a product call neither copies nor serialises
+// JSON: each product's reply text with and without its Features, its search text, and an index
+// by GTIN (left-padded to 14 digits; the first product with a GTIN wins).
+struct ProductCatalog {
+  explicit ProductCatalog(const Fixture& fixture);
+
+  std::vector<std::string> full;      // fixture.products[i].dump()
+  std::vector<std::string> summary;   // the same without "Features"
+  std::vector<std::string> haystack;  // lower-cased searchable fields, '\n'-terminated
+  std::unordered_map<std::string, size_t> by_gtin;
+};
 
 // Whether a lower-cased route belongs to the product API.
 bool is_product_api_route(const std::string& lower_route);

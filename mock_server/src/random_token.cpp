@@ -1,8 +1,11 @@
 #include "random_token.h"
 
 #include <openssl/rand.h>
+#include <pthread.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 #include "text_util.h"
@@ -14,17 +17,59 @@ void fill_random(unsigned char* out, size_t n) {
   if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
 }
 
+// Bumped in a forked child, so that it never hands out bytes its parent has buffered too.
+std::atomic<uint64_t> fork_generation{0};
+
+uint64_t current_fork_generation() {
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+    return true;
+  }();
+  (void)registered;
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
+// Each RAND_bytes call costs thousands of instructions of set-up in OpenSSL 3 whatever its
+// size, so small draws come from a per-thread buffer refilled in one call. Large draws (hostile
+// tokens) go straight to RAND_bytes.
+class RandomPool {
+ public:
+  void take(unsigned char* out, size_t n) {
+    if (n > kSize / 4) return fill_random(out, n);
+    uint64_t generation = current_fork_generation();
+    if (pos_ + n > kSize || generation != generation_) {
+      fill_random(buffer_, kSize);
+      pos_ = 0;
+      generation_ = generation;
+    }
+    std::memcpy(out, buffer_ + pos_, n);
+    std::memset(buffer_ + pos_, 0, n);  // a byte is handed out once, then forgotten
+    pos_ += n;
+  }
+
+ private:
+  static constexpr size_t kSize = 2048;
+  unsigned char buffer_[kSize];
+  size_t pos_ = kSize;
+  uint64_t generation_ = 0;
+};
+
+void take_random(unsigned char* out, size_t n) {
+  thread_local RandomPool pool;
+  pool.take(out, n);
+}
+
 }  // namespace
 
 std::string random_urlsafe_token() {
   unsigned char bytes[32];
-  fill_random(bytes, sizeof bytes);
+  take_random(bytes, sizeof bytes);
   return base64url_encode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
 }
 
 size_t random_below(size_t bound) {
   uint64_t value;
-  fill_random(reinterpret_cast<unsigned char*>(&value), sizeof value);
+  take_random(reinterpret_cast<unsigned char*>(&value), sizeof value);
   return static_cast<size_t>(value % bound);
 }
 
@@ -35,7 +80,7 @@ std::string random_hostile_token() {
   constexpr size_t kAlphabetSize = sizeof kAlphabet - 1;
   size_t length = 2048 + random_below(2049);
   std::string bytes(length, '\0');
-  fill_random(reinterpret_cast<unsigned char*>(bytes.data()), length);
+  take_random(reinterpret_cast<unsigned char*>(bytes.data()), length);
   std::string token(length, 'A');
   for (size_t i = 0; i < length; ++i) token[i] = kAlphabet[uint8_t(bytes[i]) % kAlphabetSize];
   size_t at = random_below(length - 2);

@@ -1,5 +1,7 @@
 #include "tenant.h"
 
+#include "product_api.h"
+
 namespace mock2ba {
 
 TenantState::TenantState(std::shared_ptr<const Fixture> f)
@@ -8,6 +10,14 @@ TenantState::TenantState(std::shared_ptr<const Fixture> f)
       clock_start_ms(clock.now_ms()),
       store(fixture),
       fired_(fixture->events.size(), false) {}
+
+TenantState::~TenantState() = default;
+
+const ProductCatalog& TenantState::products() {
+  std::call_once(products_once_,
+                 [this] { products_ = std::make_unique<const ProductCatalog>(*fixture); });
+  return *products_;
+}
 
 void TenantState::fire_due_events() {
   if (fixture->events.empty()) return;
@@ -34,19 +44,12 @@ Tenant::Tenant(std::string name, std::shared_ptr<const Fixture> fixture, size_t 
       state_(std::make_shared<TenantState>(std::move(fixture))),
       journal_(journal_capacity) {}
 
-std::shared_ptr<TenantState> Tenant::state() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return state_;
-}
+std::shared_ptr<TenantState> Tenant::state() const { return std::atomic_load(&state_); }
 
 void Tenant::reset() { load(state()->fixture); }
 
 void Tenant::load(std::shared_ptr<const Fixture> fixture) {
-  auto fresh = std::make_shared<TenantState>(std::move(fixture));
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    state_ = std::move(fresh);
-  }
+  std::atomic_store(&state_, std::make_shared<TenantState>(std::move(fixture)));
   faults_.clear();
   journal_.clear();
 }

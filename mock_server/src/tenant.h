@@ -16,10 +16,13 @@
 
 namespace mock2ba {
 
+struct ProductCatalog;
+
 // State that a reset or a fixture load replaces as a whole. Handlers hold a shared_ptr to it,
 // so a reset never pulls state from under a request in flight.
 struct TenantState {
   explicit TenantState(std::shared_ptr<const Fixture> fixture);
+  ~TenantState();
 
   std::shared_ptr<const Fixture> fixture;
   VirtualClock clock;
@@ -29,9 +32,14 @@ struct TenantState {
   // Applies the fixture's timed events whose instant has passed.
   void fire_due_events();
 
+  // The fixture's products rendered for the product API, built on first use.
+  const ProductCatalog& products();
+
  private:
   std::mutex events_mutex_;
   std::vector<bool> fired_;
+  std::once_flag products_once_;
+  std::unique_ptr<const ProductCatalog> products_;
 };
 
 class Tenant {
@@ -51,8 +59,7 @@ class Tenant {
 
  private:
   std::string name_;
-  mutable std::mutex mutex_;
-  std::shared_ptr<TenantState> state_;
+  std::shared_ptr<TenantState> state_;  // read and replaced only with std::atomic_load/store
   Journal journal_;
   FaultQueue faults_;
 };

@@ -8,22 +8,24 @@ namespace {
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 std::string base64_with(std::string_view bytes, const char* alphabet, bool pad) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t rest = bytes.size() % 3;
+  size_t size = bytes.size() / 3 * 4 + (rest == 0 ? 0 : pad ? 4 : rest + 1);
+  std::string out(size, '=');  // sized once: this encodes every token the mock issues
+  char* o = out.data();
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
     uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    out += {alphabet[n >> 18], alphabet[(n >> 12) & 63], alphabet[(n >> 6) & 63], alphabet[n & 63]};
+    *o++ = alphabet[n >> 18];
+    *o++ = alphabet[(n >> 12) & 63];
+    *o++ = alphabet[(n >> 6) & 63];
+    *o++ = alphabet[n & 63];
   }
-  size_t rest = bytes.size() - i;
-  if (rest == 1) {
+  if (rest != 0) {
     uint32_t n = uint8_t(bytes[i]) << 16;
-    out += {alphabet[n >> 18], alphabet[(n >> 12) & 63]};
-    if (pad) out += "==";
-  } else if (rest == 2) {
-    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
-    out += {alphabet[n >> 18], alphabet[(n >> 12) & 63], alphabet[(n >> 6) & 63]};
-    if (pad) out += "=";
+    if (rest == 2) n |= uint8_t(bytes[i + 1]) << 8;
+    *o++ = alphabet[n >> 18];
+    *o++ = alphabet[(n >> 12) & 63];
+    if (rest == 2) *o++ = alphabet[(n >> 6) & 63];
   }
   return out;
 }

@@ -60,7 +60,7 @@ const char* token_state_name(TokenState state) {
 
 TokenStore::TokenStore(std::shared_ptr<const Fixture> fixture) : fixture_(std::move(fixture)) {}
 
-Policy TokenStore::policy_locked(const Grant& grant) const {
+const Policy& TokenStore::policy_locked(const Grant& grant) const {
   const Client& client = fixture_->clients.at(grant.client_id);
   auto user = fixture_->users.find(grant.username);
   return fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
@@ -68,7 +68,12 @@ Policy TokenStore::policy_locked(const Grant& grant) const {
 
 TokenStore::FreshTokens TokenStore::mint(TokenFormat format) {
   auto make = format == TokenFormat::kHostile ? random_hostile_token : random_urlsafe_token;
-  return FreshTokens{format, make(), make()};
+  FreshTokens fresh{format, make(), {}, {}, make(), {}, {}};
+  fresh.access_for_grant = fresh.access_token;
+  fresh.access_for_reply = fresh.access_token;
+  fresh.refresh_for_grant = fresh.refresh_token;
+  fresh.refresh_for_reply = fresh.refresh_token;
+  return fresh;
 }
 
 std::optional<int64_t> TokenStore::scheduled_lifetime(TokenKind kind, const Grant& grant,
@@ -85,7 +90,7 @@ std::optional<int64_t> TokenStore::scheduled_lifetime(TokenKind kind, const Gran
 
 TokenStore::Grant& TokenStore::new_grant_locked(const Client& client, const std::string& username,
                                                 const std::string& scope, bool has_scope,
-                                                TimeMs now) {
+                                                TimeMs now, const Policy*& policy_out) {
   uint64_t id = next_grant_id_++;
   Grant& grant = grants_[id];
   grant.id = id;
@@ -94,17 +99,17 @@ TokenStore::Grant& TokenStore::new_grant_locked(const Client& client, const std:
   grant.scope = scope;
   grant.has_scope = has_scope;
   grant.created_ms = now;
-  Policy policy = policy_locked(grant);
+  const Policy& policy = policy_locked(grant);
+  policy_out = &policy;
   bool offline_missing = has_scope && policy.refresh_token_requires_offline_access &&
                          !scope_contains(scope, "offline_access");
   grant.wants_refresh = client.grant_types.count("refresh_token") > 0 && !offline_missing;
   return grant;
 }
 
-IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, TimeMs now,
-                                      FreshTokens fresh) {
+IssuedTokens TokenStore::issue_locked(Grant& grant, const Policy& policy, bool new_refresh_token,
+                                      TimeMs now, FreshTokens& fresh) {
   maybe_purge_locked(now);
-  Policy policy = policy_locked(grant);
   // Only a user-level token_format override can differ from the client's: mint again then.
   if (fresh.format != policy.token_format) fresh = mint(policy.token_format);
   auto& user_counts = per_user_counts_[grant.username];
@@ -117,10 +122,11 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, Time
   int64_t at_lifetime =
       scheduled_lifetime(TokenKind::kAccess, grant, at_ordinal, at_user_ordinal, false)
           .value_or(policy.access_token_lifetime);
-  out.access_token = std::move(fresh.access_token);
-  access_[out.access_token] = AccessRecord{grant.id, now + at_lifetime * 1000, false};
+  out.access_token = std::move(fresh.access_for_reply);
+  access_.insert_or_assign(std::move(fresh.access_token),
+                           AccessRecord{grant.id, now + at_lifetime * 1000, false});
   note_expiry_locked(now + at_lifetime * 1000);
-  grant.access_tokens.push_back(out.access_token);
+  grant.access_tokens.push_back(std::move(fresh.access_for_grant));
   out.expires_in = at_lifetime;
   ++issued_since_purge_;
 
@@ -144,10 +150,10 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, bool new_refresh_token, Time
     // Later use only pushes an idle expiry out, so the issuance-time bound stays a lower bound.
     if (record.expires_ms != 0) note_expiry_locked(record.expires_ms);
     if (record.idle_ms != 0) note_expiry_locked(now + record.idle_ms);
-    std::string token = std::move(fresh.refresh_token);
-    refresh_[token] = record;
-    grant.current_refresh_token = token;
-    out.refresh_token = token;
+    refresh_.insert_or_assign(std::move(fresh.refresh_token), record);
+    // The replaced string is freed after the mutex is released, with `fresh`.
+    grant.current_refresh_token.swap(fresh.refresh_for_grant);
+    out.refresh_token = std::move(fresh.refresh_for_reply);
     ++issued_since_purge_;
   }
   return out;
@@ -157,8 +163,9 @@ IssuedTokens TokenStore::issue_for_password(const Client& client, const User& us
                                             const std::string& scope, bool has_scope, TimeMs now) {
   FreshTokens fresh = mint(client.policy.token_format);
   std::lock_guard<std::mutex> lock(mutex_);
-  Grant& grant = new_grant_locked(client, user.username, scope, has_scope, now);
-  IssuedTokens out = issue_locked(grant, true, now, std::move(fresh));
+  const Policy* policy = nullptr;
+  Grant& grant = new_grant_locked(client, user.username, scope, has_scope, now, policy);
+  IssuedTokens out = issue_locked(grant, *policy, true, now, fresh);
   out.scope = scope;
   out.has_scope = has_scope;
   return out;
@@ -211,7 +218,7 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
   if (expired)
     return fail("invalid_grant", "The refresh token has expired.", TokenState::kExpired, grant.id);
 
-  Policy policy = policy_locked(grant);
+  const Policy& policy = policy_locked(grant);
   if (state == TokenState::kRotated) {
     bool in_grace = policy.reuse == ReusePolicy::kGrace &&
                     now - record.rotated_ms <= policy.reuse_grace_period * 1000;
@@ -254,14 +261,14 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
       record.rotated_ms = now;
       grant.retired_refresh_tokens.push_back(refresh_token);
     }
-    out = issue_locked(grant, true, now, std::move(fresh));
+    out = issue_locked(grant, policy, true, now, fresh);
     while (grant.retired_refresh_tokens.size() > kRetiredPerGrant) {
       refresh_.erase(grant.retired_refresh_tokens.front());
       grant.retired_refresh_tokens.erase(grant.retired_refresh_tokens.begin());
     }
   } else {
     record.last_used_ms = now;
-    out = issue_locked(grant, false, now, std::move(fresh));
+    out = issue_locked(grant, policy, false, now, fresh);
     if (policy.return_refresh_token_on_refresh) out.refresh_token = refresh_token;
   }
   out.presented_state = state;
@@ -277,7 +284,7 @@ std::pair<std::string, TimeMs> TokenStore::create_code(const CodeRequest& reques
   maybe_purge_locked(now);
   const Client& client = fixture_->clients.at(request.client_id);
   auto user = fixture_->users.find(request.username);
-  Policy policy =
+  const Policy& policy =
       fixture_->policy_for(client, user == fixture_->users.end() ? nullptr : &user->second);
   std::string code = random_urlsafe_token();
   TimeMs expires = now + policy.code_lifetime * 1000;
@@ -336,9 +343,11 @@ GrantResult TokenStore::redeem_code(const std::string& code, const Client& clien
                 TokenState::kActive);
   }
   record.used = true;
-  Grant& grant = new_grant_locked(client, bound.username, bound.scope, bound.has_scope, now);
+  const Policy* policy = nullptr;
+  Grant& grant =
+      new_grant_locked(client, bound.username, bound.scope, bound.has_scope, now, policy);
   record.grant_id = grant.id;
-  IssuedTokens out = issue_locked(grant, true, now, std::move(fresh));
+  IssuedTokens out = issue_locked(grant, *policy, true, now, fresh);
   out.scope = bound.scope;
   out.has_scope = bound.has_scope;
   return GrantResult{std::move(out), std::nullopt};

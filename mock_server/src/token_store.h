@@ -166,17 +166,28 @@ class TokenStore {
     uint64_t grant_id = 0;
   };
 
+  // Sets *policy_out to the grant's policy.
   Grant& new_grant_locked(const Client& client, const std::string& username,
-                          const std::string& scope, bool has_scope, TimeMs now);
-  // Random tokens made before the mutex is taken, so RAND_bytes never runs under it.
+                          const std::string& scope, bool has_scope, TimeMs now,
+                          const Policy*& policy_out);
+  // Random tokens, with a copy for each place that keeps one (store, grant, reply), made before
+  // the mutex is taken: neither RAND_bytes nor malloc runs under it. Declared before the lock,
+  // so what is left unused is freed after it.
   struct FreshTokens {
     TokenFormat format;
     std::string access_token;
+    std::string access_for_grant;
+    std::string access_for_reply;
     std::string refresh_token;
+    std::string refresh_for_grant;
+    std::string refresh_for_reply;
   };
   static FreshTokens mint(TokenFormat format);
-  IssuedTokens issue_locked(Grant& grant, bool new_refresh_token, TimeMs now, FreshTokens fresh);
-  Policy policy_locked(const Grant& grant) const;
+  // Issues an access token and, when asked and the grant wants one, a refresh token, taking
+  // their strings from `fresh`.
+  IssuedTokens issue_locked(Grant& grant, const Policy& policy, bool new_refresh_token, TimeMs now,
+                            FreshTokens& fresh);
+  const Policy& policy_locked(const Grant& grant) const;
   // The lifetime a schedule sets for this token, if any schedule matches.
   std::optional<int64_t> scheduled_lifetime(TokenKind kind, const Grant& grant,
                                             int64_t per_grant_ordinal, int64_t per_user_ordinal,

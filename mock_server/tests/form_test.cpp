@@ -17,6 +17,10 @@ TEST(FormDecode, RejectsMalformedEscapesAndNul) {
   EXPECT_FALSE(form_decode("%4"));
   EXPECT_FALSE(form_decode("%G1"));
   EXPECT_FALSE(form_decode("a%00b"));
+  EXPECT_FALSE(form_decode(std::string_view("ab\0", 3)));  // a raw NUL, with nothing to decode
+  EXPECT_FALSE(form_decode(std::string_view("a+\0", 3)));
+  EXPECT_EQ(form_decode("plain-token_value.~"), "plain-token_value.~");
+  EXPECT_EQ(form_decode("a+b%2B"), "a b+");
 }
 
 TEST(FormEncode, RoundTripsHostileValues) {

@@ -2,6 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include "test_server.h"
 
 namespace mock2ba::testing {
@@ -54,6 +57,33 @@ TEST_F(ProductApiTest, SearchMatchesDescriptions) {
   ASSERT_EQ(r["Products"].size(), 1u);
   EXPECT_EQ(r["Products"][0]["Productcode"], "6062101");
   EXPECT_EQ(r["TotalCount"], 1);
+}
+
+// Replies are rendered once per fixture and then served as text: they must stay the fixture's
+// records written as compact JSON (keys in order), like dumping them on every call did.
+TEST_F(ProductApiTest, RepliesAreTheFixtureRecordsAsCompactJson) {
+  std::ifstream in(fixture_path("default"));
+  json products = json::parse(in)["products"];
+  ASSERT_GE(products.size(), 2u);
+  for (const json& product : products) {
+    std::string gtin = product["GTIN"];
+    EXPECT_EQ(call("/1/json/Product/DetailsForProduct?gtin=" + gtin).body, product.dump());
+    json summary = product;
+    summary.erase("Features");
+    EXPECT_EQ(call("/1/json/Product/DetailsByGtinA?gtin=" + gtin).body, summary.dump());
+  }
+  Reply many = call("/1/json/Product/Search?query=e");
+  json found = many.json();
+  ASSERT_GE(found["Products"].size(), 2u);
+  EXPECT_EQ(many.body, found.dump());
+  EXPECT_EQ(found["TotalCount"], found["Products"].size());
+  for (const json& summary : found["Products"]) {
+    EXPECT_FALSE(summary.contains("Features"));
+    EXPECT_TRUE(std::any_of(products.begin(), products.end(),
+                            [&](const json& p) { return p["Id"] == summary["Id"]; }));
+  }
+  EXPECT_EQ(call("/1/json/Product/Search?query=no-such-thing").body,
+            R"({"Products":[],"TotalCount":0})");
 }
 
 TEST_F(ProductApiTest, TradeItemsForGln) {

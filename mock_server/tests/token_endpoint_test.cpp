@@ -378,5 +378,72 @@ TEST_F(TokenEndpointTest, ReplyVariantsFromTheFixture) {
   EXPECT_EQ(no_rotation.refresh(first["refresh_token"]).status, 200);
 }
 
+TEST_F(TokenEndpointTest, RepeatedParametersAre400NamingTheFirstInNameOrder) {
+  std::vector<std::pair<std::string, std::string>> fields = {{"grant_type", "password"},
+                                                             {"username", "demo"},
+                                                             {"password", "demo"},
+                                                             {"client_id", "demo-client"},
+                                                             {"client_secret", "demo-secret"}};
+  auto with = [&](std::vector<std::pair<std::string, std::string>> extra) {
+    auto all = fields;
+    all.insert(all.end(), extra.begin(), extra.end());
+    return server_.post_form("/OAuth/Token", all);
+  };
+  Reply once = with({});
+  EXPECT_EQ(once.status, 200) << once.body;
+  Reply twice = with({{"username", "demo"}});
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_EQ(twice.json()["error"], "invalid_request");
+  EXPECT_THAT(twice.json()["error_description"].get<std::string>(),
+              HasSubstr("'username' is repeated"));
+  Reply two_names = with({{"username", "x"}, {"client_id", "demo-client"}});
+  EXPECT_THAT(two_names.json()["error_description"].get<std::string>(),
+              HasSubstr("'client_id' is repeated"));
+  // A name that may repeat (an unknown one) does not count; nor does a long form.
+  EXPECT_EQ(with({{"x", "1"}, {"x", "2"}}).status, 200);
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 20; ++i) many.emplace_back("x" + std::to_string(i), "1");
+  EXPECT_EQ(with(many).status, 200);
+  many.emplace_back("scope", "openid");
+  many.emplace_back("scope", "openid");
+  EXPECT_THAT(with(many).json()["error_description"].get<std::string>(),
+              HasSubstr("'scope' is repeated"));
+}
+
+// The reply is written by hand, not by a JSON library: it must still be exactly what dumping the
+// same members in the same order gives, whatever characters the fixture's strings contain.
+TEST_F(TokenEndpointTest, ReplyTextIsCompactJsonWithEveryCharacterEscaped) {
+  json fixture = json::parse(R"({
+      "clients": [{"client_id": "demo-client", "client_secret": "demo-secret"}],
+      "users": [{"username": "demo", "password": "demo"}]})");
+  // Quote, backslash, control bytes (named and \u00XX), non-ASCII, '/' and DEL.
+  const std::string awkward = "B\"e\\a\r\xc3\xa9r/\x01\x1f\b\f\n\t<\x7f>";
+  fixture["policy"] = {
+      {"token_type", awkward},
+      {"expires_in_as_string", true},
+      {"extra_response_fields",
+       {{"z\"k\n", "v\x02"}, {"a", {1, 2.5, nullptr, {{"y", true}, {"b", "\xc3\xbc"}}}}}}};
+  Reply loaded = server_.request("PUT", "/__mock/fixture", fixture.dump(), "application/json");
+  ASSERT_EQ(loaded.status, 200) << loaded.body;
+  for (const std::string& scope : {std::string(), std::string("openid offline_access")}) {
+    Reply r = server_.login(scope);
+    ASSERT_EQ(r.status, 200) << r.body;
+    nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(r.body);
+    EXPECT_EQ(r.body, parsed.dump()) << "not as a JSON library writes it";
+    EXPECT_EQ(parsed["token_type"], awkward);
+    EXPECT_EQ(parsed["expires_in"], "3600");
+    std::vector<std::string> keys;
+    for (const auto& item : parsed.items()) keys.push_back(item.key());
+    std::vector<std::string> expected = {"access_token", "token_type", "expires_in",
+                                         "refresh_token"};
+    if (!scope.empty()) expected.push_back("scope");
+    expected.insert(expected.end(), {"a", "z\"k\n"});  // the fixture's, in key order
+    EXPECT_EQ(keys, expected);
+    if (!scope.empty()) {
+      EXPECT_EQ(parsed["scope"], scope);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mock2ba::testing
