@@ -210,7 +210,9 @@ void MockServer::set_up_tls() {
                                                             httplib::Response& res) {
     // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too, and
     // the client is asked to close: after a framing error the rest of the stream is unusable.
-    if (res.body.empty()) {
+    // cpp-httplib calls this for every reply of 400 or more; dispatch() always sets a content
+    // type, so a reply of its own (a fault's empty body included) is left as it is.
+    if (res.body.empty() && !res.has_header("Content-Type")) {
       send_oauth_error(res, res.status, "invalid_request", rejection_description(res.status, max));
       ask_to_close(req, res);
     }

@@ -203,6 +203,26 @@ TEST_F(TlsTest, TrustedCertificateForTheHostIsAccepted) {
   server->stop();
 }
 
+TEST_F(TlsTest, AFaultWithAnEmptyBodyStaysEmptyOverTls) {
+  auto server = serve("good");
+  httplib::SSLClient client("localhost", server->port());
+  client.set_ca_cert_path(dir_.file("ca.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  auto fault = client.Post("/__mock/faults", R"({"path":"/OAuth/Token","status":400,"body":""})",
+                           "application/json");
+  ASSERT_TRUE(fault);
+  ASSERT_EQ(fault->status, 200) << fault->body;
+  auto bare =
+      client.Post("/OAuth/Token", "grant_type=password", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->status, 400);
+  EXPECT_EQ(bare->body, "");  // as over plain HTTP: cpp-httplib's error handler must not fill it
+  auto framing = client.Get("/" + std::string(9000, 'a'));  // cpp-httplib's own 414
+  ASSERT_TRUE(framing);
+  EXPECT_EQ(json::parse(framing->body)["error"], "invalid_request");
+  server->stop();
+}
+
 TEST_F(TlsTest, CertificateForAnotherNameIsRejected) {
   auto server = serve("other");
   auto res = get("localhost", server->port(), dir_.file("ca.pem"));
