@@ -312,13 +312,20 @@ ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
   req->target.assign(target);
   req->version.assign(version);
   size_t question = origin.find('?');
-  req->path = httplib::detail::decode_url(std::string(origin.substr(0, question)), false);
+  std::string_view raw_path = origin.substr(0, question);
+  if (raw_path.find('%') == std::string_view::npos) {
+    req->path.assign(raw_path);  // nothing to decode: spare decode_url's copies
+  } else {
+    req->path = httplib::detail::decode_url(std::string(raw_path), false);
+  }
   req->params.clear();
   if (question != std::string_view::npos)
     httplib::detail::parse_query_text(std::string(origin.substr(question + 1)), req->params);
 
   // Body framing (RFC 9112 §6): chunked, Content-Length, or none.
-  bool form = starts_with(to_lower(framing.content_type), "application/x-www-form-urlencoded");
+  constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
+  bool form = framing.content_type.size() >= kFormType.size() &&
+              iequals(framing.content_type.substr(0, kFormType.size()), kFormType);
   size_t limit =
       form ? std::min(limits.max_form_body_bytes, limits.max_body_bytes) : limits.max_body_bytes;
   bool expects_continue = version == "HTTP/1.1" && iequals(framing.expect, "100-continue");
