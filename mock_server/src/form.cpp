@@ -5,16 +5,6 @@
 #include "text_util.h"
 
 namespace mock2ba {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::optional<std::string> form_decode(std::string_view text) {
   // Most values (tokens, ids, grant types) have nothing to decode: one copy, no byte loop.
@@ -31,8 +21,8 @@ std::optional<std::string> form_decode(std::string_view text) {
       out.push_back(' ');
     } else if (c == '%') {
       if (i + 2 >= text.size()) return std::nullopt;
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
+      int hi = hex_digit_value(text[i + 1]);
+      int lo = hex_digit_value(text[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       char byte = static_cast<char>(hi * 16 + lo);
       if (byte == '\0') return std::nullopt;

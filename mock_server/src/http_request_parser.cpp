@@ -98,15 +98,8 @@ bool parse_hex(std::string_view text, uint64_t* value) {
   if (text.empty() || text.size() > 15) return false;
   uint64_t out = 0;
   for (char c : text) {
-    int digit;
-    if (c >= '0' && c <= '9')
-      digit = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      digit = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      digit = c - 'A' + 10;
-    else
-      return false;
+    int digit = hex_digit_value(c);
+    if (digit < 0) return false;
     out = out * 16 + static_cast<uint64_t>(digit);
   }
   *value = out;

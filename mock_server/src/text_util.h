@@ -22,6 +22,8 @@ std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
 // base64url (RFC 4648 §5) without padding, as PKCE uses.
 std::string base64url_encode(std::string_view bytes);
+// The value of one hexadecimal digit (either case), or -1 for any other character.
+int hex_digit_value(char c);
 // Whether text is valid UTF-8.
 bool is_valid_utf8(std::string_view text);
 // Whether text is a PKCE code_verifier or code_challenge: 43-128 unreserved characters
