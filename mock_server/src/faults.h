@@ -8,11 +8,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "journal.h"
-
 namespace mock2ba {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct Fault {
   int id = 0;

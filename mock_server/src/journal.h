@@ -17,8 +17,6 @@
 
 namespace mock2ba {
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
 // One request and the reply it got. Secrets are kept: the journal is for tests, behind the
 // control API's access rule.
 struct JournalEntry {
