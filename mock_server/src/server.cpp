@@ -29,6 +29,15 @@ std::string directory_of(const std::string& path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+// Paths match case-insensitively; these take the raw path or the lower-cased route alike.
+bool is_scenario_path(std::string_view path) {
+  return path.size() >= 3 && iequals(path.substr(0, 3), "/s/");
+}
+
+bool is_control_path(std::string_view path) {
+  return iequals(path, "/__mock") || (path.size() >= 8 && iequals(path.substr(0, 8), "/__mock/"));
+}
+
 bool valid_scenario_name(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
@@ -292,11 +301,7 @@ bool MockServer::may_block(const httplib::Request& req) const {
   if (state_file_) return true;  // every change is on disk before its reply
   // Scenarios load fixture files and have faults of their own; the control API loads fixtures
   // and writes whole journals.
-  if (req.path.size() >= 3 && req.path[0] == '/' && (req.path[1] | 0x20) == 's' &&
-      req.path[2] == '/')
-    return true;
-  if (req.path.size() >= 7 && iequals(std::string_view(req.path).substr(0, 7), "/__mock"))
-    return true;
+  if (is_scenario_path(req.path) || is_control_path(req.path)) return true;
   return root_->faults().has_any();  // a fault may delay its reply
 }
 
@@ -358,7 +363,7 @@ void MockServer::dispatch(httplib::Request& req, httplib::Response& res) {
   std::string route = to_lower(req.path);
   std::shared_ptr<Tenant> tenant = root_;
   std::string base = base_url_;
-  if (starts_with(route, "/s/")) {
+  if (is_scenario_path(route)) {
     size_t end = route.find('/', 3);
     std::string name = route.substr(3, end == std::string::npos ? std::string::npos : end - 3);
     std::string error;
@@ -382,7 +387,7 @@ void MockServer::dispatch(httplib::Request& req, httplib::Response& res) {
   Exchange ex{req, res, *tenant, tenant->state(), base, route};
   ex.now = ex.state->clock.now_ms();
 
-  if (starts_with(route, "/__mock/") || route == "/__mock") {
+  if (is_control_path(route)) {
     if (!control_access_allowed(req)) {
       res.set_header("WWW-Authenticate", "Bearer realm=\"mock control API\"");
       return send_json(
