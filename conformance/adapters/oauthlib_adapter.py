@@ -1,27 +1,33 @@
 #!/usr/bin/python3
-"""JSON-lines adapter for requests-oauthlib (Debian python3-requests-oauthlib), used the way
-its documentation shows: OAuth2Session with auto_refresh_url and a token_updater that saves
-the token, LegacyApplicationClient for the password grant, WebApplicationClient for the code
-flow. The adapter adds nothing the library does not do (no refresh on a 401, no lock)."""
+"""JSON-lines adapter (ADAPTERS.md, protocol 2) for requests-oauthlib (Debian
+python3-requests-oauthlib), used the way its documentation shows: OAuth2Session with
+auto_refresh_url and a token_updater that saves the token, LegacyApplicationClient for the
+password grant, WebApplicationClient (the default) for the code flow. The adapter adds nothing
+the library does not do: no refresh on a 401, no lock around parallel refreshes, no dropping of
+a refresh token the server rejected."""
 
 import http.server
 import json
 import os
 import sys
 import threading
-import urllib.parse
 
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback redirect over http
 import oauthlib  # noqa: E402
 import requests  # noqa: E402
 import requests_oauthlib  # noqa: E402
 from oauthlib.oauth2 import LegacyApplicationClient, OAuth2Error, TokenExpiredError  # noqa: E402
+from oauthlib.oauth2.rfc6749 import parameters as _token_parameters  # noqa: E402
+from oauthlib.oauth2.rfc6749.clients import base as _client_base  # noqa: E402
 from requests_oauthlib import OAuth2Session  # noqa: E402
 
+from jsonl_common import ClientClock, api_url, call_parallel, emit, ready  # noqa: E402
 
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+# oauthlib reads the clock in two modules: oauthlib/oauth2/rfc6749/parameters.py
+# (parse_token_response sets expires_at = time.time() + expires_in) and
+# oauthlib/oauth2/rfc6749/clients/base.py (Client.add_token raises TokenExpiredError when
+# _expires_at < time.time(), which makes OAuth2Session.request refresh). advance_time moves both.
+CLOCK = ClientClock(_token_parameters, _client_base)
 
 
 class Adapter:
@@ -76,7 +82,7 @@ class Adapter:
     def call(self, path):
         if not self.session.token:
             raise LookupError("relogin_required")
-        r = self.session.get(self.cfg["api_base"].rstrip("/") + path, timeout=20)
+        r = self.session.get(api_url(self.cfg, path), timeout=20)
         r.raise_for_status()
 
     def login_code(self):
@@ -114,11 +120,10 @@ def main():
         cmd, seq = m.get("cmd"), m.get("seq")
         if cmd == "start":
             adapter = Adapter(m["config"])
-            emit({"ready": True, "version": 1, "implementation": {
-                "name": "requests-oauthlib", "version": requests_oauthlib.__version__,
-                "language": "python", "oauthlib": oauthlib.__version__,
-                "homepage": "https://github.com/requests/requests-oauthlib",
-                "issues": "https://github.com/requests/requests-oauthlib/issues"}})
+            ready(m, {"name": "requests-oauthlib", "version": requests_oauthlib.__version__,
+                      "language": "python", "oauthlib": oauthlib.__version__,
+                      "homepage": "https://github.com/requests/requests-oauthlib",
+                      "issues": "https://github.com/requests/requests-oauthlib/issues"})
             continue
         if cmd == "stop":
             break
@@ -132,20 +137,11 @@ def main():
             elif cmd == "restart":
                 adapter = Adapter(adapter.cfg)
             elif cmd == "call_api":
-                errors = []
-
-                def one():
-                    try:
-                        adapter.call(m["path"])
-                    except Exception as e:  # reported below
-                        errors.append(e)
-                ts = [threading.Thread(target=one) for _ in range(int(m.get("concurrency", 1)))]
-                for t in ts:
-                    t.start()
-                for t in ts:
-                    t.join()
-                if errors:
-                    raise errors[0]
+                call_parallel(adapter.call, m["path"], int(m.get("concurrency", 1)))
+            elif cmd == "info":
+                pass
+            elif cmd == "advance_time":
+                CLOCK.advance(int(m["seconds"]))
             else:
                 emit({"seq": seq, "skipped": {"reason": "%s not supported" % cmd}})
                 continue
