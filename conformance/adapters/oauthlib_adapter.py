@@ -6,11 +6,7 @@ password grant, WebApplicationClient (the default) for the code flow. The adapte
 the library does not do: no refresh on a 401, no lock around parallel refreshes, no dropping of
 a refresh token the server rejected."""
 
-import http.server
-import json
 import os
-import sys
-import threading
 
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback redirect over http
 import oauthlib  # noqa: E402
@@ -21,7 +17,8 @@ from oauthlib.oauth2.rfc6749 import parameters as _token_parameters  # noqa: E40
 from oauthlib.oauth2.rfc6749.clients import base as _client_base  # noqa: E402
 from requests_oauthlib import OAuth2Session  # noqa: E402
 
-from jsonl_common import ClientClock, api_url, call_parallel, emit, ready  # noqa: E402
+from jsonl_common import (ClientClock, RedirectListener, TokenFile, api_url, common_error_reply,  # noqa: E402
+                          emit, serve)
 
 # oauthlib reads the clock in two modules: oauthlib/oauth2/rfc6749/parameters.py
 # (parse_token_response sets expires_at = time.time() + expires_in) and
@@ -33,19 +30,15 @@ CLOCK = ClientClock(_token_parameters, _client_base)
 class Adapter:
     def __init__(self, cfg):
         self.cfg = cfg
-        self.path = os.path.join(cfg["state_dir"], "token.json")
-        token = None
-        if os.path.exists(self.path):
-            with open(self.path) as f:
-                token = json.load(f)
-        self.session = self._session(token, LegacyApplicationClient(client_id=cfg["client_id"]))
+        self.store = TokenFile(cfg)
+        self.session = self._session(self.store.load(), LegacyApplicationClient(client_id=cfg["client_id"]))
 
     def _session(self, token, client=None, **kw):
         basic = self.cfg.get("client_auth") == "basic"
         s = OAuth2Session(client_id=self.cfg["client_id"], client=client, token=token,
                           auto_refresh_url=self.cfg["token_url"],
                           auto_refresh_kwargs={} if basic else self._creds(),
-                          token_updater=self.save, **kw)
+                          token_updater=self.store.save, **kw)
         s.verify = self.cfg.get("ca_file") or True
         s.trust_env = False
         return s
@@ -61,15 +54,11 @@ class Adapter:
                     "verify": verify}
         return {"include_client_id": True, "client_secret": self.cfg.get("client_secret"), "verify": verify}
 
-    def save(self, token):
-        with open(self.path, "w") as f:
-            json.dump(token, f)
-
     def login_password(self, username, password):
         self.session = self._session(None, LegacyApplicationClient(client_id=self.cfg["client_id"]))
         tok = self.session.fetch_token(self.cfg["token_url"], username=username, password=password,
                                        **self._auth_kwargs())
-        self.save(tok)
+        self.store.save(tok)
 
     def refresh(self):
         if not self.session.token:
@@ -77,7 +66,7 @@ class Adapter:
         kw = {"auth": requests.auth.HTTPBasicAuth(self.cfg["client_id"], self.cfg["client_secret"])} \
             if self.cfg.get("client_auth") == "basic" else {}  # body credentials: auto_refresh_kwargs
         tok = self.session.refresh_token(self.cfg["token_url"], verify=self.cfg.get("ca_file") or True, **kw)
-        self.save(tok)
+        self.store.save(tok)
 
     def call(self, path):
         if not self.session.token:
@@ -86,80 +75,29 @@ class Adapter:
         r.raise_for_status()
 
     def login_code(self):
-        got, done = {}, threading.Event()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(h):
-                got["url"] = "http://127.0.0.1:%d%s" % (h.server.server_address[1], h.path)
-                h.send_response(200)
-                h.end_headers()
-                done.set()
-
-            def log_message(h, *a):
-                pass
-
-        srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        redirect = "http://127.0.0.1:%d/callback" % srv.server_address[1]
-        s = self._session(None, redirect_uri=redirect)
-        url, state = s.authorization_url(self.cfg["authorize_url"])
+        listener = RedirectListener()
+        s = self._session(None, redirect_uri=listener.redirect_uri)
+        url, _ = s.authorization_url(self.cfg["authorize_url"])
         emit({"event": "authorize", "url": url})
-        if not done.wait(60):
-            srv.shutdown()
-            raise LookupError("timeout")
-        srv.shutdown()
-        tok = s.fetch_token(self.cfg["token_url"], authorization_response=got["url"], **self._auth_kwargs())
+        tok = s.fetch_token(self.cfg["token_url"], authorization_response=listener.wait(), **self._auth_kwargs())
         self.session = s
-        self.save(tok)
+        self.store.save(tok)
+
+
+def error_reply(e):
+    """The error member of a reply for an exception of oauthlib, requests or the adapter."""
+    if isinstance(e, (OAuth2Error, TokenExpiredError)):
+        kind = "relogin_required" if getattr(e, "error", "") == "invalid_grant" else "oauth"
+        return {"kind": kind, "message": "%s: %s" % (type(e).__name__, e)}
+    return common_error_reply(e)
 
 
 def main():
-    adapter = None
-    for line in sys.stdin:
-        m = json.loads(line)
-        cmd, seq = m.get("cmd"), m.get("seq")
-        if cmd == "start":
-            adapter = Adapter(m["config"])
-            ready(m, {"name": "requests-oauthlib", "version": requests_oauthlib.__version__,
-                      "language": "python", "oauthlib": oauthlib.__version__,
-                      "homepage": "https://github.com/requests/requests-oauthlib",
-                      "issues": "https://github.com/requests/requests-oauthlib/issues"})
-            continue
-        if cmd == "stop":
-            break
-        try:
-            if cmd == "login_password":
-                adapter.login_password(m["username"], m["password"])
-            elif cmd == "login_code":
-                adapter.login_code()
-            elif cmd == "refresh":
-                adapter.refresh()
-            elif cmd == "restart":
-                adapter = Adapter(adapter.cfg)
-            elif cmd == "call_api":
-                call_parallel(adapter.call, m["path"], int(m.get("concurrency", 1)))
-            elif cmd == "info":
-                pass
-            elif cmd == "advance_time":
-                CLOCK.advance(int(m["seconds"]))
-            else:
-                emit({"seq": seq, "skipped": {"reason": "%s not supported" % cmd}})
-                continue
-            emit({"seq": seq, "ok": True})
-        except LookupError as e:
-            emit({"seq": seq, "error": {"kind": str(e)}})
-        except (OAuth2Error, TokenExpiredError) as e:
-            kind = "relogin_required" if getattr(e, "error", "") == "invalid_grant" else "oauth"
-            emit({"seq": seq, "error": {"kind": kind, "message": "%s: %s" % (type(e).__name__, e)}})
-        except requests.exceptions.SSLError as e:
-            emit({"seq": seq, "error": {"kind": "transport", "message": "TLS: %s" % e}})
-        except requests.ConnectionError as e:
-            emit({"seq": seq, "error": {"kind": "transport", "message": str(e)}})
-        except requests.HTTPError as e:
-            emit({"seq": seq, "error": {"kind": "server" if e.response.status_code >= 500 else "oauth",
-                                        "message": str(e)}})
-        except Exception as e:
-            emit({"seq": seq, "error": {"kind": "other", "message": "%s: %s" % (type(e).__name__, e)}})
+    serve(Adapter, {"name": "requests-oauthlib", "version": requests_oauthlib.__version__,
+                    "language": "python", "oauthlib": oauthlib.__version__,
+                    "homepage": "https://github.com/requests/requests-oauthlib",
+                    "issues": "https://github.com/requests/requests-oauthlib/issues"},
+          CLOCK, error_reply)
 
 
 if __name__ == "__main__":
