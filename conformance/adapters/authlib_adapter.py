@@ -76,8 +76,8 @@ class Adapter:
 def error_reply(e):
     """The error member of a reply for an exception of Authlib, requests or the adapter."""
     if isinstance(e, AuthlibBaseError):
-        kind = {"invalid_grant": "relogin_required", "access_denied": "access_denied",
-                "mismatching_state": "state_mismatch"}.get(e.error, "oauth")
+        kind = {"invalid_grant": "relogin_required", "missing_token": "relogin_required",
+                "access_denied": "access_denied", "mismatching_state": "state_mismatch"}.get(e.error, "oauth")
         return {"kind": kind, "message": "%s: %s" % (type(e).__name__, e)}
     return common_error_reply(e)
 

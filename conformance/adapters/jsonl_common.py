@@ -1,6 +1,7 @@
 """Shared by the bundled Python JSON-lines adapters (ADAPTERS.md): the command loop with its
-version handshake and parallel calls, the loopback listener of the code flow, and the client's
-clock for advance_time (protocol 2)."""
+version handshake and parallel calls, the application's token file, the error kinds of requests'
+exceptions, the loopback listener of the code flow, and the client's clock for advance_time
+(protocol 2)."""
 
 import http.server
 import json
@@ -116,9 +117,8 @@ class RedirectListener:
     was redirected to, or raises LookupError("timeout")."""
 
     def __init__(self):
-        got, self._done = {}, threading.Event()
-        self._got = got
-        done = self._done
+        got, done = {}, threading.Event()
+        self._got, self._done = got, done
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(h):
