@@ -56,7 +56,6 @@ std::string find_default_fixture() {
     candidates.push_back(dir + "/../share/twoba-mock/fixtures/default.json");
   }
   candidates.push_back(TWOBA_INSTALLED_FIXTURE_DIR "/default.json");
-  candidates.push_back(TWOBA_SOURCE_FIXTURE_DIR "/default.json");
   for (const auto& path : candidates) {
     if (std::ifstream(path)) return path;
   }
