@@ -183,6 +183,20 @@ class Release(unittest.TestCase):
         self.assertIn("ghcr.io/${GITHUB_REPOSITORY,,}", "\n".join(s.get("run", "") for s in job["steps"]))
 
 
+class Containerfile(unittest.TestCase):
+    """The image the examples use: its build stage installs ci/install-deps --mock's list."""
+
+    def test_build_stage_installs_the_mock_packages(self):
+        with open(os.path.join(ROOT, "ci", "install-deps"), encoding="utf-8") as f:
+            listed = re.search(r"^mock_packages=\((.*?)^\)", f.read(), re.S | re.M).group(1).split()
+        with open(os.path.join(ROOT, "Containerfile"), encoding="utf-8") as f:
+            text = f.read()
+        build = re.search(r"--no-install-recommends \\\n(.*?) \\\n", text, re.S).group(1).split()
+        self.assertEqual(sorted(build), sorted(listed + ["ccache"]))
+        self.assertIn("ARG BASE=debian:12-slim", text)
+        self.assertRegex(text, r"(?m)^USER mock$")
+
+
 class RunLocal(unittest.TestCase):
     def test_same_commands(self):
         script = read("run-local.sh")
