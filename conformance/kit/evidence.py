@@ -1,4 +1,4 @@
-"""Small helpers the checks share."""
+"""Helpers the checks share to read evidence: which requests, which methods, how values were mangled."""
 
 import base64
 import hashlib
