@@ -122,7 +122,9 @@ def test_verifier(ctx, run):
         method = (q.get("code_challenge_method") or ["plain"])[0]
         for e in _code_requests(run, s):
             pairs.append((s, e, ch, method, form1(e, "code_verifier")))
-    if not any(ch for _, _, ch, _, _ in pairs):
+    challenged = [u for s in run.steps if s.browser for u in s.browser.authorize_urls
+                  if urllib.parse.parse_qs(urllib.parse.urlsplit(u).query).get("code_challenge")]
+    if run.steps and not challenged and any(s.browser and s.browser.authorize_urls for s in run.steps):
         ctx.skip("the client does not use PKCE (see authorize/pkce-s256)")
     seen = {}
     for s, e, ch, method, v in pairs:

@@ -3,9 +3,9 @@
 
 import urllib.parse
 
-from kit.catalog import check
+from kit.catalog import Blocked, check
 from kit.evidence import (FORM_SAFE, basic_credentials, client_auth_methods, describe_mangling,
-                       flows_present, form1, form_of, header, where)
+                          flows_present, form1, form_of, header, is_form, where)
 
 ALL_FAIL = {"2ba": "FAIL", "rfc6749": "FAIL", "bcp": "FAIL"}
 CODE_GRANT = "authorization_code"
@@ -15,6 +15,16 @@ def _token_requests(*runs):
     for r in flows_present(*runs):
         for e in r.journal.token_requests():
             yield r, e
+
+
+def _form_requests(*runs):
+    """Token requests whose body is a form; BLOCKED when there were requests but none was a
+    form (token-request/form-encoded judges that)."""
+    all_reqs = list(_token_requests(*runs))
+    forms = [(r, e) for r, e in all_reqs if is_form(e)]
+    if all_reqs and not forms:
+        raise Blocked("no token request body is a form — blocked: judged by token-request/form-encoded")
+    return forms
 
 
 @check("token-request/post", "Token requests use POST", ["R01", "RFC6749-3.2", "2BA-token"],
@@ -127,7 +137,7 @@ def test_no_query_credentials(ctx, basic, code):
 def test_no_duplicates(ctx, basic, code):
     """A repeated parameter → FAIL; an empty-valued one (the server treats it as absent) → INFO."""
     n = 0
-    for r, e in _token_requests(basic, code):
+    for r, e in _form_requests(basic, code):
         n += 1
         for key, vals in form_of(e).items():
             if len(vals) > 1:
@@ -145,7 +155,7 @@ def test_no_duplicates(ctx, basic, code):
 def test_grant_type(ctx, basic, code):
     """grant_type is one of password, refresh_token, authorization_code."""
     n = 0
-    for r, e in _token_requests(basic, code):
+    for r, e in _form_requests(basic, code):
         n += 1
         gt = form1(e, "grant_type")
         if gt is None:
@@ -162,7 +172,7 @@ def test_grant_type(ctx, basic, code):
        ["R07", "RFC6749-2.3"], ["basic", "basic-auth?"], ALL_FAIL)
 def test_one_method(ctx, basic, basic_auth):
     """Never an Authorization: Basic header and a client_secret in the body together."""
-    for r, e in _token_requests(basic, basic_auth):
+    for r, e in _form_requests(basic, basic_auth):
         if len(client_auth_methods(e)) > 1:
             ctx.violation("%s authenticates with Basic and with client_secret in the body"
                           % where(r, e), r.name, e["seq"])
@@ -231,7 +241,7 @@ def test_body_credentials(ctx, basic, basic_auth):
 def test_every_request(ctx, basic, restart):
     """Refreshes included: each token request carries Basic or client_secret."""
     n = 0
-    for r, e in _token_requests(basic, restart):
+    for r, e in _form_requests(basic, restart):
         n += 1
         if not client_auth_methods(e):
             ctx.violation("%s (%s) carries no client authentication" % (where(r, e), form1(e, "grant_type")),
@@ -246,7 +256,7 @@ def test_every_request(ctx, basic, restart):
        ["R11", "RFC6749-3.2.1"], ["basic", "basic-auth?"], ALL_FAIL)
 def test_client_id_matches(ctx, basic, basic_auth):
     """If client_id is in the body it names the client that authenticates."""
-    for r, e in _token_requests(basic, basic_auth):
+    for r, e in _form_requests(basic, basic_auth):
         cid = form1(e, "client_id")
         cred = basic_credentials(e)
         if cred is not None and cid is not None and urllib.parse.unquote_plus(cred[0]) != cid:

@@ -33,6 +33,14 @@ def where(run, e):
                            "" if s is None else ", step %d" % s.n)
 
 
+def is_form(e):
+    """The request body is a form (what token-request/form-encoded judges); checks of form
+    parameters judge only those, so a JSON body is one FAIL there, not one per parameter check."""
+    media = (header(e, "Content-Type") or "application/x-www-form-urlencoded").split(";")[0].strip().lower()
+    body = (e.get("body") or "").lstrip()
+    return media == "application/x-www-form-urlencoded" and not body.startswith(("{", "[", "--"))
+
+
 def client_auth_methods(e):
     m = []
     if basic_credentials(e) is not None:

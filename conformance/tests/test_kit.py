@@ -302,3 +302,18 @@ def test_adapter_messages_are_redacted_in_evidence():
     run._redact_replies()
     assert SECRET not in run.steps[0].reply.message and "\u00abclient_secret\u00bb" in run.steps[0].reply.message
     assert SECRET not in run.skipped
+
+
+def test_root_causes_group_blocked_checks_under_the_fail_that_explains_them():
+    fail = {"check": {"id": "client-auth/one-method"}, "verdict": "FAIL",
+            "findings": [{"level": "FAIL", "message": "Basic and body", "flow": "basic", "seq": [16]}]}
+    blocked = [{"check": {"id": cid}, "verdict": "BLOCKED", "findings": [], "reason": "x — blocked: y",
+                "blocked_at": [{"flow": flow, "step": "login", "seq": [lo, lo + 1], "reply": "error oauth: HTTP 400"}]}
+               for cid, flow, lo in (("refresh/newest-token", "basic", 16), ("refresh/survives-restart", "restart", 30))]
+    rc = report.root_causes([fail] + blocked)
+    assert len(rc) == 1
+    assert rc[0]["explained_by"] == ["client-auth/one-method"]
+    assert rc[0]["blocked"] == ["refresh/newest-token", "refresh/survives-restart"]
+    assert rc[0]["flows"] == ["basic", "restart"]
+    lines = report.root_cause_lines([fail] + blocked)
+    assert "explained by FAIL client-auth/one-method" in lines[1] and "blocks 2 check(s)" in lines[2]

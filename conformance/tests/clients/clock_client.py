@@ -111,6 +111,8 @@ for line in sys.stdin:
             client.accept(client.post(grant_type="password", username=m["username"], password=m["password"]))
         elif cmd == "login_code":
             client.login_code(emit)
+        elif cmd == "refresh":
+            client.accept(client.post(grant_type="refresh_token", refresh_token=client.tokens["refresh_token"]))
         elif cmd == "advance_time":
             client.skew += int(m["seconds"])
         elif cmd == "call_api":
