@@ -27,7 +27,6 @@ class Verdict(str, enum.Enum):
 
 
 SEVERITY = (Verdict.PASS, Verdict.INFO, Verdict.WARN, Verdict.FAIL)
-Grade = dict  # profile -> Verdict of a violation in that profile
 
 # What the requirement tags mean (shown in reports).
 REQUIREMENT_SOURCES = {
@@ -156,6 +155,14 @@ class CheckContext:
         if cause:
             raise Blocked("%s — blocked: %s" % (message, cause))
         self.violation(message, getattr(run, "name", run))
+
+    def step_failed(self, run, step, message):
+        """A step the check needs failed: a violation, unless the flow was cut short at or
+        before that step by a cause other checks judge (then BLOCKED)."""
+        failed = run.failed_step()
+        if failed is not None and failed.n <= step.n:
+            raise Blocked("%s — blocked: %s" % (message, run.root_cause()))
+        self.violation(message, run.name)
 
     def require_login(self, run, control=None):
         """BLOCKED when the login of `run` failed the same way as that of the plain `control`

@@ -13,8 +13,8 @@ from typing import Callable, Optional
 
 from .adapter import AdapterError, Reply, make_adapter, now_ms
 from .browser import Browser
-from .journal import Journal, form1
-from .mockserver import Scenario, load_fixture
+from .journal import Journal, form1, response_json
+from .mockserver import Scenario, is_api_path, is_token_path, load_fixture
 
 # Product-API paths are written relative to the product API base (`…/s/<scenario>/1/json`, the
 # convention of 2BA's documentation and twoba-client); a version-1 adapter gets them with the
@@ -224,9 +224,12 @@ class FlowRun:
             return next((s for s in reversed(self.steps) if s.reply is not None and not s.reply.ok), None)
         if self.spec.tls not in (None, "good"):
             return None  # a refused login is what a bad certificate should cause
-        return next((s for s in self.steps if s.cmd in ("login_password", "login_code")
-                     and s.reply is not None and not s.reply.ok and not s.reply.abandoned
-                     and not (s.browser and s.browser.behaviour != "login")), None)
+        for s in self.steps:
+            if s.reply is None or s.reply.ok or s.reply.abandoned or (s.browser and s.browser.behaviour != "login"):
+                continue
+            if s.cmd in ("login_password", "login_code") or any(_malformed(e) for e in self.entries_of(s)):
+                return s
+        return None
 
     def root_cause(self) -> Optional[str]:
         """Why this flow did not get where its checks look, or None when it ran through."""
@@ -412,6 +415,22 @@ class FlowRun:
             "steps": steps,
             "wire_log": self.journal.wire_log() if self.journal else [],
         }
+
+
+def _malformed(entry) -> bool:
+    """The mock refused a request for its shape, not for its token (and no scenario fault made
+    it say so): the client's request was malformed, which the request-shape checks judge."""
+    if entry.get("fault"):
+        return False
+    if is_api_path(entry.get("path", "")):
+        return entry.get("status") == 400  # the product API refused the request's shape
+    if not is_token_path(entry.get("path", "")):
+        return False
+    if entry.get("status") in (405, 415):
+        return True
+    body = response_json(entry) or {}
+    return entry.get("status") in (400, 401) and body.get("error") in (
+        "invalid_request", "unsupported_grant_type", "invalid_client")
 
 
 def grant_type(entry):

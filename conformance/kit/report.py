@@ -44,17 +44,22 @@ def root_causes(recs):
             continue
         places = r.get("blocked_at") or [{"flow": None, "step": None, "seq": [0, 0], "reply": None}]
         for b in places:
-            key = (re.sub(r"-?\d+$", "", b["step"] or ""), b.get("reply"))
-            g = groups.setdefault(key, {"places": set(), "blocked": set(), "reason": r.get("reason") or ""})
+            # The same client reply stopping several steps is one cause.
+            key = b.get("reply") or b.get("step") or r.get("reason") or ""
+            g = groups.setdefault(key, {"places": set(), "steps": set(), "blocked": set(),
+                                        "reason": r.get("reason") or ""})
             g["places"].add((b["flow"], tuple(b["seq"])))
+            if b.get("step"):
+                g["steps"].add(re.sub(r"-?\d+$", "", b["step"]))
             g["blocked"].add(r["check"]["id"])
     out = []
-    for (step, reply), g in groups.items():
+    for reply, g in groups.items():
         explaining = sorted({x["check"]["id"] for x in recs if x["verdict"] in ("FAIL", "WARN") for f in x["findings"]
                              for flow, (lo, hi) in g["places"]
                              if f.get("flow") == flow and any(lo <= q < hi for q in f.get("seq") or [])})
         flows = sorted({flow for flow, _ in g["places"] if flow})
-        cause = ("step '%s' failed (%s) in flow(s) %s" % (step, reply, ", ".join(flows)) if step
+        cause = ("%s failed (%s) in flow(s) %s" % ("/".join("'%s'" % x for x in sorted(g["steps"])), reply,
+                                                  ", ".join(flows)) if g["steps"]
                  else g["reason"].split(" — blocked: ", 1)[-1])
         out.append({"cause": cause, "flows": flows, "explained_by": explaining, "blocked": sorted(g["blocked"])})
     return out

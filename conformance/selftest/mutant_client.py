@@ -52,7 +52,7 @@ FAULTS = {
     "code-reuse": "a code exchange whose reply was lost is sent again with the same code",
     "stale-access-token": "an explicit refresh keeps the old access token for API calls",
     "strict-token-type": "only token_type \"Bearer\" spelt exactly so is accepted",
-    "strict-members": "a token reply with an object or array member is refused",
+    "strict-members": "a token reply with an array member is refused",
     "truncate-tokens": "tokens are stored cut to 1024 characters",
     "never-refresh": "no refresh on its own clock and none after a 401",
     "own-clock-only": "refreshes on its own clock only; a 401 is returned to the caller",
@@ -104,8 +104,9 @@ class Client:
         return time.time() + self.skew()
 
     def advance(self, seconds):
+        skew = self.skew() + seconds  # read before "w" empties the file
         with open(self.clock_file, "w") as f:
-            json.dump({"skew": self.skew() + seconds}, f)
+            json.dump({"skew": skew}, f)
 
     # --- persistence -------------------------------------------------------------------------
     def load(self):
@@ -190,7 +191,7 @@ class Client:
         if (tt != "Bearer" if self.fault == "strict-token-type" else tt.lower() != "bearer") or \
                 not body.get("access_token"):
             raise Failure("parse", "not a bearer token reply (token_type %r)" % tt)
-        if self.fault == "strict-members" and any(isinstance(v, (dict, list)) for v in body.values()):
+        if self.fault == "strict-members" and any(isinstance(v, list) for v in body.values()):
             raise Failure("parse", "unexpected structured member in the token reply")
         rt = body.get("refresh_token") or (None if self.fault == "drop-unrotated" else presented)
         if self.fault == "ignore-rotation" and presented:
