@@ -2,7 +2,9 @@
 """JSON-lines adapter for requests-oauthlib (Debian python3-requests-oauthlib), used the way
 its documentation shows: OAuth2Session with auto_refresh_url and a token_updater that saves
 the token, LegacyApplicationClient for the password grant, WebApplicationClient for the code
-flow. The adapter adds nothing the library does not do (no refresh on a 401, no lock)."""
+flow. The adapter adds nothing the library does not do (no refresh on a 401, no lock).
+Adapter protocol 2: advance_time moves the token's expires_at earlier, which is the clock
+OAuth2Session refreshes by."""
 
 import http.server
 import json
@@ -76,8 +78,15 @@ class Adapter:
     def call(self, path):
         if not self.session.token:
             raise LookupError("relogin_required")
-        r = self.session.get(self.cfg["api_base"].rstrip("/") + path, timeout=20)
+        r = self.session.get(self.cfg["product_api_base"].rstrip("/") + path, timeout=20)
         r.raise_for_status()
+
+    def advance_time(self, seconds):
+        tok = dict(self.session.token or {})
+        if "expires_at" in tok:
+            tok["expires_at"] = tok["expires_at"] - seconds
+            self.session.token = tok  # populate_token_attributes: expires_at sets the expiry
+            self.save(tok)
 
     def login_code(self):
         got, done = {}, threading.Event()
@@ -114,7 +123,7 @@ def main():
         cmd, seq = m.get("cmd"), m.get("seq")
         if cmd == "start":
             adapter = Adapter(m["config"])
-            emit({"ready": True, "version": 1, "implementation": {
+            emit({"ready": True, "version": 2, "implementation": {
                 "name": "requests-oauthlib", "version": requests_oauthlib.__version__,
                 "language": "python", "oauthlib": oauthlib.__version__,
                 "homepage": "https://github.com/requests/requests-oauthlib",
@@ -131,6 +140,8 @@ def main():
                 adapter.refresh()
             elif cmd == "restart":
                 adapter = Adapter(adapter.cfg)
+            elif cmd == "advance_time":
+                adapter.advance_time(int(m["seconds"]))
             elif cmd == "call_api":
                 errors = []
 
