@@ -9,6 +9,7 @@
 
 #include "command_line.h"
 #include "fixture.h"
+#include "local_ca.h"
 #include "server.h"
 
 int main(int argc, char** argv) {
@@ -39,6 +40,18 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  std::optional<mock2ba::LocalTlsFiles> tls;
+  if (cl->https) {
+    std::string dir = cl->https_dir.empty() ? mock2ba::default_local_ca_dir() : cl->https_dir;
+    tls = mock2ba::make_local_tls(dir, mock2ba::local_certificate_names(cl->options.host), &error);
+    if (!tls) {
+      std::fprintf(stderr, "mock_server: --https: %s\n", error.c_str());
+      return 2;
+    }
+    cl->options.tls_cert = tls->cert_file;
+    cl->options.tls_key = tls->key_file;
+  }
+
   std::unique_ptr<mock2ba::MockServer> server;
   try {
     server = std::make_unique<mock2ba::MockServer>(cl->options);
@@ -49,6 +62,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mock_server: %s\n", e.what());
     return 2;
   }
+  if (tls) tls->lock.reset();  // the certificate is loaded
   if (const auto& user = server->root().state()->fixture->auto_login) {
     std::fprintf(stderr,
                  "mock_server: TEST-ONLY fixture option auto_login: /OAuth/Authorize logs in \"%s\" "
@@ -56,10 +70,15 @@ int main(int argc, char** argv) {
                  user->c_str());
   }
   if (!server->start(&error)) {
-    std::fprintf(stderr, "mock_server: %s\n", error.c_str());
+    std::fprintf(stderr,
+                 "mock_server: %s\nmock_server: is another mock running? --port 0 takes a free "
+                 "port (the READY line gives the URL)\n",
+                 error.c_str());
     return 1;
   }
   std::printf("READY %s\n", server->base_url().c_str());
+  // A second line, so the READY line keeps its format for every reader.
+  if (tls) std::printf("CA-FILE %s\n", tls->ca_file.c_str());
   std::fflush(stdout);
 
   int signal_number = 0;

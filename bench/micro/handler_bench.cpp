@@ -44,7 +44,7 @@ constexpr TimeMs kStepMs = 1;
 
 std::shared_ptr<Tenant> make_tenant() {
   auto fixture =
-      std::make_shared<const Fixture>(load_fixture_file(TWOBA_SOURCE_FIXTURE_DIR "/default.json"));
+      std::make_shared<const Fixture>(load_fixture_file(TWOBA_FIXTURE_DIR "/default.json"));
   return std::make_shared<Tenant>("", std::move(fixture), 0);
 }
 

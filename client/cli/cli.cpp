@@ -4,9 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -24,150 +26,149 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kUsage[] = R"(Usage: twoba-client [options] COMMAND [args]
-
-A reference OAuth2 client for 2BA (authorize.2ba.nl) and its mock.
-
-Commands:
-  login --username U (--password P | --password-stdin)
-                      password grant; the password is used once and never stored
-  login-code [--redirect-port N] [--no-browser]
-                      authorization code + PKCE S256 + state via a loopback redirect
-                      http://127.0.0.1:PORT/callback; --no-browser prints one line
-                      "AUTHORIZE <url>" on stdout and waits for the redirect
-  call PATH [--concurrency N]
-                      GET api-base+PATH with the Bearer token and print the body;
-                      N threads share one refresh
-  refresh             refresh now (rotates the refresh token)
-  status              show whether tokens are stored and when they expire
-  logout              delete the token store
-
-Options (each also read from the environment variable shown):
-  --token-url URL         TWOBA_TOKEN_URL      token endpoint (e.g. https://authorize.2ba.nl/OAuth/Token)
-  --authorize-url URL     TWOBA_AUTHORIZE_URL  default: derived from the token URL
-  --api-base URL          TWOBA_API_BASE       e.g. https://api.2ba.nl/1/json
-  --client-id ID          TWOBA_CLIENT_ID
-  --client-secret S       TWOBA_CLIENT_SECRET  empty for a public client
-  --store FILE            TWOBA_STORE          default $XDG_STATE_HOME/twoba-client/tokens.json
-  --client-auth body|basic TWOBA_CLIENT_AUTH   where client credentials go (default body)
-  --ca-file FILE          TWOBA_CA_FILE        PEM CA bundle (TLS is always verified)
-  --connect-timeout S     TWOBA_CONNECT_TIMEOUT seconds (default 10)
-  --read-timeout S        TWOBA_READ_TIMEOUT   seconds (default 30)
-  --scope S               TWOBA_SCOPE          scope to request at login
-  --json                  TWOBA_JSON=1         print one JSON object as the result
-  --version, --help
-
-Exit codes: 0 ok, 2 usage, 3 relogin required, 4 transport error,
-            5 server error (5xx after retries), 6 other OAuth/HTTP error, 7 parse error.
-)";
-
-struct OptionSpec {
-  const char* name;
-  const char* env;  // nullptr: command-line only
-  bool takes_value;
-};
-
-constexpr OptionSpec kOptions[] = {
-    {"--token-url", "TWOBA_TOKEN_URL", true},
-    {"--authorize-url", "TWOBA_AUTHORIZE_URL", true},
-    {"--api-base", "TWOBA_API_BASE", true},
-    {"--client-id", "TWOBA_CLIENT_ID", true},
-    {"--client-secret", "TWOBA_CLIENT_SECRET", true},
-    {"--store", "TWOBA_STORE", true},
-    {"--client-auth", "TWOBA_CLIENT_AUTH", true},
-    {"--ca-file", "TWOBA_CA_FILE", true},
-    {"--connect-timeout", "TWOBA_CONNECT_TIMEOUT", true},
-    {"--read-timeout", "TWOBA_READ_TIMEOUT", true},
-    {"--scope", "TWOBA_SCOPE", true},
-    {"--json", "TWOBA_JSON", false},
-    {"--version", nullptr, false},
-    {"--help", nullptr, false},
-    {"--username", nullptr, true},
-    {"--password", nullptr, true},
-    {"--password-stdin", nullptr, false},
-    {"--redirect-port", nullptr, true},
-    {"--no-browser", nullptr, false},
-    {"--concurrency", nullptr, true},
-};
-
+// Everything the command line says, filled in by CLI11 (flags win over the environment).
 struct Invocation {
-  std::map<std::string, std::string> options;  // name -> value ("1" for flags)
-  std::vector<std::string> positional;         // COMMAND and its arguments
+  ClientConfig config;
+  std::string client_auth = "body";
+  double connect_timeout_s = 10;
+  double read_timeout_s = 30;
+  bool json = false;
+  // login
+  std::string username;
+  std::optional<std::string> password;
+  bool password_stdin = false;
+  // login-code
+  int redirect_port = 0;
+  bool no_browser = false;
+  // call
+  std::string path;
+  int concurrency = 1;
 };
 
-const OptionSpec* find_option(const std::string& name) {
-  for (const auto& spec : kOptions) {
-    if (name == spec.name) return &spec;
+constexpr char kFooter[] = R"(Exit codes: 0 ok, 2 usage, 3 relogin required, 4 transport error,
+            5 server error (5xx after retries), 6 other OAuth/HTTP error, 7 parse error.)";
+
+// CLI11's help with the usage line first, as every tool of the project prints it.
+class UsageFirstFormatter : public CLI::Formatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string name,
+                        CLI::AppFormatMode mode) const override {
+    if (mode == CLI::AppFormatMode::Sub) return make_expanded(app);
+    std::string body = make_usage(app, std::move(name)) + "\n" + make_description(app) +
+                       make_positionals(app) + make_groups(app, mode) + make_subcommands(app, mode);
+    while (!body.empty() && body.back() == '\n') body.pop_back();
+    return body + "\n\n" + make_footer(app);
   }
-  return nullptr;
-}
+};
 
-Error usage_error(const std::string& message) {
-  return make_error(ErrorKind::kInvalidArgument, message);
-}
+// The global options that fill a text member of ClientConfig.
+struct TextOption {
+  const char* name;
+  std::string ClientConfig::*field;
+  const char* type;
+  const char* env;
+  const char* help;
+};
 
-Result<Invocation> parse_args(const std::vector<std::string>& args) {
-  Invocation inv;
-  for (const auto& spec : kOptions) {
-    if (spec.env == nullptr) continue;
-    if (const char* value = std::getenv(spec.env); value != nullptr && *value != '\0') {
-      if (!spec.takes_value && std::string(value) != "1" && std::string(value) != "true") continue;
-      inv.options[spec.name] = spec.takes_value ? value : "1";
+constexpr TextOption kTextOptions[] = {
+    {"--token-url", &ClientConfig::token_url, "URL", "TWOBA_TOKEN_URL",
+     "token endpoint (e.g. https://authorize.2ba.nl/OAuth/Token)"},
+    {"--authorize-url", &ClientConfig::authorize_url, "URL", "TWOBA_AUTHORIZE_URL",
+     "default: derived from the token URL"},
+    {"--api-base", &ClientConfig::api_base, "URL", "TWOBA_API_BASE",
+     "e.g. https://api.2ba.nl/1/json"},
+    {"--client-id", &ClientConfig::client_id, "ID", "TWOBA_CLIENT_ID", "client identifier"},
+    {"--client-secret", &ClientConfig::client_secret, "S", "TWOBA_CLIENT_SECRET",
+     "empty for a public client"},
+    {"--store", &ClientConfig::store_path, "FILE", "TWOBA_STORE",
+     "default $XDG_STATE_HOME/twoba-client/tokens.json"},
+    {"--ca-file", &ClientConfig::ca_file, "FILE", "TWOBA_CA_FILE",
+     "PEM CA bundle (TLS is always verified)"},
+    {"--scope", &ClientConfig::scope, "S", "TWOBA_SCOPE", "scope to request at login"},
+};
+
+// The command line's grammar: global options (each with its environment variable) before or
+// after the command, and each command's own options after it.
+void define(CLI::App& app, Invocation& inv) {
+  app.description("A reference OAuth2 client for 2BA (authorize.2ba.nl) and its mock.");
+  app.footer(kFooter);
+  app.fallthrough();  // global options may follow the command too
+  app.require_subcommand(1);
+  app.set_help_flag("-h,--help", "print this help and exit");
+  app.set_version_flag("--version", std::string("twoba-client ") + TWOBA_CLIENT_VERSION,
+                       "print the version and exit");
+  auto formatter = std::make_shared<UsageFirstFormatter>();
+  formatter->column_width(36);
+  formatter->label("OPTIONS", "options");
+  formatter->label("SUBCOMMAND", "COMMAND");
+  app.formatter(formatter);
+
+  for (const TextOption& o : kTextOptions) {
+    app.add_option(o.name, inv.config.*o.field, o.help)->type_name(o.type)->envname(o.env);
+  }
+  app.add_option("--client-auth", inv.client_auth, "where client credentials go (default body)")
+      ->check(CLI::IsMember({"body", "basic"}).description(""))
+      ->type_name("body|basic")
+      ->envname("TWOBA_CLIENT_AUTH");
+  const CLI::Validator seconds(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (end != text.c_str() && *end == '\0' && value > 0 && value <= 86400) return {};
+        return "needs a number of seconds above 0 and at most 86400, got '" + text + "'";
+      },
+      "");
+  app.add_option("--connect-timeout", inv.connect_timeout_s, "seconds, at most 86400 (default 10)")
+      ->check(seconds)
+      ->type_name("S")
+      ->envname("TWOBA_CONNECT_TIMEOUT");
+  app.add_option("--read-timeout", inv.read_timeout_s, "seconds, at most 86400 (default 30)")
+      ->check(seconds)
+      ->type_name("S")
+      ->envname("TWOBA_READ_TIMEOUT");
+  app.add_flag("--json", inv.json, "print one JSON object as the result (TWOBA_JSON=1)")
+      ->envname("TWOBA_JSON");
+
+  CLI::App* login =
+      app.add_subcommand("login", "password grant; the password is used once and never stored");
+  login->add_option("--username", inv.username, "user name")->type_name("U")->required();
+  CLI::Option* password =
+      login->add_option("--password", inv.password, "the password")->type_name("P");
+  CLI::Option* password_stdin = login->add_flag("--password-stdin", inv.password_stdin,
+                                                "read the password from one line of stdin instead");
+  password->excludes(password_stdin);
+  login->callback([password, password_stdin] {
+    if (password->count() == 0 && password_stdin->count() == 0) {
+      throw CLI::ValidationError("login needs one of --password, --password-stdin");
     }
-  }
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.size() < 2 || arg.compare(0, 2, "--") != 0 || arg == "--") {
-      inv.positional.push_back(arg);
-      continue;
-    }
-    const auto eq = arg.find('=');
-    const std::string name = arg.substr(0, eq);
-    const OptionSpec* spec = find_option(name);
-    if (spec == nullptr) return usage_error("unknown option " + name);
-    if (!spec->takes_value) {
-      if (eq != std::string::npos) return usage_error(name + " takes no value");
-      inv.options[name] = "1";
-    } else if (eq != std::string::npos) {
-      inv.options[name] = arg.substr(eq + 1);
-    } else if (i + 1 < args.size()) {
-      inv.options[name] = args[++i];
-    } else {
-      return usage_error(name + " needs a value");
-    }
-  }
-  return inv;
-}
+  });
 
-std::string option(const Invocation& inv, const std::string& name) {
-  const auto it = inv.options.find(name);
-  return it == inv.options.end() ? std::string{} : it->second;
-}
+  CLI::App* login_code =
+      app.add_subcommand("login-code",
+                         "authorization code + PKCE S256 + state via a loopback redirect\n"
+                         "http://127.0.0.1:PORT/callback; --no-browser prints one line\n"
+                         "\"AUTHORIZE <url>\" on stdout and waits for the redirect");
+  login_code
+      ->add_option("--redirect-port", inv.redirect_port,
+                   "listen port, 0 to 65535 (default 0: any free one)")
+      ->check(CLI::Range(0, 65535).description(""))
+      ->type_name("N");
+  login_code->add_flag("--no-browser", inv.no_browser,
+                       "print the URL instead of opening a browser");
 
-bool flag(const Invocation& inv, const std::string& name) { return inv.options.count(name) > 0; }
+  CLI::App* call =
+      app.add_subcommand("call",
+                         "GET api-base+PATH with the Bearer token and print the body;\n"
+                         "N threads share one refresh");
+  call->add_option("PATH", inv.path, "path and query, e.g. /Product/Search?query=Niko")->required();
+  call->add_option("--concurrency", inv.concurrency, "1 to 256 threads call at once (default 1)")
+      ->check(CLI::Range(1, 256).description(""))
+      ->type_name("N");
 
-Result<double> seconds_option(const Invocation& inv, const std::string& name, double fallback) {
-  const std::string text = option(inv, name);
-  if (text.empty()) return fallback;
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !(value > 0) || value > 86400) {
-    return usage_error(name + " needs a number of seconds, got '" + text + "'");
-  }
-  return value;
-}
-
-Result<int> int_option(const Invocation& inv, const std::string& name, int fallback, int lo,
-                       int hi) {
-  const std::string text = option(inv, name);
-  if (text.empty()) return fallback;
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || value < lo || value > hi) {
-    return usage_error(name + " needs an integer from " + std::to_string(lo) + " to " +
-                       std::to_string(hi) + ", got '" + text + "'");
-  }
-  return static_cast<int>(value);
+  app.add_subcommand("refresh", "refresh now (rotates the refresh token)");
+  app.add_subcommand("status", "show whether tokens are stored and when they expire");
+  app.add_subcommand("logout", "delete the token store");
+  for (CLI::App* command : app.get_subcommands({})) command->group("Commands");
 }
 
 std::string default_store_path() {
@@ -182,33 +183,17 @@ std::string default_store_path() {
   return base + "/twoba-client/tokens.json";
 }
 
-Result<ClientConfig> make_config(const Invocation& inv) {
-  ClientConfig config;
-  config.token_url = option(inv, "--token-url");
-  config.authorize_url = option(inv, "--authorize-url");
+// What CLI11 cannot say: defaults computed from other values, and seconds as durations.
+void finish_config(Invocation& inv) {
+  ClientConfig& config = inv.config;
   if (config.authorize_url.empty()) config.authorize_url = derive_authorize_url(config.token_url);
-  config.api_base = option(inv, "--api-base");
-  config.client_id = option(inv, "--client-id");
-  config.client_secret = option(inv, "--client-secret");
-  config.store_path = option(inv, "--store");
   if (config.store_path.empty()) config.store_path = default_store_path();
-  config.scope = option(inv, "--scope");
-  config.ca_file = option(inv, "--ca-file");
-  const std::string auth = option(inv, "--client-auth");
-  if (auth.empty() || auth == "body") {
-    config.client_auth = ClientAuth::kBody;
-  } else if (auth == "basic") {
-    config.client_auth = ClientAuth::kBasic;
-  } else {
-    return usage_error("--client-auth must be body or basic, got '" + auth + "'");
-  }
-  auto connect = seconds_option(inv, "--connect-timeout", config.connect_timeout);
-  if (!connect) return connect.error();
-  config.connect_timeout = connect.value();
-  auto read = seconds_option(inv, "--read-timeout", config.read_timeout);
-  if (!read) return read.error();
-  config.read_timeout = read.value();
-  return config;
+  config.client_auth = inv.client_auth == "basic" ? ClientAuth::kBasic : ClientAuth::kBody;
+  const auto millis = [](double seconds) {
+    return std::chrono::milliseconds(std::llround(seconds * 1000));
+  };
+  config.connect_timeout = millis(inv.connect_timeout_s);
+  config.read_timeout = millis(inv.read_timeout_s);
 }
 
 // Where results go: one JSON object in --json mode, text otherwise.
@@ -269,7 +254,7 @@ class Output {
 json token_summary(const TokenSet& tokens) {
   json j = {{"token_type", tokens.token_type},
             {"has_refresh_token", !tokens.refresh_token.empty()}};
-  j["expires_in"] = tokens.expires_in ? json(*tokens.expires_in) : json(nullptr);
+  j["expires_in"] = tokens.expires_in ? json(tokens.expires_in->count()) : json(nullptr);
   j["scope"] = tokens.scope.empty() ? json(nullptr) : json(tokens.scope);
   return j;
 }
@@ -277,7 +262,7 @@ json token_summary(const TokenSet& tokens) {
 std::string token_text(const std::string& what, const TokenSet& tokens) {
   std::string text = what;
   if (tokens.expires_in)
-    text += "; access token valid for " + std::to_string(*tokens.expires_in) + " s";
+    text += "; access token valid for " + std::to_string(tokens.expires_in->count()) + " s";
   text += tokens.refresh_token.empty() ? "; no refresh token" : "; refresh token stored";
   return text;
 }
@@ -285,30 +270,24 @@ std::string token_text(const std::string& what, const TokenSet& tokens) {
 Result<std::string> read_password_line() {
   std::string line;
   if (!std::getline(std::cin, line) && line.empty()) {
-    return usage_error("--password-stdin: no password on standard input");
+    return Error::invalid_argument("--password-stdin: no password on standard input");
   }
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
 
 int cmd_login(const Invocation& inv, OAuthClient& oauth, Output& output) {
-  const std::string username = option(inv, "--username");
-  if (username.empty()) return output.failure(usage_error("login needs --username"));
-  const bool from_stdin = flag(inv, "--password-stdin");
-  if (from_stdin == flag(inv, "--password")) {
-    return output.failure(usage_error("login needs exactly one of --password, --password-stdin"));
-  }
   std::string password;
-  if (from_stdin) {
+  if (inv.password_stdin) {
     auto line = read_password_line();
     if (!line) return output.failure(line.error());
-    password = std::move(line).value();
+    password = *std::move(line);
   } else {
-    password = option(inv, "--password");
+    password = inv.password.value_or(std::string{});
   }
-  auto tokens = oauth.login_password(username, password);
+  auto tokens = oauth.login_password(inv.username, password);
   if (!tokens) return output.failure(tokens.error());
-  return output.success(token_summary(tokens.value()), token_text("logged in", tokens.value()));
+  return output.success(token_summary(*tokens), token_text("logged in", *tokens));
 }
 
 // Starts the system browser without a shell; false when none could be started.
@@ -331,13 +310,10 @@ bool open_browser(const std::string& url) {
 }
 
 int cmd_login_code(const Invocation& inv, OAuthClient& oauth, Output& output, std::FILE* err) {
-  auto port = int_option(inv, "--redirect-port", 0, 0, 65535);
-  if (!port) return output.failure(port.error());
   BrowserLoginOptions options;
-  options.redirect_port = port.value();
-  const bool no_browser = flag(inv, "--no-browser");
+  options.redirect_port = inv.redirect_port;
   options.present = [&](const std::string& url) {
-    if (no_browser) {
+    if (inv.no_browser) {
       std::fprintf(output.out(), "AUTHORIZE %s\n", url.c_str());
       std::fflush(output.out());
       return;
@@ -349,7 +325,7 @@ int cmd_login_code(const Invocation& inv, OAuthClient& oauth, Output& output, st
   };
   auto tokens = login_with_browser(oauth, options);
   if (!tokens) return output.failure(tokens.error());
-  return output.success(token_summary(tokens.value()), token_text("logged in", tokens.value()));
+  return output.success(token_summary(*tokens), token_text("logged in", *tokens));
 }
 
 json body_json(const std::string& body) {
@@ -358,19 +334,15 @@ json body_json(const std::string& body) {
 }
 
 Error api_status_error(int status) {
-  return make_error(ErrorKind::kHttp, "API answered HTTP " + std::to_string(status), status);
+  return Error::http(status, "API answered HTTP " + std::to_string(status));
 }
 
 int cmd_call(const Invocation& inv, OAuthClient& oauth, Output& output) {
-  if (inv.positional.size() != 2) return output.failure(usage_error("call needs exactly one PATH"));
-  auto concurrency = int_option(inv, "--concurrency", 1, 1, 256);
-  if (!concurrency) return output.failure(concurrency.error());
-  const std::string& path = inv.positional[1];
   ApiClient api(oauth);
-  std::vector<std::optional<Result<HttpResponse>>> results(concurrency.value());
+  std::vector<std::optional<Result<HttpResponse>>> results(inv.concurrency);
   std::vector<std::thread> threads;
-  for (int i = 0; i < concurrency.value(); ++i) {
-    threads.emplace_back([&, i] { results[i] = api.get(path); });
+  for (int i = 0; i < inv.concurrency; ++i) {
+    threads.emplace_back([&, i] { results[i] = api.get(inv.path); });
   }
   for (auto& thread : threads) thread.join();
 
@@ -396,7 +368,7 @@ int cmd_call(const Invocation& inv, OAuthClient& oauth, Output& output) {
     summary["status"] = calls[0]["status"];
     summary["body"] = calls[0]["body"];
   }
-  if (concurrency.value() > 1) summary["calls"] = calls;
+  if (inv.concurrency > 1) summary["calls"] = calls;
   if (!output.json_mode() && !text.empty()) {
     std::fputs(text.c_str(), output.out());
     std::fflush(output.out());
@@ -408,23 +380,24 @@ int cmd_call(const Invocation& inv, OAuthClient& oauth, Output& output) {
 int cmd_refresh(OAuthClient& oauth, Output& output) {
   auto tokens = oauth.force_refresh();
   if (!tokens) return output.failure(tokens.error());
-  return output.success(token_summary(tokens.value()), token_text("refreshed", tokens.value()));
+  return output.success(token_summary(*tokens), token_text("refreshed", *tokens));
 }
 
 int cmd_status(OAuthClient& oauth, Output& output) {
   auto stored = oauth.stored_tokens();
   if (!stored) return output.failure(stored.error());
-  if (!stored.value()) {
-    return output.failure(make_error(ErrorKind::kReloginRequired, "not logged in"),
-                          {{"logged_in", false}});
+  if (!*stored) {
+    return output.failure(Error::relogin_required("not logged in"), {{"logged_in", false}});
   }
-  const TokenSet& tokens = *stored.value();
+  const TokenSet& tokens = **stored;
   json j = token_summary(tokens);
   j["logged_in"] = true;
-  j["store"] = oauth.store().path();
-  std::string text = "logged in (store " + oauth.store().path() + ")";
-  if (tokens.expires_at_ms) {
-    const auto remaining = (*tokens.expires_at_ms - now_ms()) / 1000;
+  j["store"] = oauth.config().store_path;
+  std::string text = "logged in (store " + oauth.config().store_path + ")";
+  if (tokens.expires_at) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(
+                               *tokens.expires_at - std::chrono::system_clock::now())
+                               .count();
     j["expires_in_remaining"] = remaining;
     text += remaining > 0 ? "; access token expires in " + std::to_string(remaining) + " s"
                           : "; access token expired";
@@ -438,7 +411,7 @@ int cmd_status(OAuthClient& oauth, Output& output) {
 
 int cmd_logout(OAuthClient& oauth, Output& output) {
   auto stored = oauth.stored_tokens();
-  const bool existed = stored.ok() && stored.value().has_value();
+  const bool existed = stored.value_or(std::nullopt).has_value();
   if (auto removed = oauth.logout(); !removed) return output.failure(removed.error());
   return output.success({{"removed", existed}}, existed ? "logged out" : "was not logged in");
 }
@@ -465,44 +438,51 @@ int exit_code_for(const Error& error) {
 }
 
 int run(const std::vector<std::string>& args, std::FILE* out, std::FILE* err) {
-  auto parsed = parse_args(args);
-  if (!parsed) {
-    std::fprintf(err, "twoba-client: %s\nTry 'twoba-client --help'.\n",
-                 parsed.error().message.c_str());
+  Invocation inv;
+  CLI::App app("", "twoba-client");
+  define(app, inv);
+  try {
+    // CLI11 takes the arguments last to first.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::CallForVersion& e) {
+    std::fprintf(out, "%s\n", e.what());
+    return kExitOk;
+  } catch (const CLI::CallForHelp&) {
+    // Top-level help shows every command with its options; a command's help shows its own.
+    const auto& parsed = app.get_subcommands();
+    const std::string text = parsed.empty() ? app.help("", CLI::AppFormatMode::All)
+                                            : parsed.front()->help("twoba-client");
+    std::fputs(text.c_str(), out);
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    const auto& parsed = app.get_subcommands();
+    std::string message = e.what();
+    if (parsed.empty()) {  // say which word was not a command
+      const std::vector<std::string> rest = app.remaining();
+      if (rest.empty()) message = "no command given";
+      if (!rest.empty() && rest.front().rfind('-', 0) != 0)
+        message = "unknown command " + rest.front();
+    }
+    if (app.get_option("--json")->count() > 0) {
+      Output(true, parsed.empty() ? "" : parsed.front()->get_name(), out, err)
+          .failure(Error::invalid_argument(message));
+      return kExitUsage;
+    }
+    std::fprintf(err, "twoba-client: %s\nTry 'twoba-client --help'.\n", message.c_str());
     return kExitUsage;
   }
-  const Invocation& inv = parsed.value();
-  if (flag(inv, "--help")) {
-    std::fputs(kUsage, out);
-    return kExitOk;
-  }
-  if (flag(inv, "--version")) {
-    std::fprintf(out, "twoba-client %s\n", TWOBA_CLIENT_VERSION);
-    return kExitOk;
-  }
-  const std::string command = inv.positional.empty() ? std::string{} : inv.positional[0];
-  Output output(flag(inv, "--json"), command, out, err);
-  static const std::map<std::string, std::size_t> kArity = {
-      {"login", 1}, {"login-code", 1}, {"call", 2}, {"refresh", 1}, {"status", 1}, {"logout", 1}};
-  const auto arity = kArity.find(command);
-  if (arity == kArity.end()) {
-    std::fprintf(err, "twoba-client: %s\nTry 'twoba-client --help'.\n",
-                 command.empty() ? "no command given" : ("unknown command " + command).c_str());
-    return kExitUsage;
-  }
-  if (command != "call" && inv.positional.size() != arity->second) {
-    return output.failure(usage_error(command + " takes no positional arguments"));
-  }
-  auto config = make_config(inv);
-  if (!config) return output.failure(config.error());
+  const std::string command = app.get_subcommands().front()->get_name();
+  finish_config(inv);
+  Output output(inv.json, command, out, err);
   const bool needs_server = command != "status" && command != "logout";
-  if (needs_server && config.value().token_url.empty()) {
-    return output.failure(usage_error("--token-url (or TWOBA_TOKEN_URL) is required"));
+  if (needs_server && inv.config.token_url.empty()) {
+    return output.failure(Error::invalid_argument("--token-url (or TWOBA_TOKEN_URL) is required"));
   }
-  if (needs_server && config.value().client_id.empty()) {
-    return output.failure(usage_error("--client-id (or TWOBA_CLIENT_ID) is required"));
+  if (needs_server && inv.config.client_id.empty()) {
+    return output.failure(Error::invalid_argument("--client-id (or TWOBA_CLIENT_ID) is required"));
   }
-  OAuthClient oauth(std::move(config).value());
+  OAuthClient oauth(inv.config);
   if (command == "login") return cmd_login(inv, oauth, output);
   if (command == "login-code") return cmd_login_code(inv, oauth, output, err);
   if (command == "call") return cmd_call(inv, oauth, output);

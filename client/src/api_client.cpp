@@ -27,7 +27,7 @@ Result<HttpResponse> ApiClient::get_with(const std::string& url, const TokenSet&
 
 Result<HttpResponse> ApiClient::get(const std::string& path) {
   const std::string& base = oauth_.config().api_base;
-  if (base.empty()) return make_error(ErrorKind::kInvalidArgument, "no API base URL configured");
+  if (base.empty()) return Error::invalid_argument("no API base URL configured");
   std::string url = base;
   if (!url.empty() && url.back() == '/' && !path.empty() && path.front() == '/') url.pop_back();
   if (!path.empty() && path.front() != '/' && (url.empty() || url.back() != '/')) url += '/';
@@ -35,11 +35,11 @@ Result<HttpResponse> ApiClient::get(const std::string& path) {
 
   auto tokens = oauth_.valid_tokens();
   if (!tokens) return tokens.error();
-  auto response = get_with(url, tokens.value());
-  if (!response || !is_token_rejection(response.value())) return response;
-  auto renewed = oauth_.refresh_after_rejection(tokens.value().access_token);
+  auto response = get_with(url, *tokens);
+  if (!response || !is_token_rejection(*response)) return response;
+  auto renewed = oauth_.refresh_after_rejection(tokens->access_token);
   if (!renewed) return renewed.error();
-  return get_with(url, renewed.value());
+  return get_with(url, *renewed);
 }
 
 }  // namespace twoba

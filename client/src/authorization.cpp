@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "crypto.h"
 #include "text.h"
 #include "twoba/encoding.h"
 
@@ -42,8 +43,8 @@ class HttplibLoopbackReceiver final : public LoopbackReceiver {
       port_ = port;
     }
     if (port_ <= 0) {
-      return make_error(ErrorKind::kTransport,
-                        "cannot listen on 127.0.0.1:" + std::to_string(port) + " for the redirect");
+      return Error::transport("cannot listen on 127.0.0.1:" + std::to_string(port) +
+                              " for the redirect");
     }
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     return Ok{};
@@ -61,7 +62,7 @@ class HttplibLoopbackReceiver final : public LoopbackReceiver {
     lock.unlock();
     stop();
     if (!arrived) {
-      return make_error(ErrorKind::kTransport, "timed out waiting for the browser redirect");
+      return Error::transport("timed out waiting for the browser redirect");
     }
     return *outcome_;
   }
@@ -95,24 +96,21 @@ class HttplibLoopbackReceiver final : public LoopbackReceiver {
     };
     const auto state = param("state");
     if (!state) {
-      return make_error(ErrorKind::kOAuth, "authorization response has no state", 0,
-                        "state_missing");
+      return Error::oauth("authorization response has no state", 0, "state_missing");
     }
     if (*state != expected_state_ || expected_state_.empty()) {
-      return make_error(ErrorKind::kOAuth, "authorization response state does not match", 0,
-                        "state_mismatch");
+      return Error::oauth("authorization response state does not match", 0, "state_mismatch");
     }
     if (const auto error = param("error")) {
       std::string message = "authorization denied: " + error->substr(0, 100);
       if (const auto description = param("error_description")) {
         message += ": " + description->substr(0, 300);
       }
-      return make_error(ErrorKind::kOAuth, message, 0, error->substr(0, 100));
+      return Error::oauth(message, 0, error->substr(0, 100));
     }
     const auto code = param("code");
     if (!code || code->empty()) {
-      return make_error(ErrorKind::kOAuth, "authorization response has no code", 0,
-                        "invalid_response");
+      return Error::oauth("authorization response has no code", 0, "invalid_response");
     }
     return *code;
   }
@@ -183,22 +181,22 @@ Result<std::unique_ptr<LoopbackReceiver>> LoopbackReceiver::start(int port,
 
 Result<TokenSet> login_with_browser(OAuthClient& oauth, const BrowserLoginOptions& options) {
   if (oauth.config().authorize_url.empty()) {
-    return make_error(ErrorKind::kInvalidArgument, "no authorize URL configured");
+    return Error::invalid_argument("no authorize URL configured");
   }
   const Pkce pkce = make_pkce();
   const std::string state = make_state();
   if (pkce.verifier.size() != 43 || state.size() != 43) {
-    return make_error(ErrorKind::kInvalidArgument, "random number generator failed");
+    return Error::invalid_argument("random number generator failed");
   }
   auto receiver = LoopbackReceiver::start(options.redirect_port, state);
   if (!receiver) return receiver.error();
-  const std::string redirect_uri = receiver.value()->redirect_uri();
+  const std::string redirect_uri = (*receiver)->redirect_uri();
   if (options.present) {
     options.present(build_authorize_url(oauth.config(), redirect_uri, state, pkce.challenge));
   }
-  auto code = receiver.value()->wait_for_code(options.timeout);
+  auto code = (*receiver)->wait_for_code(options.timeout);
   if (!code) return code.error();
-  return oauth.exchange_code(code.value(), redirect_uri, pkce.verifier);
+  return oauth.exchange_code(*code, redirect_uri, pkce.verifier);
 }
 
 }  // namespace twoba

@@ -22,10 +22,6 @@ const char* to_string(ErrorKind kind) {
   return "unknown";
 }
 
-Error make_error(ErrorKind kind, std::string message, int http_status, std::string oauth_code) {
-  return Error{kind, http_status, std::move(oauth_code), std::move(message)};
-}
-
 std::string describe(const Error& error) {
   std::string out = std::string(to_string(error.kind)) + ": " + error.message;
   if (error.http_status != 0 || !error.oauth_code.empty()) {

@@ -4,17 +4,16 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 
 #include "text.h"
+#include "url.h"
 
 namespace twoba {
 namespace {
 
-void split_seconds(double seconds, time_t* sec, time_t* usec) {
-  seconds = std::max(seconds, 0.001);
-  *sec = static_cast<time_t>(seconds);
-  *usec = static_cast<time_t>(std::lround((seconds - static_cast<double>(*sec)) * 1e6));
+// Never below 1 ms: a zero or negative duration is no usable timeout.
+std::chrono::milliseconds at_least_1ms(std::chrono::milliseconds timeout) {
+  return std::max(timeout, std::chrono::milliseconds(1));
 }
 
 class HttplibTransport final : public HttpTransport {
@@ -24,10 +23,10 @@ class HttplibTransport final : public HttpTransport {
   Result<HttpResponse> send(const HttpRequest& request) override {
     auto url = parse_url(request.url);
     if (!url) return url.error();
-    const Url& u = url.value();
+    const Url& u = *url;
     if (u.scheme == "http" && !is_loopback_host(u.host)) {
-      return make_error(ErrorKind::kInvalidArgument,
-                        "refusing plain http to a non-loopback host (use https): " + u.host);
+      return Error::invalid_argument("refusing plain http to a non-loopback host (use https): " +
+                                     u.host);
     }
     if (u.scheme == "https") {
       httplib::SSLClient client(u.host, u.port);
@@ -42,13 +41,9 @@ class HttplibTransport final : public HttpTransport {
  private:
   template <typename C>
   Result<HttpResponse> perform(C& client, const Url& url, const HttpRequest& request) {
-    time_t sec = 0;
-    time_t usec = 0;
-    split_seconds(config_.connect_timeout, &sec, &usec);
-    client.set_connection_timeout(sec, usec);
-    split_seconds(config_.read_timeout, &sec, &usec);
-    client.set_read_timeout(sec, usec);
-    client.set_write_timeout(sec, usec);
+    client.set_connection_timeout(at_least_1ms(config_.connect_timeout));
+    client.set_read_timeout(at_least_1ms(config_.read_timeout));
+    client.set_write_timeout(at_least_1ms(config_.read_timeout));
     client.set_tcp_nodelay(true);
     client.set_follow_location(false);
     client.set_keep_alive(false);
@@ -66,8 +61,8 @@ class HttplibTransport final : public HttpTransport {
       if (result.error() == httplib::Error::SSLServerVerification) {
         what += " (server certificate not trusted)";
       }
-      return make_error(ErrorKind::kTransport, what + ": " + url.scheme + "://" + url.host + ":" +
-                                                   std::to_string(url.port));
+      return Error::transport(what + ": " + url.scheme + "://" + url.host + ":" +
+                              std::to_string(url.port));
     }
     HttpResponse response;
     response.status = result->status;
@@ -85,11 +80,11 @@ Result<Url> parse_url(std::string_view input) {
   Url url;
   const auto sep = input.find("://");
   if (sep == std::string_view::npos) {
-    return make_error(ErrorKind::kInvalidArgument, "not an absolute URL: " + std::string(input));
+    return Error::invalid_argument("not an absolute URL: " + std::string(input));
   }
   url.scheme = text::lower(input.substr(0, sep));
   if (url.scheme != "http" && url.scheme != "https") {
-    return make_error(ErrorKind::kInvalidArgument, "unsupported URL scheme: " + url.scheme);
+    return Error::invalid_argument("unsupported URL scheme: " + url.scheme);
   }
   std::string_view rest = input.substr(sep + 3);
   const auto slash = rest.find_first_of("/?#");
@@ -100,13 +95,13 @@ Result<Url> parse_url(std::string_view input) {
   }
   url.target = target.empty() || target[0] != '/' ? "/" + std::string(target) : std::string(target);
   if (authority.find('@') != std::string_view::npos) {
-    return make_error(ErrorKind::kInvalidArgument, "credentials in URLs are not supported");
+    return Error::invalid_argument("credentials in URLs are not supported");
   }
   std::string_view port_text;
   if (!authority.empty() && authority[0] == '[') {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) {
-      return make_error(ErrorKind::kInvalidArgument, "bad IPv6 host in URL");
+      return Error::invalid_argument("bad IPv6 host in URL");
     }
     url.host = std::string(authority.substr(1, close - 1));
     if (close + 1 < authority.size() && authority[close + 1] == ':') {
@@ -117,17 +112,17 @@ Result<Url> parse_url(std::string_view input) {
     url.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
-  if (url.host.empty()) return make_error(ErrorKind::kInvalidArgument, "URL has no host");
+  if (url.host.empty()) return Error::invalid_argument("URL has no host");
   url.port = url.scheme == "https" ? 443 : 80;
   if (!port_text.empty()) {
     int port = 0;
     for (char c : port_text) {
       if (c < '0' || c > '9' || port > 65535) {
-        return make_error(ErrorKind::kInvalidArgument, "bad port in URL");
+        return Error::invalid_argument("bad port in URL");
       }
       port = port * 10 + (c - '0');
     }
-    if (port < 1 || port > 65535) return make_error(ErrorKind::kInvalidArgument, "bad port in URL");
+    if (port < 1 || port > 65535) return Error::invalid_argument("bad port in URL");
     url.port = port;
   }
   return url;

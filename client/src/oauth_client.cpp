@@ -3,6 +3,7 @@
 #include <random>
 #include <thread>
 
+#include "clock.h"
 #include "twoba/retry.h"
 
 namespace twoba {
@@ -13,16 +14,15 @@ double unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
 }
 
-Error not_logged_in() {
-  return make_error(ErrorKind::kReloginRequired, "not logged in: no stored tokens");
-}
+Error not_logged_in() { return Error::relogin_required("not logged in: no stored tokens"); }
 
 }  // namespace
 
-OAuthClient::OAuthClient(ClientConfig config, std::shared_ptr<HttpTransport> transport)
+OAuthClient::OAuthClient(ClientConfig config, std::shared_ptr<HttpTransport> transport,
+                         std::shared_ptr<TokenStorage> storage)
     : config_(std::move(config)),
       transport_(transport ? std::move(transport) : make_http_transport(config_)),
-      store_(config_.store_path) {}
+      storage_(storage ? std::move(storage) : std::make_shared<TokenStore>(config_.store_path)) {}
 
 Result<HttpResponse> OAuthClient::post_token_request(FormFields fields) {
   HttpRequest request;
@@ -41,35 +41,32 @@ Result<HttpResponse> OAuthClient::post_token_request(FormFields fields) {
 
   for (int attempt = 1;; ++attempt) {
     auto response = transport_->send(request);
-    if (!response || !is_retryable_status(response.value().status) ||
-        attempt > config_.max_retries) {
+    if (!response || !is_retryable_status(response->status) || attempt > config_.max_retries) {
       return response;
     }
     std::optional<std::chrono::milliseconds> retry_after;
-    if (auto header = find_header(response.value().headers, "Retry-After")) {
+    if (auto header = find_header(response->headers, "Retry-After")) {
       retry_after = parse_retry_after(*header, std::chrono::system_clock::now());
     }
     const auto delay = retry_delay(attempt, retry_after, unit_random());
-    if (delay > std::chrono::duration<double>(config_.max_retry_wait)) return response;
+    if (delay > config_.max_retry_wait) return response;
     std::this_thread::sleep_for(delay);
   }
 }
 
 Result<TokenSet> OAuthClient::grant_and_store(FormFields fields) {
   if (config_.token_url.empty()) {
-    return make_error(ErrorKind::kInvalidArgument, "no token URL configured");
+    return Error::invalid_argument("no token URL configured");
   }
-  const std::int64_t sent_at = now_ms();
+  const TokenTime sent_at = token_now();
   auto response = post_token_request(std::move(fields));
   if (!response) return response.error();
-  if (response.value().status != 200) {
-    return token_error_from_reply(response.value().status, response.value().body);
-  }
-  auto tokens = parse_token_response(response.value().body, sent_at);
+  if (response->status != 200) return token_error_from_reply(response->status, response->body);
+  auto tokens = parse_token_response(response->body, sent_at);
   if (!tokens) return tokens.error();
-  auto lock = store_.lock();
+  auto lock = storage_->lock();
   if (!lock) return lock.error();
-  if (auto saved = store_.save(tokens.value()); !saved) return saved.error();
+  if (auto saved = storage_->save(*tokens); !saved) return saved.error();
   return tokens;
 }
 
@@ -90,14 +87,14 @@ Result<TokenSet> OAuthClient::exchange_code(const std::string& code,
   return grant_and_store(std::move(fields));
 }
 
-Result<std::optional<TokenSet>> OAuthClient::stored_tokens() const { return store_.load(); }
+Result<std::optional<TokenSet>> OAuthClient::stored_tokens() const { return storage_->load(); }
 
 Result<TokenSet> OAuthClient::valid_tokens() {
-  auto stored = store_.load();
+  auto stored = storage_->load();
   if (!stored) return stored.error();
-  if (!stored.value()) return not_logged_in();
-  const TokenSet& tokens = *stored.value();
-  if (!needs_refresh(tokens, now_ms(), config_.max_refresh_margin)) return tokens;
+  if (!*stored) return not_logged_in();
+  const TokenSet& tokens = **stored;
+  if (!needs_refresh(tokens, token_now(), config_.max_refresh_margin)) return tokens;
   return refresh_single_flight(RefreshMode::kIfExpiring, {});
 }
 
@@ -111,14 +108,14 @@ Result<TokenSet> OAuthClient::force_refresh() {
 
 Result<TokenSet> OAuthClient::refresh_single_flight(RefreshMode mode, const std::string& rejected) {
   std::lock_guard<std::mutex> guard(refresh_mutex_);
-  auto lock = store_.lock();
+  auto lock = storage_->lock();
   if (!lock) return lock.error();
   // Re-read under the lock: whoever held it before us may have rotated the pair already.
-  auto stored = store_.load();
+  auto stored = storage_->load();
   if (!stored) return stored.error();
-  if (!stored.value()) return not_logged_in();
-  const TokenSet& current = *stored.value();
-  const bool fresh = !needs_refresh(current, now_ms(), config_.max_refresh_margin);
+  if (!*stored) return not_logged_in();
+  const TokenSet& current = **stored;
+  const bool fresh = !needs_refresh(current, token_now(), config_.max_refresh_margin);
   if (mode == RefreshMode::kIfExpiring && fresh) return current;
   if (mode == RefreshMode::kIfRejected && fresh && current.access_token != rejected) {
     return current;
@@ -128,38 +125,37 @@ Result<TokenSet> OAuthClient::refresh_single_flight(RefreshMode mode, const std:
 
 Result<TokenSet> OAuthClient::refresh_locked(const TokenSet& current) {
   if (current.refresh_token.empty()) {
-    return make_error(ErrorKind::kReloginRequired, "no refresh token stored: log in again");
+    return Error::relogin_required("no refresh token stored: log in again");
   }
   if (config_.token_url.empty()) {
-    return make_error(ErrorKind::kInvalidArgument, "no token URL configured");
+    return Error::invalid_argument("no token URL configured");
   }
-  const std::int64_t sent_at = now_ms();
+  const TokenTime sent_at = token_now();
   auto response = post_token_request(
       {{"grant_type", "refresh_token"}, {"refresh_token", current.refresh_token}});
   if (!response) return response.error();  // tokens kept: the grant may still be alive
-  const HttpResponse& reply = response.value();
+  const HttpResponse& reply = *response;
   if (reply.status == 400) {
     // 2BA answers a dead refresh token with a 400, body or not: drop it, never retry it.
     const Error cause = token_error_from_reply(reply.status, reply.body);
-    if (auto removed = store_.remove(); !removed) return removed.error();
-    return make_error(ErrorKind::kReloginRequired,
-                      "refresh token rejected, log in again (" + cause.message + ")", 400,
-                      cause.oauth_code);
+    if (auto removed = storage_->remove(); !removed) return removed.error();
+    return Error::relogin_required("refresh token rejected, log in again (" + cause.message + ")",
+                                   400, cause.oauth_code);
   }
   if (reply.status != 200) return token_error_from_reply(reply.status, reply.body);
   auto parsed = parse_token_response(reply.body, sent_at);
   if (!parsed) return parsed.error();
-  TokenSet next = merge_refreshed(current, std::move(parsed).value());
+  TokenSet next = merge_refreshed(current, *std::move(parsed));
   // Persist the rotated refresh token before anyone can use the new access token.
-  if (auto saved = store_.save(next); !saved) return saved.error();
+  if (auto saved = storage_->save(next); !saved) return saved.error();
   refreshes_.fetch_add(1);
   return next;
 }
 
 Status OAuthClient::logout() {
-  auto lock = store_.lock();
+  auto lock = storage_->lock();
   if (!lock) return lock.error();
-  return store_.remove();
+  return storage_->remove();
 }
 
 }  // namespace twoba

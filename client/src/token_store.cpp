@@ -53,21 +53,19 @@ bool write_all(int fd, const std::string& data) {
   return true;
 }
 
+// An flock(2) held through an open descriptor.
+class FileLock final : public TokenStorage::Lock {
+ public:
+  explicit FileLock(int fd) : fd_(fd) {}
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() override { ::close(fd_); }  // closing the descriptor releases the flock
+
+ private:
+  int fd_;
+};
+
 }  // namespace
-
-TokenStore::Lock::Lock(Lock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-
-TokenStore::Lock& TokenStore::Lock::operator=(Lock&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-TokenStore::Lock::~Lock() {
-  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
-}
 
 TokenStore::TokenStore(std::string path) : path_(std::move(path)) {}
 
@@ -75,7 +73,7 @@ Result<std::optional<TokenSet>> TokenStore::load() const {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::optional<TokenSet>{};
-    return make_error(ErrorKind::kStore, errno_text("cannot open token store", path_));
+    return Error::store(errno_text("cannot open token store", path_));
   }
   std::string content;
   char buffer[8192];
@@ -84,7 +82,7 @@ Result<std::optional<TokenSet>> TokenStore::load() const {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       ::close(fd);
-      return make_error(ErrorKind::kStore, errno_text("cannot read token store", path_));
+      return Error::store(errno_text("cannot read token store", path_));
     }
     if (n == 0) break;
     content.append(buffer, static_cast<std::size_t>(n));
@@ -92,17 +90,17 @@ Result<std::optional<TokenSet>> TokenStore::load() const {
   ::close(fd);
   auto tokens = from_store_json(content);
   if (!tokens) {
-    return make_error(ErrorKind::kStore, "token store " + path_ + " is damaged; log in again");
+    return Error::store("token store " + path_ + " is damaged; log in again");
   }
-  return std::optional<TokenSet>(std::move(tokens).value());
+  return std::optional<TokenSet>(*std::move(tokens));
 }
 
-Status TokenStore::save(const TokenSet& tokens) const {
+Status TokenStore::save(const TokenSet& tokens) {
   const std::string dir = parent_dir(path_);
   make_dirs(dir);
   const std::string tmp = path_ + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error(ErrorKind::kStore, errno_text("cannot create", tmp));
+  if (fd < 0) return Error::store(errno_text("cannot create", tmp));
   // O_CREAT's mode does not apply to a leftover file from an interrupted write.
   const bool written =
       ::fchmod(fd, 0600) == 0 && write_all(fd, to_store_json(tokens)) && ::fsync(fd) == 0;
@@ -110,12 +108,12 @@ Status TokenStore::save(const TokenSet& tokens) const {
   ::close(fd);
   if (!written) {
     errno = saved_errno;
-    const Error error = make_error(ErrorKind::kStore, errno_text("cannot write", tmp));
+    const Error error = Error::store(errno_text("cannot write", tmp));
     ::unlink(tmp.c_str());
     return error;
   }
   if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    const Error error = make_error(ErrorKind::kStore, errno_text("cannot replace", path_));
+    const Error error = Error::store(errno_text("cannot replace", path_));
     ::unlink(tmp.c_str());
     return error;
   }
@@ -123,27 +121,27 @@ Status TokenStore::save(const TokenSet& tokens) const {
   return Ok{};
 }
 
-Status TokenStore::remove() const {
+Status TokenStore::remove() {
   if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
-    return make_error(ErrorKind::kStore, errno_text("cannot delete token store", path_));
+    return Error::store(errno_text("cannot delete token store", path_));
   }
   fsync_dir(parent_dir(path_));
   return Ok{};
 }
 
-Result<TokenStore::Lock> TokenStore::lock() const {
+Result<std::unique_ptr<TokenStorage::Lock>> TokenStore::lock() {
   make_dirs(parent_dir(path_));
   const std::string lock_path = path_ + ".lock";
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error(ErrorKind::kStore, errno_text("cannot open lock file", lock_path));
+  if (fd < 0) return Error::store(errno_text("cannot open lock file", lock_path));
   while (::flock(fd, LOCK_EX) != 0) {
     if (errno != EINTR) {
-      const Error error = make_error(ErrorKind::kStore, errno_text("cannot lock", lock_path));
+      const Error error = Error::store(errno_text("cannot lock", lock_path));
       ::close(fd);
       return error;
     }
   }
-  return Lock(fd);
+  return std::unique_ptr<Lock>(std::make_unique<FileLock>(fd));
 }
 
 }  // namespace twoba

@@ -9,6 +9,7 @@
 #include "mock_process.h"
 #include "twoba/authorization.h"
 #include "twoba/encoding.h"
+#include "url.h"
 
 namespace twoba {
 namespace {
@@ -174,9 +175,9 @@ class LoginCodeTest : public CliIntegrationTest {
   // GETs the redirect URI with the given query, as the browser would after login.
   static int redirect(const std::string& redirect_uri, const std::string& query) {
     const auto url = parse_url(redirect_uri);
-    httplib::Client browser(url.value().host, url.value().port);
+    httplib::Client browser(url->host, url->port);
     browser.set_url_encode(false);
-    auto res = browser.Get((url.value().target + "?" + query).c_str());
+    auto res = browser.Get((url->target + "?" + query).c_str());
     return res ? res->status : -1;
   }
 

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "twoba/token_store.h"
+
 namespace twoba::cli {
 namespace {
 
@@ -34,8 +36,9 @@ Outcome run_cli(const std::vector<std::string>& args) {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* name : {"TWOBA_TOKEN_URL", "TWOBA_CLIENT_ID", "TWOBA_STORE", "TWOBA_JSON",
-                             "TWOBA_API_BASE", "TWOBA_CLIENT_SECRET", "TWOBA_CLIENT_AUTH"}) {
+    for (const char* name :
+         {"TWOBA_TOKEN_URL", "TWOBA_CLIENT_ID", "TWOBA_STORE", "TWOBA_JSON", "TWOBA_API_BASE",
+          "TWOBA_CLIENT_SECRET", "TWOBA_CLIENT_AUTH", "TWOBA_CONNECT_TIMEOUT"}) {
       ::unsetenv(name);
     }
   }
@@ -87,15 +90,51 @@ TEST_F(CliTest, TransportFailureExitsFour) {
   EXPECT_EQ(o.err.find("p\n"), std::string::npos);
 }
 
+TEST_F(CliTest, FlagWinsOverEnvironmentAndMayFollowTheCommand) {
+  char pattern[] = "/tmp/twoba-cli-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  TokenSet tokens;
+  tokens.access_token = "at";
+  ASSERT_TRUE(TokenStore(dir + "/flag.json").save(tokens).ok());
+  ASSERT_TRUE(TokenStore(dir + "/env.json").save(tokens).ok());
+  ::setenv("TWOBA_STORE", (dir + "/env.json").c_str(), 1);
+  const Outcome from_env = run_cli({"--json", "status"});
+  const Outcome from_flag = run_cli({"status", "--store", dir + "/flag.json", "--json"});
+  ::unsetenv("TWOBA_STORE");
+  std::system(("rm -rf '" + dir + "'").c_str());
+  EXPECT_EQ(from_env.code, 0) << from_env.err;
+  EXPECT_NE(from_env.out.find("env.json"), std::string::npos) << from_env.out;
+  EXPECT_EQ(from_flag.code, 0) << from_flag.err;
+  EXPECT_NE(from_flag.out.find("flag.json"), std::string::npos) << from_flag.out;
+  EXPECT_NE(from_flag.out.find("\"logged_in\":true"), std::string::npos) << from_flag.out;
+}
+
+TEST_F(CliTest, BadEnvironmentValuesAreUsageErrors) {
+  ::setenv("TWOBA_CLIENT_AUTH", "digest", 1);
+  EXPECT_EQ(run_cli({"status"}).code, kExitUsage);
+  ::unsetenv("TWOBA_CLIENT_AUTH");
+  ::setenv("TWOBA_CONNECT_TIMEOUT", "0", 1);
+  EXPECT_EQ(run_cli({"status"}).code, kExitUsage);
+  ::unsetenv("TWOBA_CONNECT_TIMEOUT");
+}
+
+TEST_F(CliTest, CommandOptionsBelongToTheirCommand) {
+  const Outcome o =
+      run_cli({"--store", "/tmp/twoba-cli-test-none/x.json", "status", "--concurrency", "2"});
+  EXPECT_EQ(o.code, kExitUsage) << o.err;
+  EXPECT_NE(run_cli({"frobnicate"}).err.find("unknown command frobnicate"), std::string::npos);
+}
+
 TEST(ExitCodes, MapEachErrorKind) {
-  EXPECT_EQ(exit_code_for(make_error(ErrorKind::kReloginRequired, "")), 3);
-  EXPECT_EQ(exit_code_for(make_error(ErrorKind::kTransport, "")), 4);
-  EXPECT_EQ(exit_code_for(make_error(ErrorKind::kHttp, "", 503)), 5);
-  EXPECT_EQ(exit_code_for(make_error(ErrorKind::kOAuth, "", 500, "server_error")), 5);
-  EXPECT_EQ(exit_code_for(make_error(ErrorKind::kOAuth, "", 401, "invalid_client")), 6);
-  EXPECT_EQ(exit_code_for(make_error(ErrorKind::kHttp, "", 404)), 6);
-  EXPECT_EQ(exit_code_for(make_error(ErrorKind::kParse, "")), 7);
-  EXPECT_EQ(exit_code_for(make_error(ErrorKind::kInvalidArgument, "")), 2);
+  EXPECT_EQ(exit_code_for(Error::relogin_required("")), 3);
+  EXPECT_EQ(exit_code_for(Error::transport("")), 4);
+  EXPECT_EQ(exit_code_for(Error::http(503, "")), 5);
+  EXPECT_EQ(exit_code_for(Error::oauth("", 500, "server_error")), 5);
+  EXPECT_EQ(exit_code_for(Error::oauth("", 401, "invalid_client")), 6);
+  EXPECT_EQ(exit_code_for(Error::http(404, "")), 6);
+  EXPECT_EQ(exit_code_for(Error::parse("")), 7);
+  EXPECT_EQ(exit_code_for(Error::invalid_argument("")), 2);
 }
 
 }  // namespace

@@ -69,8 +69,8 @@ TEST(CrashSafety, KillNineDuringRefreshNeverLosesThePair) {
   int kills = 0;
   for (; kills < kKills && std::chrono::steady_clock::now() - start < budget; ++kills) {
     const auto before = store.load();
-    ASSERT_TRUE(before.ok() && before.value().has_value());
-    const TokenSet previous = *before.value();
+    ASSERT_TRUE(before.ok() && before->has_value());
+    const TokenSet previous = **before;
 
     Subprocess refresh({TWOBA_CLIENT_CLI, "refresh"}, testing::demo_env(mock, store_path));
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));

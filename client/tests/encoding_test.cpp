@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto.h"
+
 namespace twoba {
 namespace {
 

@@ -25,7 +25,7 @@ class MockIntegrationTest : public ::testing::Test {
   std::optional<TokenSet> stored() const {
     auto loaded = TokenStore(store_path()).load();
     EXPECT_TRUE(loaded.ok());
-    return loaded.ok() ? loaded.value() : std::nullopt;
+    return loaded.value_or(std::nullopt);
   }
 
   TempDir dir_;
@@ -38,8 +38,8 @@ TEST_F(MockIntegrationTest, PasswordLoginThenProductCall) {
   ApiClient api(oauth);
   auto r = api.get("/Product/Search?query=Kabelgoot");
   ASSERT_TRUE(r.ok()) << describe(r.error());
-  EXPECT_EQ(r.value().status, 200);
-  EXPECT_NE(r.value().body.find("6062101"), std::string::npos) << r.value().body;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("6062101"), std::string::npos) << r->body;
   const auto calls = mock.journal("/1/json/Product/Search");
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0]["headers"]["Authorization"], "Bearer " + stored()->access_token);
@@ -84,7 +84,7 @@ TEST_F(MockIntegrationTest, SixteenThreadsWithAnExpiredAccessTokenCauseOneRefres
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
       auto r = api.get("/Product/DetailsForProduct?gtin=08711893010011");
-      if (r.ok() && r.value().status == 200) ++ok;
+      if (r.ok() && r->status == 200) ++ok;
     });
   }
   for (auto& t : threads) t.join();
@@ -179,7 +179,7 @@ TEST_F(MockIntegrationTest, HostileTokensRoundTripByteForByte) {
     ApiClient api(oauth);
     auto r = api.get("/Product/DetailsForProduct?gtin=08711893010011");
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r.value().status, 200) << r.value().body;
+    EXPECT_EQ(r->status, 200) << r->body;
     EXPECT_EQ(mock.journal("/1/json/Product/DetailsForProduct").back()["headers"]["Authorization"],
               "Bearer " + stored()->access_token);
   }
@@ -208,7 +208,7 @@ TEST_F(MockIntegrationTest, LowercaseBearerAndExtraMembersAreAccepted) {
   ApiClient api(oauth);
   auto r = api.get("/Product/Search?query=Niko");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.value().status, 200);
+  EXPECT_EQ(r->status, 200);
   const std::string header =
       mock.journal("/1/json/Product/Search").back()["headers"]["Authorization"];
   EXPECT_EQ(header.rfind("Bearer ", 0), 0u);
@@ -220,12 +220,12 @@ TEST_F(MockIntegrationTest, WithoutExpiresInA401TriggersTheRefresh) {
   ASSERT_TRUE(oauth.login_password("demo", "demo").ok());
   EXPECT_FALSE(stored()->expires_in.has_value());
   ApiClient api(oauth);
-  ASSERT_EQ(api.get("/Product/Search?query=Niko").value().status, 200);
+  ASSERT_EQ(api.get("/Product/Search?query=Niko")->status, 200);
   EXPECT_EQ(mock.token_requests("refresh_token").size(), 0u);
   mock.advance_clock(2 * 24 * 3600);
   auto r = api.get("/Product/Search?query=Niko");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.value().status, 200);
+  EXPECT_EQ(r->status, 200);
   EXPECT_EQ(mock.token_requests("refresh_token").size(), 1u);
 }
 
@@ -239,7 +239,7 @@ TEST_F(MockIntegrationTest, ShortLifetimesDoNotCauseARefreshLoop) {
   while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(3200)) {
     auto r = api.get("/Product/Search?query=Niko");
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r.value().status, 200);
+    EXPECT_EQ(r->status, 200);
     ++calls;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

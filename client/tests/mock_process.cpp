@@ -124,7 +124,7 @@ void Subprocess::kill(int signal) {
 MockServer::MockServer(const std::string& fixture, const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {
       TWOBA_MOCK_SERVER, "--port",    "0",
-      "--quiet",         "--fixture", std::string(TWOBA_FIXTURES_DIR) + "/" + fixture};
+      "--quiet",         "--fixture", std::string(TWOBA_FIXTURE_DIR) + "/" + fixture};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Subprocess>(argv, std::vector<std::string>{});
   std::string line;
@@ -210,8 +210,8 @@ ClientConfig demo_config(const MockServer& mock, const std::string& store_path) 
   config.client_id = "demo-client";
   config.client_secret = "demo-secret";
   config.store_path = store_path;
-  config.connect_timeout = 5;
-  config.read_timeout = 10;
+  config.connect_timeout = std::chrono::seconds(5);
+  config.read_timeout = std::chrono::seconds(10);
   return config;
 }
 

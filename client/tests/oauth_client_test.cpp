@@ -5,8 +5,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 
+#include "clock.h"
 #include "fake_transport.h"
 #include "twoba/api_client.h"
 #include "twoba/encoding.h"
@@ -52,9 +56,9 @@ class OAuthClientTest : public ::testing::Test {
     TokenSet t;
     t.access_token = at;
     t.refresh_token = rt;
-    t.expires_in = 3600;
-    t.obtained_at_ms = now_ms() - 3'601'000;
-    t.expires_at_ms = now_ms() - 1000;
+    t.expires_in = std::chrono::hours(1);
+    t.obtained_at = token_now() - std::chrono::seconds(3601);
+    t.expires_at = token_now() - std::chrono::seconds(1);
     ASSERT_TRUE(TokenStore(config_.store_path).save(t).ok());
   }
 
@@ -62,16 +66,16 @@ class OAuthClientTest : public ::testing::Test {
     TokenSet t;
     t.access_token = at;
     t.refresh_token = rt;
-    t.expires_in = 3600;
-    t.obtained_at_ms = now_ms();
-    t.expires_at_ms = now_ms() + 3'600'000;
+    t.expires_in = std::chrono::hours(1);
+    t.obtained_at = token_now();
+    t.expires_at = token_now() + std::chrono::hours(1);
     ASSERT_TRUE(TokenStore(config_.store_path).save(t).ok());
   }
 
   std::optional<TokenSet> stored() {
     auto loaded = TokenStore(config_.store_path).load();
     EXPECT_TRUE(loaded.ok());
-    return loaded.ok() ? loaded.value() : std::nullopt;
+    return loaded.value_or(std::nullopt);
   }
 
   std::string dir_;
@@ -268,7 +272,7 @@ TEST_F(OAuthClientTest, PersistentOverloadGivesUpBoundedAndKeepsTokens) {
 
 TEST_F(OAuthClientTest, RetryAfterBeyondTheLimitIsNotWaitedFor) {
   seed_expired();
-  config_.max_retry_wait = 5;
+  config_.max_retry_wait = std::chrono::seconds(5);
   auto fake = std::make_shared<FakeTransport>([](const HttpRequest&, int) {
     return reply(503, "", {{"Retry-After", "3600"}});
   });
@@ -285,7 +289,7 @@ TEST_F(OAuthClientTest, RetryAfterBeyondTheLimitIsNotWaitedFor) {
 TEST_F(OAuthClientTest, TransportErrorKeepsTokens) {
   seed_expired();
   auto fake = std::make_shared<FakeTransport>([](const HttpRequest&, int) -> Result<HttpResponse> {
-    return make_error(ErrorKind::kTransport, "connection refused");
+    return Error::transport("connection refused");
   });
   OAuthClient client(config_, fake);
   auto t = client.valid_tokens();
@@ -338,6 +342,62 @@ TEST_F(OAuthClientTest, NotLoggedInIsReloginRequired) {
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.error().kind, ErrorKind::kReloginRequired);
   EXPECT_TRUE(fake->requests().empty());
+}
+
+// Tokens kept in memory: what a caller with its own storage (a keychain, a database) writes.
+class MemoryStorage final : public TokenStorage {
+ public:
+  Result<std::optional<TokenSet>> load() const override {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return tokens_;
+  }
+  Status save(const TokenSet& tokens) override {
+    std::lock_guard<std::mutex> guard(mutex_);
+    tokens_ = tokens;
+    return Ok{};
+  }
+  Status remove() override {
+    std::lock_guard<std::mutex> guard(mutex_);
+    tokens_.reset();
+    return Ok{};
+  }
+  Result<std::unique_ptr<Lock>> lock() override {
+    ++locks_taken;
+    return std::unique_ptr<Lock>(std::make_unique<Held>(exclusive_));
+  }
+  std::atomic<int> locks_taken{0};
+
+ private:
+  class Held final : public Lock {
+   public:
+    explicit Held(std::mutex& m) : guard_(m) {}
+
+   private:
+    std::lock_guard<std::mutex> guard_;
+  };
+  mutable std::mutex mutex_;
+  std::mutex exclusive_;
+  std::optional<TokenSet> tokens_;
+};
+
+TEST_F(OAuthClientTest, KeepsTokensInTheStorageItIsGiven) {
+  auto fake = std::make_shared<FakeTransport>([](const HttpRequest& req, int) {
+    return form_of(req).at("grant_type") == "password" ? reply(200, token_json("at-1", "rt-1"))
+                                                       : reply(200, token_json("at-2", "rt-2"));
+  });
+  auto memory = std::make_shared<MemoryStorage>();
+  OAuthClient client(config_, fake, memory);
+  EXPECT_EQ(client.storage(), memory);
+  ASSERT_TRUE(client.login_password("demo", "demo").ok());
+  EXPECT_EQ(memory->load()->value_or(TokenSet{}).refresh_token, "rt-1");
+  auto refreshed = client.force_refresh();
+  ASSERT_TRUE(refreshed.ok()) << describe(refreshed.error());
+  EXPECT_EQ(form_of(fake->requests().at(1)).at("refresh_token"), "rt-1");
+  EXPECT_EQ(memory->load()->value_or(TokenSet{}).refresh_token, "rt-2");
+  EXPECT_GE(memory->locks_taken.load(), 2);  // the login's save and the refresh
+  EXPECT_FALSE(stored().has_value()) << "the default file store was written";
+  ASSERT_TRUE(client.logout().ok());
+  EXPECT_FALSE(memory->load()->has_value());
 }
 
 TEST_F(OAuthClientTest, PlainHttpToARemoteHostIsRefused) {

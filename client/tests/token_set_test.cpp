@@ -5,18 +5,21 @@
 namespace twoba {
 namespace {
 
-constexpr std::int64_t kT0 = 1'700'000'000'000;
+using namespace std::chrono_literals;
+
+constexpr TokenTime kT0{1'700'000'000'000ms};
 
 TEST(TokenResponse, ParsesAStandardReply) {
   auto r = parse_token_response(
       R"({"access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt","scope":"openid"})",
       kT0);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.value().access_token, "at");
-  EXPECT_EQ(r.value().refresh_token, "rt");
-  EXPECT_EQ(r.value().expires_in, 3600);
-  EXPECT_EQ(r.value().expires_at_ms, kT0 + 3'600'000);
-  EXPECT_EQ(r.value().scope, "openid");
+  EXPECT_EQ(r->access_token, "at");
+  EXPECT_EQ(r->refresh_token, "rt");
+  EXPECT_EQ(r->expires_in, 3600s);
+  EXPECT_EQ(r->expires_at, kT0 + 3600s);
+  EXPECT_EQ(r->obtained_at, kT0);
+  EXPECT_EQ(r->scope, "openid");
 }
 
 TEST(TokenResponse, TokenTypeIsCaseInsensitiveAndUnknownFieldsIgnored) {
@@ -37,11 +40,11 @@ TEST(TokenResponse, RejectsTokenTypesItDoesNotUnderstand) {
 TEST(TokenResponse, ExpiresInAsStringOrMissing) {
   auto s = parse_token_response(R"({"access_token":"a","expires_in":"300"})", kT0);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(s.value().expires_in, 300);
+  EXPECT_EQ(s->expires_in, 300s);
   auto m = parse_token_response(R"({"access_token":"a"})", kT0);
   ASSERT_TRUE(m.ok());
-  EXPECT_FALSE(m.value().expires_in.has_value());
-  EXPECT_FALSE(m.value().expires_at_ms.has_value());
+  EXPECT_FALSE(m->expires_in.has_value());
+  EXPECT_FALSE(m->expires_at.has_value());
 }
 
 TEST(TokenResponse, MalformedRepliesAreParseErrors) {
@@ -67,11 +70,11 @@ TEST(TokenErrorReply, ClassifiesOAuthAndPlainHttpErrors) {
 }
 
 TEST(RefreshMargin, IsAMinuteOrHalfTheLifetime) {
-  EXPECT_EQ(refresh_margin_ms(3600, 60), 60'000);
-  EXPECT_EQ(refresh_margin_ms(120, 60), 60'000);
-  EXPECT_EQ(refresh_margin_ms(100, 60), 50'000);
-  EXPECT_EQ(refresh_margin_ms(5, 60), 2'500);
-  EXPECT_EQ(refresh_margin_ms(0, 60), 0);
+  EXPECT_EQ(refresh_margin(3600s, 60s), 60s);
+  EXPECT_EQ(refresh_margin(120s, 60s), 60s);
+  EXPECT_EQ(refresh_margin(100s, 60s), 50s);
+  EXPECT_EQ(refresh_margin(5s, 60s), 2500ms);
+  EXPECT_EQ(refresh_margin(0s, 60s), 0ms);
 }
 
 TEST(RefreshMargin, ShortLifetimeCannotLoop) {
@@ -79,23 +82,23 @@ TEST(RefreshMargin, ShortLifetimeCannotLoop) {
   // every call. Half the lifetime keeps a fresh token usable for 2.5 s.
   auto fresh = parse_token_response(R"({"access_token":"a","expires_in":5})", kT0);
   ASSERT_TRUE(fresh.ok());
-  EXPECT_FALSE(needs_refresh(fresh.value(), kT0, 60));
-  EXPECT_FALSE(needs_refresh(fresh.value(), kT0 + 2'499, 60));
-  EXPECT_TRUE(needs_refresh(fresh.value(), kT0 + 2'500, 60));
+  EXPECT_FALSE(needs_refresh(*fresh, kT0, 60s));
+  EXPECT_FALSE(needs_refresh(*fresh, kT0 + 2499ms, 60s));
+  EXPECT_TRUE(needs_refresh(*fresh, kT0 + 2500ms, 60s));
 }
 
 TEST(RefreshMargin, LongLifetimeRefreshesAMinuteEarly) {
   auto t = parse_token_response(R"({"access_token":"a","expires_in":3600})", kT0);
   ASSERT_TRUE(t.ok());
-  EXPECT_FALSE(needs_refresh(t.value(), kT0 + 3'539'999, 60));
-  EXPECT_TRUE(needs_refresh(t.value(), kT0 + 3'540'000, 60));
+  EXPECT_FALSE(needs_refresh(*t, kT0 + 3539999ms, 60s));
+  EXPECT_TRUE(needs_refresh(*t, kT0 + 3540s, 60s));
 }
 
 TEST(RefreshMargin, WithoutExpiresInOnlyTheServerSaysWhen) {
   auto t = parse_token_response(R"({"access_token":"a"})", kT0);
   ASSERT_TRUE(t.ok());
-  EXPECT_FALSE(needs_refresh(t.value(), kT0 + 365LL * 24 * 3600 * 1000, 60));
-  EXPECT_TRUE(needs_refresh(TokenSet{}, kT0, 60));  // no access token at all
+  EXPECT_FALSE(needs_refresh(*t, kT0 + 365 * 24h, 60s));
+  EXPECT_TRUE(needs_refresh(TokenSet{}, kT0, 60s));  // no access token at all
 }
 
 TEST(MergeRefreshed, KeepsTheOldRefreshTokenWhenNoneComes) {
@@ -116,16 +119,22 @@ TEST(StoreJson, RoundTripsHostileTokensByteForByte) {
   t.access_token = std::string(4096, '+') + "/=é€\"\\\n";
   t.refresh_token = "ab+/==";
   t.token_type = "bearer";
-  t.expires_in = 5;
-  t.expires_at_ms = kT0 + 5000;
-  t.obtained_at_ms = kT0;
-  auto back = from_store_json(to_store_json(t));
+  t.expires_in = 5s;
+  t.expires_at = kT0 + 5s;
+  t.obtained_at = kT0;
+  const std::string stored = to_store_json(t);
+  // The file keeps unix milliseconds and seconds, as stores written by earlier versions do.
+  EXPECT_NE(stored.find(R"("expires_at_ms": 1700000005000)"), std::string::npos) << stored;
+  EXPECT_NE(stored.find(R"("obtained_at_ms": 1700000000000)"), std::string::npos) << stored;
+  EXPECT_NE(stored.find(R"("expires_in": 5)"), std::string::npos) << stored;
+  auto back = from_store_json(stored);
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back.value().access_token, t.access_token);
-  EXPECT_EQ(back.value().refresh_token, t.refresh_token);
-  EXPECT_EQ(back.value().token_type, "bearer");
-  EXPECT_EQ(back.value().expires_in, 5);
-  EXPECT_EQ(back.value().expires_at_ms, kT0 + 5000);
+  EXPECT_EQ(back->access_token, t.access_token);
+  EXPECT_EQ(back->refresh_token, t.refresh_token);
+  EXPECT_EQ(back->token_type, "bearer");
+  EXPECT_EQ(back->expires_in, 5s);
+  EXPECT_EQ(back->expires_at, kT0 + 5s);
+  EXPECT_EQ(back->obtained_at, kT0);
   EXPECT_FALSE(from_store_json("{\"version\":2}").ok());
   EXPECT_FALSE(from_store_json("{\"version\":1,\"access").ok());
 }

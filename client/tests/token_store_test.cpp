@@ -29,9 +29,9 @@ class TokenStoreTest : public ::testing::Test {
     TokenSet t;
     t.access_token = "at-" + suffix;
     t.refresh_token = "rt+/=" + suffix;
-    t.expires_in = 3600;
-    t.expires_at_ms = 1'700'003'600'000;
-    t.obtained_at_ms = 1'700'000'000'000;
+    t.obtained_at = TokenTime(std::chrono::milliseconds(1'700'000'000'000));
+    t.expires_in = std::chrono::hours(1);
+    t.expires_at = t.obtained_at + *t.expires_in;
     return t;
   }
 

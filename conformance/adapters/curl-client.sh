@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A plain curl + jq 2BA client, driven by the kit's one-shot CLI adapter protocol (ADAPTERS.md):
-#   curl-client.sh COMMAND [--path P] [--concurrency N] [--username U]   (password on stdin)
+# A plain curl + jq 2BA client, driven by the kit's one-shot CLI adapter protocol (ADAPTERS.md,
+# version 2):
+#   curl-client.sh COMMAND [--path P] [--concurrency N] [--username U] [--seconds S]   (password on stdin)
 # Configuration in TWOBA_* variables; tokens in $TWOBA_STATE_DIR/tokens.json.
 # Exit: 0 ok, 3 relogin required, 4 transport, 5 server error, 6 other OAuth/HTTP error,
 # 7 parse error, 127 unsupported.
@@ -12,12 +13,13 @@ tls=()
 [[ -n "${TWOBA_CA_FILE:-}" ]] && tls=(--cacert "$TWOBA_CA_FILE")
 
 cmd="${1:-}"; shift || true
-path="" concurrency=1 username=""
+path="" concurrency=1 username="" seconds=""
 while (($#)); do
   case "$1" in
     --path) path="$2"; shift 2 ;;
     --concurrency) concurrency="$2"; shift 2 ;;
     --username) username="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
     *) shift ;;
   esac
 done
@@ -69,7 +71,7 @@ call_once() {
     [[ -f "$store" ]] || return 3
     at=$(jq -r .access_token "$store")
     code=$(curl -sS "${tls[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $at" \
-      "${TWOBA_API_BASE%/}$path") || return 4
+      "${TWOBA_PRODUCT_API_BASE%/}$path") || return 4
     [[ "$code" == 200 ]] && return 0
     [[ "$code" == 401 && $attempt == 1 ]] || break
     do_refresh "$at" || return $?
@@ -92,6 +94,8 @@ case "$cmd" in
     rc=0
     for p in "${pids[@]}"; do wait "$p" || rc=$?; done
     exit "$rc" ;;
-  info) echo "RESULT {\"name\":\"curl-client.sh\",\"version\":\"$(curl --version | head -1 | cut -d' ' -f2)\"}" ;;
+  # It keeps no expiry (it refreshes after a 401), so time passing changes nothing in it.
+  advance_time) [[ "$seconds" =~ ^[0-9]+$ ]] || exit 2 ;;
+  info) echo "RESULT {\"protocol\":2,\"name\":\"curl-client.sh\",\"version\":\"$(curl --version | head -1 | cut -d' ' -f2)\"}" ;;
   *) exit 127 ;;
 esac

@@ -33,7 +33,7 @@ class Client:
         if not self.tokens: raise LookupError("relogin_required")
         for attempt in (1, 2):
             at = self.tokens["access_token"]
-            r = self.http.get(self.cfg["api_base"] + path, headers={"Authorization": "Bearer " + at}, timeout=20)
+            r = self.http.get(self.cfg["product_api_base"] + path, headers={"Authorization": "Bearer " + at}, timeout=20)
             if r.status_code != 401 or attempt == 2: return r.raise_for_status()
             self.refresh(seen=at)
 
@@ -42,11 +42,12 @@ for line in sys.stdin:
     m = json.loads(line); cmd, seq = m["cmd"], m.get("seq")
     try:
         if cmd == "start":
-            client = Client(m["config"]); reply({"ready": True, "version": 1, "implementation": {"name": "example", "version": "1"}}); continue
+            client = Client(m["config"]); reply({"ready": True, "version": 2, "implementation": {"name": "example", "version": "1"}}); continue
         if cmd == "stop": break
         if cmd == "login_password": client.grant(grant_type="password", username=m["username"], password=m["password"])
         elif cmd == "refresh": client.refresh()
         elif cmd == "restart": client = Client(client.cfg)
+        elif cmd == "advance_time": pass            # no clock of its own: it refreshes on a 401
         elif cmd == "call_api":                    # parallel calls; the first failure is the reply
             errors = []
             def one():

@@ -4,6 +4,7 @@ adapter, flow cache), selection by profile/--only/shard, progress lines and per-
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -14,9 +15,9 @@ import pytest
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
 from kit import VERSION  # noqa: E402
-from kit.adapter import parse_client  # noqa: E402
-from kit.catalog import CHECKS, CheckContext, Skip  # noqa: E402
-from kit.flows import FLOWS, FlowRun  # noqa: E402
+from kit.adapter import AdapterError, adapter_environment, make_adapter, parse_client  # noqa: E402
+from kit.catalog import CHECKS, Blocked, CheckContext, Skip, Verdict  # noqa: E402
+from kit.flows import FLOWS, ClientTime, FlowRun  # noqa: E402
 from kit.mockserver import MockProcess, find_mock_binary, fixtures_dir  # noqa: E402
 from kit import scenarios  # noqa: E402,F401  (registers the flows)
 from kit import tls  # noqa: E402
@@ -35,6 +36,8 @@ def pytest_addoption(parser):
     g.addoption("--kit-wait", type=float, default=1.0, help="expect-nothing wait T in seconds")
     g.addoption("--kit-timeout", type=float, default=30.0, help="per-command timeout in seconds")
     g.addoption("--kit-shard", default=None, help="i/N: run the i-th of N groups of flows")
+    g.addoption("--kit-pass-env", action="append", default=[], help="pass this variable to adapters")
+    g.addoption("--kit-width", type=int, default=0, help="console width for progress lines")
 
 
 def selected_checks(profile, only):
@@ -58,7 +61,7 @@ def shard_of(checks, n):
     for c in checks:
         names = [f.rstrip("?") for f in c.flows]
         groups.setdefault(find(names[0]), set()).update(names)
-    cost = {g: sum(FLOWS[f]["options"].get("cost", 1.0) for f in fl) for g, fl in groups.items()}
+    cost = {g: sum(FLOWS[f].cost for f in fl) for g, fl in groups.items()}
     load = [0.0] * n
     where = {}
     for g in sorted(groups, key=lambda g: (-cost[g], g)):
@@ -81,7 +84,14 @@ class KitEnv:
         self.wait = opt("--kit-wait")
         self.timeout = opt("--kit-timeout")
         self.report = opt("--kit-report")
+        self.width = opt("--kit-width") or shutil.get_terminal_size((150, 24)).columns
+        self.adapter_env = adapter_environment(opt("--kit-pass-env"))
         self.workdir = tempfile.mkdtemp(prefix="twoba-kit-")
+        # Adapter stderr: kept in the report directory when there is one (ADAPTERS.md).
+        self.stderr_path = os.path.join(self.report or self.workdir, "adapter-stderr%s.log" % (
+            "" if not opt("--kit-shard") else "-" + opt("--kit-shard").split("/")[0]))
+        self._client_time = None
+        self._reasons_shown = set()
         self.mock_binary = find_mock_binary(opt("--kit-mock"))
         self.server_url = opt("--kit-server")
         self.mock = None
@@ -103,6 +113,40 @@ class KitEnv:
                 s["proc"].stop()
         if self.mock:
             self.mock.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)  # state dirs, TLS keys, probe files
+
+    def client_time(self) -> ClientTime:
+        """Probes once whether the adapter can make time pass for the client: protocol version
+        2 and `advance_time` with 0 seconds answered ok."""
+        if self._client_time is None:
+            self._client_time = self._probe_client_time()
+            if self.report:
+                with open(os.path.join(self.report, "client-time.json"), "w") as f:
+                    json.dump({"mode": self._client_time.mode, "reason": self._client_time.reason}, f)
+        return self._client_time
+
+    def _probe_client_time(self) -> ClientTime:
+        state = tempfile.mkdtemp(prefix="probe-", dir=self.workdir)
+        base = self.server_url.rstrip("/") + "/s/default"
+        cfg = {"token_url": base + "/OAuth/Token", "authorize_url": base + "/OAuth/Authorize",
+               "api_base": base, "product_api_base": base + "/1/json", "client_id": "demo-client",
+               "client_secret": "demo-secret", "client_auth": "body", "state_dir": state,
+               "ca_file": None, "scope": None}
+        a = make_adapter(self.transport, self.argv, self.stderr_path, self.timeout, self.adapter_env)
+        try:
+            hs = a.start(cfg) or {}
+            if "ready" not in hs:
+                return ClientTime("real", "the adapter did not start for the probe")
+            if a.version < 2:
+                return ClientTime("real", "adapter protocol version %d has no advance_time" % a.version)
+            r = a.command("advance_time", {"seconds": 0}, timeout=10)
+            if r.ok:
+                return ClientTime("client", "the adapter advances the client's clock")
+            return ClientTime("real", "advance_time answered %s" % r.describe())
+        except AdapterError as e:
+            return ClientTime("real", "probe failed: %s" % e)
+        finally:
+            a.stop()
 
     def tls_server(self, kind):
         """An HTTPS mock whose certificate is good, self-signed or for another host."""
@@ -123,7 +167,8 @@ class KitEnv:
     def flow(self, name):
         if name not in self.flows:
             spec = FLOWS[name]
-            tls_kind = spec["options"].get("tls")
+            clock = self.client_time() if spec.real_time_fixture else None
+            tls_kind = spec.tls
             if tls_kind:
                 srv = self.tls_server(tls_kind)
                 if "skip" in srv:
@@ -132,10 +177,10 @@ class KitEnv:
                     run.journal = None
                     self.flows[name] = run
                     return run
-                ca = srv["ca"] if spec["options"].get("give_ca", True) else None
+                ca = srv["ca"] if spec.give_ca else None
                 run = FlowRun(self, spec, server_url=srv["url"], ca_file=ca, verify=False)
             else:
-                run = FlowRun(self, spec)
+                run = FlowRun(self, spec, clock=clock)
             self.flows[name] = run.run()
             if run.adapter and run.adapter.implementation and not self.implementation:
                 self.implementation = run.adapter.implementation
@@ -162,24 +207,46 @@ class KitEnv:
             check.fn(ctx, *runs)
             verdict = ctx.verdict()
             if not ctx.findings:
-                verdict, reason = "ERROR", "check recorded no finding"
+                verdict, reason = Verdict.ERROR, "check recorded no finding"
         except Skip as e:
-            verdict, reason = "SKIP", str(e)
+            verdict, reason = Verdict.SKIP, str(e)
+        except Blocked as e:
+            # A violation seen before the check ran out of evidence still stands.
+            if ctx.worst() in (Verdict.WARN, Verdict.FAIL):
+                verdict = ctx.verdict()
+                ctx.info(str(e))
+            else:
+                verdict, reason = Verdict.BLOCKED, str(e)
         except Exception as e:
-            verdict, reason, tb = "ERROR", "%s: %s" % (type(e).__name__, e), traceback.format_exc()
+            verdict, reason, tb = Verdict.ERROR, "%s: %s" % (type(e).__name__, e), traceback.format_exc()
         dt = time.monotonic() - t0
         self._record(check, ctx, verdict, reason, tb, runs, dt)
-        self.out.write("  %-5s %-44s %-22s %5.2fs%s\n" % (
-            verdict, check.id, ",".join(check.catalog_ids), dt,
-            ("  " + reason.splitlines()[0][:90]) if reason else
-            ("  " + _first_bad(ctx)[:90] if verdict in ("FAIL", "WARN") else "")))
-        if verdict == "SKIP":
+        self._progress(check, ctx, verdict, reason, dt)
+        if verdict == Verdict.SKIP:
             pytest.skip(reason)
-        if verdict == "ERROR":
+        if verdict == Verdict.ERROR:
             raise RuntimeError(reason)
-        if verdict == "FAIL":
-            pytest.fail("; ".join(f.message for f in ctx.findings if f.level in ("FAIL", "WARN")),
+        if verdict == Verdict.FAIL:
+            pytest.fail("; ".join(f.message for f in ctx.findings if f.level in (Verdict.FAIL, Verdict.WARN)),
                         pytrace=False)
+
+    def _progress(self, check, ctx, verdict, reason, dt):
+        """One line per check, as wide as the terminal; a long reason repeated by many checks
+        (an adapter that cannot start) is printed whole once, then referred to."""
+        head = "  %-7s %-44s %-14s %5.2fs" % (verdict, check.id, ",".join(check.catalog_ids), dt)
+        text = reason or (_first_bad(ctx) if verdict in (Verdict.FAIL, Verdict.WARN) else "")
+        text = (text or "").replace("\n", " ")
+        if text and len(text) > 160 and verdict in (Verdict.ERROR, Verdict.BLOCKED, Verdict.SKIP):
+            if text in self._reasons_shown:
+                text = "(same reason as above)"
+            else:
+                self._reasons_shown.add(text)
+                self.out.write(head + "\n      " + text + "\n")
+                return
+        room = max(40, self.width - len(head) - 2)
+        if len(text) > room:
+            text = text[:room - 1] + "…"
+        self.out.write(head + ("  " + text if text else "") + "\n")
 
     def _record(self, check, ctx, verdict, reason, tb, runs, dt):
         if not self.report:
@@ -194,21 +261,26 @@ class KitEnv:
             "profile": self.profile,
             "strict": self.strict,
             "check": check.meta(self.profile),
-            "verdict": verdict,
+            "verdict": str(verdict),
             "reason": reason,
             "traceback": tb,
             "findings": [f.to_json() for f in ctx.findings],
             "duration_s": round(dt, 3),
             "evidence": [r.evidence() for r in runs if r is not None and r.journal is not None],
+            # Where a BLOCKED check's flow was cut short: the report names the FAILs seen there.
+            "blocked_at": [{"flow": r.name, "step": st.label, "seq": [st.seq_from, st.seq_to],
+                            "reply": st.reply.describe() if st.reply else None}
+                           for r in runs if r is not None and verdict == Verdict.BLOCKED
+                           for st in [r.failed_step()] if st is not None],
         }
         with open(os.path.join(d, re.sub(r"[^A-Za-z0-9_.-]", "_", check.id) + ".json"), "w") as f:
             json.dump(rec, f, indent=1)
 
 
 def _first_bad(ctx):
-    for lvl in ("FAIL", "WARN"):
+    for lvl in (Verdict.FAIL, Verdict.WARN):
         for f in ctx.findings:
-            if f.level == lvl or (lvl == "FAIL" and ctx.strict and f.level == "WARN"):
+            if f.level == lvl:
                 return f.message
     return ""
 

@@ -4,7 +4,7 @@ import re
 import urllib.parse
 
 from kit.catalog import check
-from kit.judge import (UNRESERVED, authorize_urls, entropy_bits, flows_present, form1,
+from kit.evidence import (UNRESERVED, authorize_urls, entropy_bits, flows_present, form1,
                        is_loopback_literal, redirect_registered, s256, where)
 
 ALL_FAIL = {"2ba": "FAIL", "rfc6749": "FAIL", "bcp": "FAIL"}
@@ -50,7 +50,7 @@ def test_authorize_request(ctx, *runs):
         if bad:
             ctx.violation("step '%s': query holds unencoded characters %r" % (s.label, "".join(bad)), r.name)
     if not urls:
-        ctx.violation("the client produced no authorization URL", runs[0].name)
+        ctx.not_observed("the client produced no authorization URL", runs[0])
     elif not ctx.findings:
         ctx.passed("%d authorization URL(s) well formed" % len(urls))
 
@@ -81,7 +81,7 @@ def test_state(ctx, *runs):
             ctx.violation("step '%s' reuses the state of step '%s'" % (s.label, seen[st]), r.name)
         seen[st] = s.label
     if not urls:
-        ctx.violation("the client produced no authorization URL", runs[0].name)
+        ctx.not_observed("the client produced no authorization URL", runs[0])
     elif not ctx.findings:
         ctx.passed("%d distinct states, each ≥ 64 bits" % len(seen))
 
@@ -103,7 +103,7 @@ def test_pkce(ctx, *runs):
             ctx.violation("step '%s': S256 challenge is not 43 base64url characters" % s.label, r.name,
                           grade=ALL_FAIL)
     if not urls:
-        ctx.violation("the client produced no authorization URL", runs[0].name, grade=ALL_FAIL)
+        ctx.not_observed("the client produced no authorization URL", runs[0])
     elif not ctx.findings:
         ctx.passed("S256 in all %d authorization URL(s)" % len(urls))
 
@@ -122,7 +122,9 @@ def test_verifier(ctx, run):
         method = (q.get("code_challenge_method") or ["plain"])[0]
         for e in _code_requests(run, s):
             pairs.append((s, e, ch, method, form1(e, "code_verifier")))
-    if not any(ch for _, _, ch, _, _ in pairs):
+    challenged = [u for s in run.steps if s.browser for u in s.browser.authorize_urls
+                  if urllib.parse.parse_qs(urllib.parse.urlsplit(u).query).get("code_challenge")]
+    if run.steps and not challenged and any(s.browser and s.browser.authorize_urls for s in run.steps):
         ctx.skip("the client does not use PKCE (see authorize/pkce-s256)")
     seen = {}
     for s, e, ch, method, v in pairs:
@@ -144,7 +146,7 @@ def test_verifier(ctx, run):
         if entropy_bits(v) < 128:
             ctx.warn("%s verifier carries about %.0f bits" % (where(run, e), entropy_bits(v)), run.name, e["seq"])
     if not pairs:
-        ctx.violation("no code exchange observed", run.name)
+        ctx.not_observed("no code exchange observed", run)
     elif not ctx.findings:
         ctx.passed("%d verifier(s), well formed, matching and fresh" % len(seen))
 
@@ -165,7 +167,7 @@ def test_no_downgrade(ctx, run):
             ctx.violation("step '%s' falls back to code_challenge_method=%s" % (s.label, method or "plain"),
                           run.name)
     if not later:
-        ctx.violation("no second authorization request observed", run.name)
+        ctx.not_observed("no second authorization request observed", run)
     elif not ctx.findings:
         ctx.passed("S256 kept in %d later request(s)" % len(later))
 
@@ -191,26 +193,33 @@ def test_redirect_uri(ctx, *runs):
         elif urllib.parse.urlsplit(ru).scheme == "http" and not is_loopback_literal(host):
             ctx.violation("step '%s': plain-http redirect to a non-loopback host" % s.label, r.name)
     if not urls:
-        ctx.violation("the client produced no authorization URL", runs[0].name)
+        ctx.not_observed("the client produced no authorization URL", runs[0])
     elif not ctx.findings:
         ctx.passed("registered loopback redirect URI(s)")
 
 
 def _expect_no_exchange(ctx, run, what):
-    s = run.steps[-1] if run.steps else None
+    """After a forged, stateless or error redirect nothing may reach the token endpoint —
+    whatever grant type the client chose (a client_credentials or password post is as wrong as a
+    code exchange)."""
+    s = next((x for x in reversed(run.steps) if x.cmd == "login_code"), None)
     urls = authorize_urls(run)
     if urls and not urls[0][2].get("state") and what != "error":
         ctx.skip("the client sends no state (see authorize/state)")
-    exchanges = _code_requests(run)
-    for e in exchanges:
-        ctx.violation("%s token request after a redirect with %s" % (where(run, e), what), run.name, e["seq"])
+    after = [e for e in run.journal.token_requests()
+             if s is None or e["seq"] >= s.seq_from]
+    for e in after:
+        ctx.violation("%s token request (grant_type=%s) after a redirect with %s"
+                      % (where(run, e), form1(e, "grant_type"), what), run.name, e["seq"])
     if s is not None and s.reply is not None:
         if s.reply.ok:
             ctx.violation("the client reported success after a redirect with %s" % what, run.name)
         elif s.reply.abandoned:
             ctx.info("the client kept waiting (no reply within the expect-nothing wait)", run.name)
-    if not exchanges and not ctx.findings:
-        ctx.passed("no token request; the client reported %s" % (s.reply.kind or s.reply.status))
+    if not urls:
+        ctx.not_observed("the client produced no authorization URL", run)
+    elif not after and not ctx.findings:
+        ctx.passed("no token request; the client reported %s" % s.reply.describe())
 
 
 @check("code-response/state-checked", "A wrong or missing state stops the flow",
@@ -245,7 +254,7 @@ def test_redirect_identical(ctx, run):
             if sent and got != sent:
                 ctx.violation("%s redirect_uri %r differs from %r" % (where(run, e), got, sent), run.name, e["seq"])
     if not n:
-        ctx.violation("no code exchange observed", run.name)
+        ctx.not_observed("no code exchange observed", run)
     elif not ctx.findings:
         ctx.passed("%d code exchange(s) with the identical redirect_uri" % n)
 
@@ -266,6 +275,6 @@ def test_code_once(ctx, code, lost):
                                                              ", ".join(where(r2, e2) for r2, e2 in uses)),
                           r.name, [e2["seq"] for _, e2 in uses])
     if not count:
-        ctx.violation("no code exchange observed", code.name)
+        ctx.not_observed("no code exchange observed", code)
     elif not ctx.findings:
         ctx.passed("%d code(s), each redeemed once" % len(count))

@@ -25,4 +25,4 @@ def _project_version():
 
 
 VERSION = _project_version()
-ADAPTER_PROTOCOL_VERSION = 1
+ADAPTER_PROTOCOL_VERSION = 2

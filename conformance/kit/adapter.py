@@ -1,5 +1,7 @@
 """The two adapter transports of ADAPTERS.md: JSON lines over stdin/stdout, and one-shot CLI."""
 
+from __future__ import annotations
+
 import json
 import os
 import select
@@ -8,6 +10,8 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import dataclass, field
+from typing import Optional
 
 from . import ADAPTER_PROTOCOL_VERSION
 
@@ -21,6 +25,7 @@ ENV_KEYS = {
     "token_url": "TWOBA_TOKEN_URL",
     "authorize_url": "TWOBA_AUTHORIZE_URL",
     "api_base": "TWOBA_API_BASE",
+    "product_api_base": "TWOBA_PRODUCT_API_BASE",
     "client_id": "TWOBA_CLIENT_ID",
     "client_secret": "TWOBA_CLIENT_SECRET",
     "client_auth": "TWOBA_CLIENT_AUTH",
@@ -28,6 +33,30 @@ ENV_KEYS = {
     "ca_file": "TWOBA_CA_FILE",
     "scope": "TWOBA_SCOPE",
 }
+
+
+# Variables of the kit's own environment that would silently change how an adapter's client
+# talks to the mock (trust store, proxies, TLS switches): never passed on (ADAPTERS.md,
+# "Environment"); --pass-env NAME keeps one.
+WITHHELD_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED", "PYTHONHTTPSVERIFY",
+                "http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                "ALL_PROXY", "NO_PROXY", "GODEBUG")
+
+
+def adapter_environment(keep=()):
+    """The environment adapters get: the kit's own, without WITHHELD_ENV (unless kept) and
+    without stale TWOBA_* configuration."""
+    env = {}
+    for k, v in os.environ.items():
+        if (k in WITHHELD_ENV and k not in keep) or (k in ENV_KEYS.values()):
+            continue
+        env[k] = v
+    return env
+
+
+def withheld_names(keep=()):
+    return sorted(k for k in os.environ if k in WITHHELD_ENV and k not in keep)
 
 
 class AdapterError(Exception):
@@ -38,25 +67,32 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+@dataclass
 class Reply:
     """What the adapter answered to one command."""
-
-    def __init__(self, status, kind=None, message=None, data=None):
-        self.status = status  # ok | error | skipped | timeout
-        self.kind = kind  # error kind, or skip reason
-        self.message = message
-        self.data = data or {}
-        self.events = []  # (time_ms, event dict)
-        self.abandoned = False  # the kit stopped waiting (expect-nothing deadline)
+    status: str  # ok | error | skipped | timeout
+    kind: Optional[str] = None  # error kind, or skip reason
+    message: Optional[str] = None
+    data: dict = field(default_factory=dict)
+    events: list = field(default_factory=list)  # (time_ms, event dict)
+    abandoned: bool = False  # the kit stopped waiting (expect-nothing deadline)
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return self.status == "ok"
 
-    def credentials_entered(self):
+    def credentials_entered(self) -> int:
         return sum(1 for _, e in self.events if e.get("event") == "credentials_entered")
 
-    def to_json(self):
+    def describe(self) -> str:
+        """'ok', 'error oauth: refresh rejected', 'skipped: no store', for findings."""
+        text = self.status + (" " + self.kind if self.kind and self.status != "skipped" else "")
+        detail = self.message if self.status != "skipped" else self.kind
+        if detail:
+            text += ": " + (detail if len(detail) <= 200 else detail[:200] + "…")
+        return text
+
+    def to_json(self) -> dict:
         d = {"status": self.status}
         if self.kind:
             d["kind"] = self.kind
@@ -71,18 +107,18 @@ class Reply:
         return d
 
     @classmethod
-    def from_json(cls, obj):
+    def from_json(cls, obj) -> "Reply":
         if obj.get("ok") is True:
             data = {k: v for k, v in obj.items() if k not in ("seq", "ok")}
             return cls("ok", data=data)
         if "skipped" in obj:
             s = obj["skipped"] if isinstance(obj["skipped"], dict) else {"reason": str(obj["skipped"])}
-            r = cls("skipped", kind=s.get("reason"), message=s.get("issue_url"))
-            return r
+            return cls("skipped", kind=s.get("reason"), message=s.get("issue_url"))
         if "error" in obj:
             e = obj["error"] if isinstance(obj["error"], dict) else {"kind": str(obj["error"])}
-            return cls("error", kind=e.get("kind", "other"), message=e.get("message"))
-        raise AdapterError("reply is neither ok, error nor skipped: %r" % obj)
+            msg = e.get("message")
+            return cls("error", kind=e.get("kind", "other"), message=None if msg is None else str(msg))
+        raise AdapterError("reply is neither ok, error nor skipped: %s" % json.dumps(obj)[:300])
 
 
 class _LineReader:
@@ -130,19 +166,24 @@ class JsonlAdapter:
 
     transport = "jsonl"
 
-    def __init__(self, argv, stderr_path, timeout=30.0):
+    def __init__(self, argv, stderr_path, timeout=30.0, env=None):
         self.argv = argv
         self.stderr_path = stderr_path
         self.timeout = timeout
+        self.env = env
         self.proc = None
         self.seq = 0
         self.implementation = {}
+        self.version = 1  # the protocol version the adapter answered in its ready reply
         self.hung = False
 
     def start(self, config):
         self._stderr = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._stderr, start_new_session=True)
+        try:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self._stderr, start_new_session=True, env=self.env)
+        except OSError as e:
+            raise AdapterError("cannot start the adapter %s: %s" % (shlex.join(self.argv), e))
         self.reader = _LineReader(self.proc.stdout)
         self._send({"cmd": "start", "version": ADAPTER_PROTOCOL_VERSION, "config": config})
         deadline = time.monotonic() + self.timeout
@@ -150,21 +191,27 @@ class JsonlAdapter:
             while True:
                 line = self.reader.readline(deadline)
                 if line is None:
-                    raise AdapterError("adapter exited during the start handshake: %s"
-                                       % self.stderr_tail())
+                    time.sleep(0.05)
+                    raise AdapterError("adapter exited (status %s) during the start handshake; its "
+                                       "stderr ends: %s" % (self.proc.poll(), self.stderr_tail() or "(empty)"))
                 if not line.strip():
                     continue
-                obj = json.loads(line)
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    raise AdapterError("handshake reply is not JSON: %r" % line[:300])
+                if not isinstance(obj, dict):
+                    raise AdapterError("handshake reply is not a JSON object: %r" % line[:300])
                 if obj.get("ready"):
                     self.implementation = obj.get("implementation", {})
+                    v = obj.get("version", 1)
+                    self.version = v if isinstance(v, int) and v >= 1 else 1
                     return obj
                 if "skipped" in obj or "error" in obj:
                     return obj
-                raise AdapterError("unexpected handshake reply %r" % line[:200])
+                raise AdapterError("unexpected handshake reply %r" % line[:300])
         except TimeoutError:
             raise AdapterError("no handshake reply within %.0f s" % self.timeout)
-        except ValueError as e:
-            raise AdapterError("handshake reply is not JSON: %s" % e)
 
     def stderr_tail(self, n=400):
         try:
@@ -211,7 +258,10 @@ class JsonlAdapter:
             try:
                 obj = json.loads(line)
             except ValueError:
-                raise AdapterError("adapter wrote a non-JSON line: %r" % line[:200])
+                obj = None
+            if not isinstance(obj, dict):
+                raise AdapterError("adapter wrote a line on stdout that is not a JSON object "
+                                   "(logs belong on stderr): %r" % line[:300])
             if "event" in obj:
                 events.append((now_ms(), obj))
                 if on_event:
@@ -245,16 +295,18 @@ class OneShotAdapter:
 
     transport = "cli"
 
-    def __init__(self, argv, stderr_path, timeout=30.0):
+    def __init__(self, argv, stderr_path, timeout=30.0, env=None):
         self.argv = argv
         self.stderr_path = stderr_path
         self.timeout = timeout
+        self.base_env = env if env is not None else adapter_environment()
         self.env = None
         self.implementation = {}
+        self.version = 1  # `info` answers RESULT {"version": 2, ...} for version 2
         self.hung = False
 
     def start(self, config):
-        env = dict(os.environ)
+        env = dict(self.base_env)
         for key, var in ENV_KEYS.items():
             env.pop(var, None)
             if config.get(key) is not None:
@@ -264,8 +316,12 @@ class OneShotAdapter:
         if key not in _INFO_CACHE:  # implementation metadata: one `info` per kit run
             r = self.command("info", timeout=10)
             _INFO_CACHE[key] = r.data if r.ok else {}
-        self.implementation = _INFO_CACHE[key]
-        return {"ready": True}
+        info = dict(_INFO_CACHE[key])
+        # "version" in info's RESULT is the client's own version; "protocol" the adapter's.
+        proto = info.pop("protocol", 1)
+        self.version = proto if isinstance(proto, int) and proto >= 1 else 1
+        self.implementation = info
+        return {"ready": True, "version": self.version}
 
     def command(self, cmd, args=None, on_event=None, timeout=None):
         args = dict(args or {})
@@ -276,8 +332,11 @@ class OneShotAdapter:
         for k, v in args.items():
             argv += ["--" + k.replace("_", "-"), str(v)]
         with open(self.stderr_path, "ab") as err:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=err, env=self.env, start_new_session=True)
+            try:
+                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=err, env=self.env, start_new_session=True)
+            except OSError as e:
+                raise AdapterError("cannot start the adapter %s: %s" % (shlex.join(argv), e))
             try:
                 proc.stdin.write(stdin_data)
                 proc.stdin.close()
@@ -321,8 +380,10 @@ class OneShotAdapter:
         elif code == EXIT_UNSUPPORTED:
             r = Reply("skipped", kind="unsupported (exit 127)")
         else:
+            # RESULT {"message": …} carries the client's own words, as in JSON lines.
+            msg = data.get("message") if isinstance(data.get("message"), str) else None
             r = Reply("error", kind=EXIT_KINDS.get(code, "other"),
-                      message="exit status %d" % code)
+                      message="exit status %d%s" % (code, ": " + msg if msg else ""), data=data)
         r.events = events
         return r
 
@@ -362,6 +423,6 @@ def parse_client(spec):
     return transport, argv, name
 
 
-def make_adapter(transport, argv, stderr_path, timeout):
+def make_adapter(transport, argv, stderr_path, timeout, env=None):
     cls = JsonlAdapter if transport == "jsonl" else OneShotAdapter
-    return cls(argv, stderr_path, timeout)
+    return cls(argv, stderr_path, timeout, env)

@@ -1,10 +1,32 @@
-"""Check registry, profiles and verdicts."""
+"""Check registry, profiles, findings and verdicts."""
 
+from __future__ import annotations
+
+import enum
 import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
 
 PROFILES = ("2ba", "rfc6749", "bcp")
-LEVELS = ("PASS", "INFO", "WARN", "FAIL")  # in increasing severity; SKIP and ERROR apart
-CHECKS = {}
+
+
+class Verdict(str, enum.Enum):
+    """A check's result. PASS < INFO < WARN < FAIL by severity; BLOCKED (the flow never reached
+    the behaviour the check judges, for a reason another check or step names), SKIP (the client
+    cannot do what the check needs) and ERROR (the kit broke) stand apart."""
+    PASS = "PASS"
+    INFO = "INFO"
+    WARN = "WARN"
+    FAIL = "FAIL"
+    BLOCKED = "BLOCKED"
+    SKIP = "SKIP"
+    ERROR = "ERROR"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+SEVERITY = (Verdict.PASS, Verdict.INFO, Verdict.WARN, Verdict.FAIL)
 
 # What the requirement tags mean (shown in reports).
 REQUIREMENT_SOURCES = {
@@ -16,7 +38,7 @@ REQUIREMENT_SOURCES = {
 }
 
 
-def rfc_url(tag):
+def rfc_url(tag: str) -> Optional[str]:
     m = re.match(r"RFC(\d+)-(.+)", tag)
     if not m:
         return REQUIREMENT_SOURCES.get(tag)
@@ -25,24 +47,24 @@ def rfc_url(tag):
     return "https://www.rfc-editor.org/rfc/rfc%s#%s" % (m.group(1), anchor)
 
 
+@dataclass
 class Check:
-    def __init__(self, id, title, requirements, flows, grade, description, fn):
-        self.id = id
-        self.title = title
-        self.requirements = requirements  # ["R38", "RFC6749-6", "2BA-refresh"]
-        self.flows = flows
-        self.grade = grade  # profile -> level of the check's main violation
-        self.description = description
-        self.fn = fn
+    id: str
+    title: str
+    requirements: list[str]  # ["R38", "RFC6749-6", "2BA-refresh"]
+    flows: list[str]  # flow names; "name?" is optional (None when that flow is skipped)
+    grade: dict[str, Verdict]  # profile -> level of the check's main violation
+    description: str
+    fn: Callable = field(repr=False)
 
     @property
-    def catalog_ids(self):
+    def catalog_ids(self) -> list[str]:
         return [r for r in self.requirements if re.fullmatch(r"R\d\d", r)]
 
-    def in_profile(self, profile):
+    def in_profile(self, profile: str) -> bool:
         return profile in self.grade
 
-    def matches(self, selectors):
+    def matches(self, selectors: list[str]) -> bool:
         if not selectors:
             return True
         for s in selectors:
@@ -53,18 +75,24 @@ class Check:
                 return True
         return False
 
-    def meta(self, profile=None):
+    def meta(self, profile: Optional[str] = None) -> dict:
         d = {"id": self.id, "title": self.title, "requirements": self.requirements,
-             "flows": self.flows, "grade": self.grade, "description": self.description}
+             "flows": self.flows, "grade": {k: str(v) for k, v in self.grade.items()},
+             "description": self.description}
         if profile:
-            d["level_on_violation"] = self.grade.get(profile)
+            lvl = self.grade.get(profile)
+            d["level_on_violation"] = str(lvl) if lvl else None
         return d
+
+
+CHECKS: dict[str, Check] = {}
 
 
 def check(id, title, requirements, flows, grade, description=""):
     """Declares a check. The function gets a CheckContext and records findings on it."""
     def deco(fn):
-        c = Check(id, title, requirements, flows, grade, description or (fn.__doc__ or "").strip(), fn)
+        c = Check(id, title, requirements, flows, {p: Verdict(v) for p, v in grade.items()},
+                  description or (fn.__doc__ or "").strip(), fn)
         CHECKS[id] = c
 
         # Not functools.wraps: pytest would follow __wrapped__ and ask for the flow arguments.
@@ -77,15 +105,15 @@ def check(id, title, requirements, flows, grade, description=""):
     return deco
 
 
+@dataclass
 class Finding:
-    def __init__(self, level, message, flow=None, seq=None):
-        self.level = level
-        self.message = message
-        self.flow = flow
-        self.seq = seq
+    level: Verdict
+    message: str
+    flow: Optional[str] = None
+    seq: Union[int, list[int], None] = None
 
-    def to_json(self):
-        d = {"level": self.level, "message": self.message}
+    def to_json(self) -> dict:
+        d = {"level": str(self.level), "message": self.message}
         if self.flow:
             d["flow"] = self.flow
         if self.seq:
@@ -94,47 +122,82 @@ class Finding:
 
 
 class Skip(Exception):
-    pass
+    """The check cannot judge this client (it lacks a capability the check needs)."""
+
+
+class Blocked(Exception):
+    """The flow never reached the behaviour the check judges; the message names the root cause
+    (a failed step, and the checks that judge what went wrong there)."""
 
 
 class CheckContext:
     """Collects findings for one check; grades them by the run's profile."""
 
-    def __init__(self, check, profile, strict):
+    def __init__(self, check: Check, profile: str, strict: bool):
         self.check = check
         self.profile = profile
         self.strict = strict
-        self.findings = []
-        self.flows = []
+        self.findings: list[Finding] = []
 
-    def _grade(self, grade):
+    def _grade(self, grade) -> Verdict:
         lvl = (grade or self.check.grade).get(self.profile) or self.check.grade.get(self.profile)
-        return lvl
+        return Verdict(lvl)
 
     def violation(self, message, flow=None, seq=None, grade=None):
-        """A breach of the check's requirement, graded by profile (FAIL/WARN/INFO)."""
+        """A directly observed breach of the check's requirement, graded by profile."""
         self.findings.append(Finding(self._grade(grade), message, flow, seq))
 
+    def not_observed(self, message, run):
+        """The behaviour this check judges did not happen in `run`. If the flow was cut short by
+        a failed step, the check stops here as BLOCKED by that step (unless it already saw a
+        violation); otherwise the absence is a violation: the client was asked and did nothing."""
+        cause = run.root_cause() if run is not None and hasattr(run, "root_cause") else None
+        if cause:
+            raise Blocked("%s — blocked: %s" % (message, cause))
+        self.violation(message, getattr(run, "name", run))
+
+    def step_failed(self, run, step, message):
+        """A step the check needs failed: a violation, unless the flow was cut short at or
+        before that step by a cause other checks judge (then BLOCKED)."""
+        failed = run.failed_step()
+        if failed is not None and failed.n <= step.n:
+            raise Blocked("%s — blocked: %s" % (message, run.root_cause()))
+        self.violation(message, run.name)
+
+    def require_login(self, run, control=None):
+        """BLOCKED when the login of `run` failed the same way as that of the plain `control`
+        flow (the failure is not caused by what `run` varies)."""
+        for r in (run, control):
+            if r is None:
+                continue
+            st = r.failed_step()
+            if st is None or st.cmd not in ("login_password", "login_code"):
+                return
+        cause = (control or run).root_cause()
+        raise Blocked("the login fails on plain replies too — blocked: %s" % cause)
+
     def warn(self, message, flow=None, seq=None):
-        self.findings.append(Finding("WARN", message, flow, seq))
+        self.findings.append(Finding(Verdict.WARN, message, flow, seq))
 
     def info(self, message, flow=None, seq=None):
-        self.findings.append(Finding("INFO", message, flow, seq))
+        self.findings.append(Finding(Verdict.INFO, message, flow, seq))
 
     def passed(self, message, flow=None, seq=None):
-        self.findings.append(Finding("PASS", message, flow, seq))
+        self.findings.append(Finding(Verdict.PASS, message, flow, seq))
 
     def skip(self, reason):
         raise Skip(reason)
 
-    def verdict(self):
-        worst = "PASS"
+    def worst(self) -> Verdict:
+        worst = Verdict.PASS
         for f in self.findings:
-            lvl = f.level
-            if lvl not in LEVELS:
-                continue
-            if LEVELS.index(lvl) > LEVELS.index(worst):
-                worst = lvl
-        if worst == "WARN" and self.strict:
-            return "FAIL"
+            if f.level in SEVERITY and SEVERITY.index(f.level) > SEVERITY.index(worst):
+                worst = f.level
         return worst
+
+    def verdict(self) -> Verdict:
+        worst = self.worst()
+        if worst == Verdict.WARN and self.strict:
+            return Verdict.FAIL
+        return worst
+

@@ -2,19 +2,55 @@
 starts the adapter, runs adapter commands and control-API actions, and keeps the journal.
 Several checks judge the same flow, so each flow runs once per kit run."""
 
+from __future__ import annotations
+
 import os
 import shutil
 import time
 import traceback
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
-from .adapter import AdapterError, make_adapter, now_ms
+from .adapter import AdapterError, Reply, make_adapter, now_ms
 from .browser import Browser
-from .journal import Journal, form1
-from .mockserver import Scenario, load_fixture
+from .journal import Journal, form1, response_json
+from .mockserver import Scenario, is_api_path, is_token_path, load_fixture
 
-FLOWS = {}
+# Product-API paths are written relative to the product API base (`…/s/<scenario>/1/json`, the
+# convention of 2BA's documentation and twoba-client); a version-1 adapter gets them with the
+# `/1/json` prefix, relative to `api_base` (`…/s/<scenario>`).
+PRODUCT_API_PREFIX = "/1/json"
+DEFAULT_API_PATH = "/Product/DetailsForProduct?gtin=08711893010011"
 
-DEFAULT_API_PATH = "/1/json/Product/DetailsForProduct?gtin=08711893010011"
+
+@dataclass
+class FlowSpec:
+    name: str
+    fixture: str
+    fn: Callable = field(repr=False)
+    doc: str = ""
+    cost: float = 1.0  # relative run time, for spreading flows over shards
+    client_auth: str = "body"
+    client_id: Optional[str] = None
+    tls: Optional[str] = None  # good | self_signed | wrong_host | expired
+    give_ca: bool = True
+    # Flows in which the client's own clock matters: the fixture used when the adapter cannot
+    # advance the client's time (the real-time fallback, with tokens of a few seconds).
+    real_time_fixture: Optional[str] = None
+
+
+FLOWS: dict[str, FlowSpec] = {}
+
+
+@dataclass
+class ClientTime:
+    """How time passes for the client in this kit run."""
+    mode: str  # "client": the adapter's advance_time works; "real": real time, short-lived tokens
+    reason: str
+
+    @property
+    def advances(self) -> bool:
+        return self.mode == "client"
 
 
 class SkipFlow(Exception):
@@ -27,25 +63,29 @@ class FlowAbort(Exception):
 
 def flow(name, fixture, **options):
     def deco(fn):
-        FLOWS[name] = {"name": name, "fixture": fixture, "fn": fn, "options": options,
-                       "doc": (fn.__doc__ or "").strip()}
+        FLOWS[name] = FlowSpec(name, fixture, fn, (fn.__doc__ or "").strip(), **options)
         return fn
     return deco
 
 
+@dataclass
 class Step:
-    def __init__(self, n, label, cmd, args, seq_from):
-        self.n = n
-        self.label = label
-        self.cmd = cmd
-        self.args = args
-        self.seq_from = seq_from
-        self.seq_to = seq_from
-        self.reply = None
-        self.t_start = now_ms()
-        self.t_end = None
-        self.typed = 0  # credentials the user typed during this step
-        self.browser = None
+    """One adapter command or control action of a flow, with the journal positions it covers."""
+    n: int
+    label: str
+    cmd: str
+    args: dict
+    seq_from: int
+    seq_to: int = -1
+    reply: Optional[Reply] = None
+    t_start: int = field(default_factory=now_ms)
+    t_end: Optional[int] = None
+    typed: int = 0  # credentials the user typed during this step
+    browser: Optional[Browser] = None
+
+    def __post_init__(self):
+        if self.seq_to < 0:
+            self.seq_to = self.seq_from
 
     def to_json(self):
         d = {"n": self.n, "label": self.label, "cmd": self.cmd, "args": self.args,
@@ -64,23 +104,27 @@ class Step:
 class FlowRun:
     """One execution of a flow; what checks read."""
 
-    def __init__(self, env, spec, server_url=None, ca_file=None, verify=True, label=None):
+    def __init__(self, env, spec: FlowSpec, server_url=None, ca_file=None, verify=True, label=None,
+                 clock: Optional[ClientTime] = None):
         self.env = env
         self.spec = spec
-        self.name = label or spec["name"]
-        self.fixture_name = spec["fixture"]
+        self.name = label or spec.name
+        self.clock = clock or ClientTime("real", "no client time needed")
+        self.fixture_name = spec.fixture
+        if spec.real_time_fixture and not self.clock.advances:
+            self.fixture_name = spec.real_time_fixture
         self.fixture = load_fixture(self.fixture_name)
-        opts = spec["options"]
         self.scenario = Scenario(server_url or env.server_url, self.fixture_name, verify=verify)
-        client = self._pick_client(opts.get("client_id"))
+        client = self._pick_client(spec.client_id)
         user = self.fixture["users"][0]
         self.client_id = client["client_id"]
         self.client_secret = client.get("client_secret")
         self.username = user["username"]
         self.password = user["password"]
         self.ca_file = ca_file
-        self.client_auth = opts.get("client_auth", "body")
-        self.steps = []
+        self.client_auth = spec.client_auth
+        self.protocol = 1  # the adapter's protocol version, known after the handshake
+        self.steps: list[Step] = []
         self.control = []  # (time_ms, description)
         self.skipped = None
         self.aborted = None
@@ -108,6 +152,7 @@ class FlowRun:
             "token_url": self.base + "/OAuth/Token",
             "authorize_url": self.base + "/OAuth/Authorize",
             "api_base": self.base,
+            "product_api_base": self.base + PRODUCT_API_PREFIX,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "client_auth": self.client_auth,
@@ -129,17 +174,17 @@ class FlowRun:
         try:
             self.scenario.reset()
             self._mark = self.scenario.next_seq()
-            self.adapter = make_adapter(self.env.transport, self.env.argv,
-                                        os.path.join(self.env.workdir, "adapter-stderr.log"),
-                                        self.env.timeout)
+            self.adapter = make_adapter(self.env.transport, self.env.argv, self.env.stderr_path,
+                                        self.env.timeout, self.env.adapter_env)
             hs = self.adapter.start(self.config())
             self.handshake = hs or {}
+            self.protocol = self.adapter.version
             if "skipped" in self.handshake:
                 s = self.handshake["skipped"]
                 raise SkipFlow(s.get("reason", "adapter skipped") if isinstance(s, dict) else str(s))
             if "error" in self.handshake:
-                raise FlowAbort("adapter refused to start: %r" % self.handshake["error"])
-            self.spec["fn"](self)
+                raise FlowAbort("adapter refused to start: %s" % Reply.from_json(self.handshake).describe())
+            self.spec.fn(self)
         except SkipFlow as e:
             self.skipped = str(e)
         except FlowAbort as e:
@@ -157,8 +202,45 @@ class FlowRun:
                 entries = []
                 self.error = self.error or "could not read the journal: %s" % e
             self.journal = Journal(entries, self.secrets())
+            self._redact_replies()
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return self
+
+    def _redact_replies(self):
+        """Adapter messages and skip reasons are the client's words: they may quote a secret."""
+        red = self.journal.redact
+        for s in self.steps:
+            if s.reply is not None:
+                s.reply.message = red(s.reply.message) if s.reply.message else s.reply.message
+                s.reply.kind = red(s.reply.kind) if s.reply.kind else s.reply.kind
+        for attr in ("skipped", "aborted", "error"):
+            if getattr(self, attr):
+                setattr(self, attr, red(getattr(self, attr)))
+
+    def failed_step(self) -> Optional[Step]:
+        """The step that cut the flow short: the failed required step of an aborted flow, or a
+        login that failed (a refused or cancelled login in a negative scenario does not count)."""
+        if self.aborted:
+            return next((s for s in reversed(self.steps) if s.reply is not None and not s.reply.ok), None)
+        if self.spec.tls not in (None, "good"):
+            return None  # a refused login is what a bad certificate should cause
+        for s in self.steps:
+            if s.reply is None or s.reply.ok or s.reply.abandoned or (s.browser and s.browser.behaviour != "login"):
+                continue
+            if s.cmd in ("login_password", "login_code") or any(_malformed(e) for e in self.entries_of(s)):
+                return s
+        return None
+
+    def root_cause(self) -> Optional[str]:
+        """Why this flow did not get where its checks look, or None when it ran through."""
+        failed = self.failed_step()
+        if failed is None:
+            return "flow '%s' stopped: %s" % (self.name, self.aborted) if self.aborted else None
+        answers = ["#%s %s %s → %s" % (e.get("seq"), e.get("method"), e.get("path", "").split("?")[0],
+                                        e.get("status")) for e in self.entries_of(failed)][:4]
+        return "flow '%s', step '%s' failed (%s)%s" % (
+            self.name, failed.label, failed.reply.describe(),
+            "; the mock answered " + ", ".join(answers) if answers else "; no request reached the mock")
 
     # --- adapter commands -----------------------------------------------------------------------
     def cmd(self, cmd, label=None, args=None, on_event=None, timeout=None, shown_args=None,
@@ -176,8 +258,7 @@ class FlowRun:
         if step.reply.status == "skipped":
             raise SkipFlow("%s: %s" % (cmd, step.reply.kind or "unsupported"))
         if required and not step.reply.ok:
-            raise FlowAbort("%s failed: %s %s" % (label or cmd, step.reply.status,
-                                                   step.reply.kind or ""))
+            raise FlowAbort("%s failed: %s" % (label or cmd, step.reply.describe()))
         return step
 
     def login_password(self, label="login", required=True):
@@ -199,13 +280,15 @@ class FlowRun:
         step.browser = browser
         if not browser.authorize_urls and step.reply.status != "skipped":
             raise FlowAbort("%s: the client produced no authorize URL (reply %s)"
-                            % (label, step.reply.status))
+                            % (label, step.reply.describe()))
         if required and not step.reply.ok:
-            raise FlowAbort("%s failed: %s %s" % (label, step.reply.status, step.reply.kind or ""))
+            raise FlowAbort("%s failed: %s" % (label, step.reply.describe()))
         return step
 
     def call_api(self, label="call", concurrency=1, path=DEFAULT_API_PATH, required=False,
                  expect_nothing=False):
+        if self.protocol < 2:
+            path = PRODUCT_API_PREFIX + path
         args = {"path": path, "concurrency": concurrency}
         self._expect_nothing = expect_nothing
         try:
@@ -242,9 +325,32 @@ class FlowRun:
         self.scenario.clear_faults()
         self._note("faults cleared")
 
-    def advance(self, seconds):
+    def advance_server_clock(self, seconds):
+        """Only the mock's clock moves: the client is not told (a token dies behind its back)."""
         self.scenario.advance(seconds)
-        self._note("clock advanced %d s" % seconds)
+        self._note("server clock advanced %d s" % seconds)
+
+    def access_token_lifetime(self) -> int:
+        return int(self.fixture.get("policy", {}).get("access_token_lifetime", 3600))
+
+    def let_access_tokens_expire(self):
+        """Time passes for server and client until the current access token has expired: with
+        client time, both clocks jump by its lifetime + 1 s (advance_time); in the real-time
+        fallback the fixture's tokens live a few seconds and the kit waits that long."""
+        lifetime = self.access_token_lifetime()
+        if self.clock.advances:
+            self.scenario.advance(lifetime + 1)
+            step = Step(len(self.steps) + 1, "time passes", "advance_time", {"seconds": lifetime + 1},
+                        self.scenario.next_seq())
+            self.steps.append(step)
+            step.reply = self.adapter.command("advance_time", {"seconds": lifetime + 1})
+            step.t_end = now_ms()
+            step.seq_to = self.scenario.next_seq()
+            if not step.reply.ok:
+                raise FlowAbort("advance_time failed after a successful probe: %s" % step.reply.describe())
+        else:
+            self.wait(lifetime + 0.6, "the %d-second access token expires in real time (%s)"
+                      % (lifetime, self.clock.reason))
 
     def current_journal(self):
         return Journal(self.scenario.journal(0), self.secrets())
@@ -265,6 +371,11 @@ class FlowRun:
     def wait(self, seconds, why):
         time.sleep(seconds)
         self._note("waited %.1f s (%s)" % (seconds, why))
+
+    def time_passed_steps(self) -> list[Step]:
+        """Steps at which time passed for the client (its tokens' lifetimes end there)."""
+        return [s for s in self.steps if s.cmd == "advance_time" or
+                (s.cmd == "control" and s.args.get("action", "").startswith(("waited", "server clock")))]
 
     # --- helpers for checks -------------------------------------------------------------------
     def step(self, label):
@@ -296,13 +407,30 @@ class FlowRun:
         return {
             "flow": self.name,
             "fixture": "fixtures/%s.json" % self.fixture_name,
-            "description": self.spec["doc"],
+            "description": self.spec.doc,
+            "client_time": "%s (%s)" % (self.clock.mode, self.clock.reason) if self.spec.real_time_fixture else None,
             "skipped": self.skipped,
             "aborted": self.aborted,
             "error": self.error,
             "steps": steps,
             "wire_log": self.journal.wire_log() if self.journal else [],
         }
+
+
+def _malformed(entry) -> bool:
+    """The mock refused a request for its shape, not for its token (and no scenario fault made
+    it say so): the client's request was malformed, which the request-shape checks judge."""
+    if entry.get("fault"):
+        return False
+    if is_api_path(entry.get("path", "")):
+        return entry.get("status") == 400  # the product API refused the request's shape
+    if not is_token_path(entry.get("path", "")):
+        return False
+    if entry.get("status") in (405, 415):
+        return True
+    body = response_json(entry) or {}
+    return entry.get("status") in (400, 401) and body.get("error") in (
+        "invalid_request", "unsupported_grant_type", "invalid_client")
 
 
 def grant_type(entry):

@@ -99,7 +99,13 @@ class Scenario:
         return self.base + "/__mock" + path
 
     def _call(self, method, path, body=None, params=None):
-        r = self.http.request(method, self._url(path), json=body, params=params, timeout=10)
+        try:
+            r = self.http.request(method, self._url(path), json=body, params=params, timeout=10)
+        except requests.ConnectionError:
+            # A kept-alive connection the server had just closed: a GET is safe to send again.
+            if method != "GET":
+                raise
+            r = self.http.request(method, self._url(path), json=body, params=params, timeout=10)
         if r.status_code >= 400:
             raise RuntimeError("control API %s %s -> %d %s" % (method, path, r.status_code, r.text[:300]))
         return r.json() if r.content else {}

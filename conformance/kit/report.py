@@ -31,6 +31,53 @@ def load_run(run_dir):
     return meta, recs
 
 
+VERDICT_ORDER = ("PASS", "INFO", "WARN", "FAIL", "BLOCKED", "SKIP", "ERROR")
+
+
+def root_causes(recs):
+    """Where flows were cut short, grouped by the failed step and the client's reply (one login
+    bug stops a dozen flows the same way): the flows, the FAILed checks whose findings point at
+    requests of those steps (the root causes), and the checks they blocked."""
+    groups = {}
+    for r in recs:
+        if r["verdict"] != "BLOCKED":
+            continue
+        places = r.get("blocked_at") or [{"flow": None, "step": None, "seq": [0, 0], "reply": None}]
+        for b in places:
+            # The same client reply stopping several steps is one cause.
+            key = b.get("reply") or b.get("step") or r.get("reason") or ""
+            g = groups.setdefault(key, {"places": set(), "steps": set(), "blocked": set(),
+                                        "reason": r.get("reason") or ""})
+            g["places"].add((b["flow"], tuple(b["seq"])))
+            if b.get("step"):
+                g["steps"].add(re.sub(r"-?\d+$", "", b["step"]))
+            g["blocked"].add(r["check"]["id"])
+    out = []
+    for reply, g in groups.items():
+        explaining = sorted({x["check"]["id"] for x in recs if x["verdict"] in ("FAIL", "WARN") for f in x["findings"]
+                             for flow, (lo, hi) in g["places"]
+                             if f.get("flow") == flow and any(lo <= q < hi for q in f.get("seq") or [])})
+        flows = sorted({flow for flow, _ in g["places"] if flow})
+        cause = ("%s failed (%s) in flow(s) %s" % ("/".join("'%s'" % x for x in sorted(g["steps"])), reply,
+                                                  ", ".join(flows)) if g["steps"]
+                 else g["reason"].split(" — blocked: ", 1)[-1])
+        out.append({"cause": cause, "flows": flows, "explained_by": explaining, "blocked": sorted(g["blocked"])})
+    return out
+
+
+def root_cause_lines(recs):
+    rc = root_causes(recs)
+    if not rc:
+        return []
+    lines = ["root causes (what stopped the BLOCKED checks):"]
+    for c in rc:
+        who = ("explained by FAIL " + ", ".join(c["explained_by"])) if c["explained_by"] else \
+            "no check judges it: see the step's reply and the wire log"
+        lines.append("  %s — %s" % (c["cause"], who))
+        lines.append("    blocks %d check(s): %s" % (len(c["blocked"]), ", ".join(c["blocked"])))
+    return lines
+
+
 def summarize(recs):
     out = {}
     for r in recs:
@@ -72,7 +119,7 @@ def write_junit(report_dir, runs):
         ts = ET.SubElement(root, "testsuite", name="%s [%s%s]" % (meta.get("client", name), meta.get("profile", ""),
                                                                   " strict" if meta.get("strict") else ""),
                            tests=str(len(recs)), failures=str(s.get("FAIL", 0)), errors=str(s.get("ERROR", 0)),
-                           skipped=str(s.get("SKIP", 0)),
+                           skipped=str(s.get("SKIP", 0) + s.get("BLOCKED", 0)),
                            time="%.3f" % sum(r["duration_s"] for r in recs))
         props = ET.SubElement(ts, "properties")
         for k in ("client", "profile", "strict", "kit_version", "transport"):
@@ -92,8 +139,8 @@ def write_junit(report_dir, runs):
             elif r["verdict"] == "ERROR":
                 el = ET.SubElement(tc, "error", message=r.get("reason") or "error")
                 el.text = r.get("traceback") or ""
-            elif r["verdict"] == "SKIP":
-                ET.SubElement(tc, "skipped", message=r.get("reason") or "")
+            elif r["verdict"] in ("SKIP", "BLOCKED"):
+                ET.SubElement(tc, "skipped", message="%s: %s" % (r["verdict"], r.get("reason") or ""))
             else:
                 so = ET.SubElement(tc, "system-out")
                 so.text = "%s\n%s" % (r["verdict"], msgs)
@@ -130,10 +177,11 @@ def write_html(report_dir, runs):
                 flows.setdefault(ev["flow"], ev)
                 names.append(ev["flow"])
             cells[r["check"]["id"]] = {"verdict": r["verdict"], "findings": r["findings"],
+                                       "blocked_at": r.get("blocked_at"),
                                        "reason": r.get("reason"), "flows": names,
                                        "duration_s": r["duration_s"]}
         data["runs"].append({"dir": name, "meta": meta, "summary": summarize(recs), "cells": cells,
-                             "flows": flows})
+                             "flows": flows, "root_causes": root_causes(recs)})
     payload = json.dumps(data).replace("</", "<\\/")
     links = {}
     for c in data["checks"]:
@@ -189,7 +237,7 @@ td.cell{text-align:center!important;cursor:pointer;font-weight:600;font-size:12p
 td.cell span{display:inline-block;min-width:52px;padding:2px 6px;border-radius:4px}
 .PASS{background:#d6f5dd;color:#11642a}.FAIL{background:#fbd5d5;color:#9b1c1c}
 .WARN{background:#fdf0c4;color:#7a5600}.INFO{background:#dbe9fb;color:#1e4f8f}
-.SKIP{background:#eceef2;color:#667}.ERROR{background:#3b0d0d;color:#fff}.NONE{color:#bbb}
+.SKIP{background:#eceef2;color:#667}.BLOCKED{background:#ece3f7;color:#553a7a}.ERROR{background:#3b0d0d;color:#fff}.NONE{color:#bbb}
 td.cell.sel span{outline:2px solid #1d2a44}
 #detail{flex:1;min-width:340px;overflow-wrap:anywhere;background:#fff;border:1px solid #d5d9e0;border-radius:6px;padding:14px 18px;position:sticky;top:10px;max-height:92vh;overflow:auto}
 #detail h2{font-size:16px;margin:0 0 6px}
@@ -204,6 +252,7 @@ details{margin:4px 0}summary{cursor:pointer}
 a{color:#1f5fbf}
 </style></head><body>
 <header><h1>2BA client conformance</h1><div class="sub" id="sub"></div></header>
+<section id="causes" style="padding:10px 22px 0"></section>
 <main><table id="matrix"></table><section id="detail"><h2>Select a cell</h2>
 <p class="muted">Rows are checks (tagged with requirement IDs), columns are client runs. Click a verdict to see the
 findings, the scenario steps and the mock's wire log (secrets redacted: «password», «RT3», …).</p></section></main>
@@ -211,6 +260,8 @@ findings, the scenario steps and the mock's wire log (secrets redacted: «passwo
 const DATA=/*DATA*/;const LINKS=/*LINKS*/;
 const esc=s=>String(s==null?"":s).replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
 const tbl=document.getElementById("matrix");
+{let c="";DATA.runs.forEach(r=>{(r.root_causes||[]).forEach(x=>{c+=`<div class="finding BLOCKED"><b>${esc(r.meta.client||r.dir)}</b> · root cause: ${esc(x.cause)}${x.explained_by.length?" — <b>FAIL "+esc(x.explained_by.join(", "))+"</b>":""}<br><span class="muted">blocks ${x.blocked.length} check(s): ${esc(x.blocked.join(", "))}</span></div>`})});
+ document.getElementById("causes").innerHTML=c?"<h2 style='font-size:15px;margin:0 0 4px'>Root causes</h2>"+c:""}
 document.getElementById("sub").textContent=DATA.runs.length+" run(s) × "+DATA.checks.length+" checks · verdicts judged from the mock server's request journal";
 let h="<thead><tr><th>check</th><th>requirements</th>";
 DATA.runs.forEach((r,i)=>{const m=r.meta;const tot=Object.entries(r.summary).map(([k,v])=>`<span class="${k}">${v} ${k}</span>`).join("");

@@ -6,8 +6,8 @@ import time
 
 from .flows import DEFAULT_API_PATH, flow
 
-SEARCH_PATH = "/1/json/Product/Search?query=Niko"
-API_FAULT_PATH = "/1/json/Product/Search"
+SEARCH_PATH = "/Product/Search?query=Niko"  # relative to the product API base
+API_FAULT_PATH = "/1/json/Product/Search"  # the mock's own path, for its fault rules
 
 
 def _login_call_refresh_call(f, login_required=True):
@@ -46,9 +46,11 @@ def restart(f):
     f.call_api("call-1")
 
 
-@flow("hostile-credentials", "hostile-tokens", cost=1)
+@flow("hostile-credentials", "conformance-hostile-credentials", cost=1)
 def hostile_credentials(f):
-    """Credentials and tokens full of `+ & = % / é €`: login, call, refresh, call."""
+    """Username and password full of `+ & = % / é €`, a client secret of printable ASCII
+    specials only (`+ / = & % : space`, what RFC 6749 Appendix A allows in a secret), hostile
+    tokens: login, call, refresh, call."""
     _login_call_refresh_call(f, login_required=False)
 
 
@@ -112,17 +114,18 @@ def no_rotation(f):
     f.call_api("call-1")
 
 
-@flow("concurrency", "default", cost=2)
+@flow("concurrency", "default", real_time_fixture="conformance-short-lived", cost=2)
 def concurrency(f):
-    """The access token expires behind the client's back, then 5 API calls run in parallel
-    (the first refresh is slowed by 300 ms so that the calls overlap it); twice."""
+    """Time passes for server and client until the access token has expired, then 5 API calls
+    run in parallel (the first refresh is slowed by 300 ms so that the calls overlap it);
+    twice. Without client time (adapter protocol 1), 3-second tokens expire in real time."""
     f.login_password()
     f.call_api("call-1")
-    f.expire_access_tokens()
+    f.let_access_tokens_expire()
     f.fault("refresh delayed by 300 ms (once)", path="/OAuth/Token", grant_type="refresh_token",
             delay_ms=300, times=1)
     f.call_api("parallel-1", concurrency=5)
-    f.expire_access_tokens()
+    f.let_access_tokens_expire()
     f.call_api("parallel-2", concurrency=5)
 
 
@@ -138,16 +141,18 @@ def api_401(f):
     f.call_api("call-401", path=SEARCH_PATH)
 
 
-@flow("expiry", "conformance-expiry", cost=1)
+@flow("expiry", "conformance-expiry", real_time_fixture="conformance-short-lived", cost=1)
 def expiry(f):
-    """10-minute access tokens; the server clock jumps past their expiry twice."""
+    """10-minute access tokens; time passes past their expiry twice, for the server and for the
+    client (advance_time). Without client time (adapter protocol 1), 3-second tokens expire
+    in real time instead."""
     f.login_password()
     f.call_api("call-1")
     f.call_api("call-2")
-    f.advance(601)
+    f.let_access_tokens_expire()
     f.call_api("call-after-expiry-1")
     f.call_api("call-3")
-    f.advance(601)
+    f.let_access_tokens_expire()
     f.call_api("call-after-expiry-2")
     f.call_api("call-4")
 
@@ -166,8 +171,7 @@ def no_expires_in(f):
     """Token replies without expires_in; the clock jumps past the access token's lifetime."""
     f.login_password()
     f.call_api("call-1")
-    lifetime = f.fixture.get("policy", {}).get("access_token_lifetime", 3600)
-    f.advance(lifetime + 1)
+    f.advance_server_clock(f.access_token_lifetime() + 1)
     f.call_api("call-after-expiry")
     f.call_api("call-2")
 

@@ -1,10 +1,8 @@
 #!/usr/bin/python3
-"""A correct 2BA OAuth client speaking the kit's JSON-lines adapter protocol — and, with
---break FAULT, a deliberately broken one. The kit's self-test runs it once clean and once per
-fault; each fault must FAIL exactly the checks for the requirement it breaks.
-
-Faults: no-form-encoding, ignore-rotation, lose-rotated-on-restart, retry-invalid-grant,
-parallel-refresh, ignore-retry-after, store-password, no-tls-verify."""
+"""A correct 2BA OAuth client speaking the kit's JSON-lines adapter protocol (version 2) — and,
+with --break FAULT, a deliberately broken one. The kit's self-test runs it once clean and once
+per fault; each fault must FAIL exactly the checks for the requirement it breaks
+(selftest/expected/<fault>.json). `--list` prints the faults."""
 
 import argparse
 import base64
@@ -21,8 +19,51 @@ import urllib.parse
 
 import requests
 
-FAULTS = ("no-form-encoding", "ignore-rotation", "lose-rotated-on-restart", "retry-invalid-grant",
-          "parallel-refresh", "ignore-retry-after", "store-password", "no-tls-verify")
+# Each fault is one bug, as real clients have them.
+FAULTS = {
+    "no-form-encoding": "the token request body is built by string concatenation, nothing encoded",
+    "ignore-rotation": "the refresh token of the login is kept; rotated ones are ignored",
+    "lose-rotated-on-restart": "only the login's tokens reach the store",
+    "retry-invalid-grant": "a refresh answered 400 invalid_grant is repeated twice",
+    "parallel-refresh": "no lock: parallel callers refresh each on their own",
+    "ignore-retry-after": "503/429 are retried at once",
+    "store-password": "the password is kept and posted again after a 400 on refresh",
+    "no-tls-verify": "certificate verification is off",
+    "token-put": "token requests are sent with PUT",
+    "json-body": "the token request body is JSON",
+    "secret-in-query": "the client secret is also put in the token URL's query",
+    "duplicate-client-id": "client_id is sent twice in the token request body",
+    "refresh-grant-typo": "refreshes say grant_type=refresh",
+    "both-auth-methods": "HTTP Basic and client_secret in the body together",
+    "basic-raw": "the Basic header carries id:secret without form-encoding them first",
+    "secret-without-id": "client_secret in the body without client_id",
+    "refresh-without-auth": "refresh requests carry no client authentication",
+    "wrong-client-id": "the body's client_id has a stray suffix",
+    "no-username": "the password grant leaves out the username",
+    "secret-in-authorize-url": "the authorization URL carries the client secret",
+    "weak-state": "the state is a short constant",
+    "no-pkce": "no PKCE in the code flow",
+    "verifier-mismatch": "the code exchange sends a verifier that does not match the challenge",
+    "pkce-downgrade": "after error=invalid_request the next authorization uses PKCE plain",
+    "localhost-redirect": "the loopback redirect URI names localhost, not 127.0.0.1",
+    "no-state-check": "the redirect's state is not compared",
+    "grant-after-cancel": "after a cancelled login a client_credentials grant is posted",
+    "redirect-uri-differs": "the code exchange sends another redirect_uri than the authorization",
+    "code-reuse": "a code exchange whose reply was lost is sent again with the same code",
+    "stale-access-token": "an explicit refresh keeps the old access token for API calls",
+    "strict-token-type": "only token_type \"Bearer\" spelt exactly so is accepted",
+    "strict-members": "a token reply with an array member is refused",
+    "truncate-tokens": "tokens are stored cut to 1024 characters",
+    "never-refresh": "no refresh on its own clock and none after a 401",
+    "own-clock-only": "refreshes on its own clock only; a 401 is returned to the caller",
+    "fixed-margin": "refreshes 30 s before expiry whatever the lifetime",
+    "refresh-widens-scope": "refreshes ask for scope \"openid offline_access\" though the login asked none",
+    "drop-unrotated": "a refresh reply without refresh_token drops the current one",
+    "retry-401-loop": "a 401 on the API leads to up to five refresh-and-retry rounds",
+    "bare-400-kept": "a 400 on refresh without invalid_grant keeps the refresh token",
+    "retry-terminal": "invalid_client, unauthorized_client and invalid_scope are retried five times",
+    "token-in-query-too": "API calls carry the access token in the header and in the query",
+}
 
 
 class Relogin(Exception):
@@ -44,10 +85,28 @@ class Client:
         self.http.trust_env = False
         self.http.verify = False if fault == "no-tls-verify" else (cfg.get("ca_file") or True)
         self.store = os.path.join(cfg["state_dir"], "tokens.json")
+        self.clock_file = os.path.join(cfg["state_dir"], "clock.json")
         self.lock = threading.Lock()
         self.tokens = None
         self.saved_password = None
+        self.pkce_refused = False
         self.load()
+
+    # --- the client's clock: real time plus what advance_time added ---------------------------
+    def skew(self):
+        try:
+            with open(self.clock_file) as f:
+                return json.load(f)["skew"]
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    def now(self):
+        return time.time() + self.skew()
+
+    def advance(self, seconds):
+        skew = self.skew() + seconds  # read before "w" empties the file
+        with open(self.clock_file, "w") as f:
+            json.dump({"skew": skew}, f)
 
     # --- persistence -------------------------------------------------------------------------
     def load(self):
@@ -77,48 +136,84 @@ class Client:
     def _post(self, params):
         headers = {"Accept": "application/json"}
         params = dict(params)
-        if self.cfg.get("client_auth") == "basic" and self.cfg.get("client_secret"):
-            q = urllib.parse.quote_plus
-            raw = "%s:%s" % (q(self.cfg["client_id"]), q(self.cfg["client_secret"]))
+        grant = params["grant_type"]
+        cid, secret = self.cfg["client_id"], self.cfg.get("client_secret")
+        basic = self.cfg.get("client_auth") == "basic" and secret
+        if self.fault == "refresh-without-auth" and grant == "refresh_token":
+            pass
+        elif basic or self.fault == "both-auth-methods":
+            if self.fault == "basic-raw":
+                raw = "%s:%s" % (cid, secret)
+            else:
+                q = urllib.parse.quote_plus
+                raw = "%s:%s" % (q(cid), q(secret or ""))
             headers["Authorization"] = "Basic " + base64.b64encode(raw.encode()).decode()
-        else:
-            params["client_id"] = self.cfg["client_id"]
-            if self.cfg.get("client_secret"):
-                params["client_secret"] = self.cfg["client_secret"]
+        if not (self.fault == "refresh-without-auth" and grant == "refresh_token") and \
+                (not basic or self.fault == "both-auth-methods"):
+            if self.fault != "secret-without-id":
+                params["client_id"] = cid + ("-x" if self.fault == "wrong-client-id" else "")
+            if secret:
+                params["client_secret"] = secret
+        if self.fault == "refresh-grant-typo" and grant == "refresh_token":
+            params["grant_type"] = "refresh"
+        if self.fault == "refresh-widens-scope" and grant == "refresh_token":
+            params["scope"] = "openid offline_access"
+        url = self.cfg["token_url"]
+        if self.fault == "secret-in-query" and secret:
+            url += "?" + urllib.parse.urlencode({"client_secret": secret})
         if self.fault == "no-form-encoding":
             # 2BA's sample: string concatenation, nothing encoded.
             body = "&".join("%s=%s" % kv for kv in params.items()).encode("utf-8")
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif self.fault == "json-body":
+            body = json.dumps(params).encode()
+            headers["Content-Type"] = "application/json"
         else:
-            body = urllib.parse.urlencode(params).encode()
+            pairs = list(params.items())
+            if self.fault == "duplicate-client-id" and "client_id" in params:
+                pairs.append(("client_id", params["client_id"]))
+            body = urllib.parse.urlencode(pairs).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded;charset=UTF-8"
+        method = "PUT" if self.fault == "token-put" else "POST"
         try:
-            return self.http.post(self.cfg["token_url"], data=body, headers=headers, timeout=20)
+            return self.http.request(method, url, data=body, headers=headers, timeout=20)
         except requests.exceptions.SSLError as e:
             raise Failure("transport", "TLS: %s" % e)
         except requests.RequestException as e:
             raise Failure("transport", str(e))
 
-    def _accept(self, r, login, presented=None):
+    def _accept(self, r, login, presented=None, keep_access_token=False):
         try:
             body = r.json()
         except ValueError:
             raise Failure("parse", "token reply is not JSON")
-        if str(body.get("token_type", "")).lower() != "bearer" or not body.get("access_token"):
-            raise Failure("parse", "not a bearer token reply")
-        rt = body.get("refresh_token") or presented
+        tt = str(body.get("token_type", ""))
+        if (tt != "Bearer" if self.fault == "strict-token-type" else tt.lower() != "bearer") or \
+                not body.get("access_token"):
+            raise Failure("parse", "not a bearer token reply (token_type %r)" % tt)
+        if self.fault == "strict-members" and any(isinstance(v, list) for v in body.values()):
+            raise Failure("parse", "unexpected structured member in the token reply")
+        rt = body.get("refresh_token") or (None if self.fault == "drop-unrotated" else presented)
         if self.fault == "ignore-rotation" and presented:
             rt = presented
+        at = body["access_token"]
+        if keep_access_token and self.tokens:
+            at = self.tokens["access_token"]
+        if self.fault == "truncate-tokens":
+            at, rt = at[:1024], rt[:1024] if rt else rt
         exp = body.get("expires_in")
-        self.tokens = {"access_token": body["access_token"], "refresh_token": rt,
-                       "expires_at": time.time() + int(exp) if exp is not None else None,
+        self.tokens = {"access_token": at, "refresh_token": rt,
+                       "expires_at": self.now() + int(exp) if exp is not None else None,
                        "lifetime": int(exp) if exp is not None else None}
         self.save(login=login)
 
     def login_password(self, username, password):
         if self.fault == "store-password":
             self.saved_password = (username, password)
-        r = self._post({"grant_type": "password", "username": username, "password": password})
+        form = {"grant_type": "password", "username": username, "password": password}
+        if self.fault == "no-username":
+            del form["username"]
+        r = self._post(form)
         if r.status_code != 200:
             raise Failure("oauth" if r.status_code < 500 else "server", "login: HTTP %d" % r.status_code)
         self._accept(r, login=True)
@@ -132,27 +227,28 @@ class Client:
         except (TypeError, ValueError):
             return 1.0
 
-    def refresh(self, seen_access_token=None):
+    def refresh(self, seen_access_token=None, explicit=False):
         """Single-flight: the lock, and a generation check so a refresh that another thread
         already did is not repeated."""
         if self.fault == "parallel-refresh":
-            return self._refresh_locked(None)
+            return self._refresh_locked(None, explicit)
         with self.lock:
-            return self._refresh_locked(seen_access_token)
+            return self._refresh_locked(seen_access_token, explicit)
 
-    def _refresh_locked(self, seen_access_token):
+    def _refresh_locked(self, seen_access_token, explicit=False):
         if self.tokens is None or not self.tokens.get("refresh_token"):
             raise Relogin()
         if seen_access_token and self.tokens["access_token"] != seen_access_token:
             return  # someone refreshed while this request was in flight
         rt = self.tokens["refresh_token"]
         attempts = 0
-        invalid_grant_retries = 0
+        repeats = 0
         while True:
             attempts += 1
             r = self._post({"grant_type": "refresh_token", "refresh_token": rt})
             if r.status_code == 200:
-                self._accept(r, login=False, presented=rt)
+                self._accept(r, login=False, presented=rt,
+                             keep_access_token=explicit and self.fault == "stale-access-token")
                 return
             if r.status_code in (429, 503) and attempts < 3:
                 if self.fault != "ignore-retry-after":
@@ -166,11 +262,17 @@ class Client:
             except ValueError:
                 pass
             if r.status_code == 400 and err == "invalid_grant" and \
-                    self.fault == "retry-invalid-grant" and invalid_grant_retries < 2:
-                invalid_grant_retries += 1
+                    self.fault == "retry-invalid-grant" and repeats < 2:
+                repeats += 1
                 continue
-            if r.status_code == 400 and err not in ("invalid_client", "unauthorized_client",
-                                                    "unsupported_grant_type", "invalid_scope"):
+            terminal = ("invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope")
+            if err in terminal and self.fault == "retry-terminal" and repeats < 5:
+                repeats += 1
+                continue
+            if r.status_code == 400 and err != "invalid_grant" and err not in terminal and \
+                    self.fault == "bare-400-kept":
+                raise Failure("oauth", "refresh: HTTP 400 %s (kept the token)" % err)
+            if r.status_code == 400 and err not in terminal:
                 # 2BA: an invalid or expired refresh token gets a 400; the user logs in again.
                 if self.fault == "store-password" and self.saved_password:
                     self.login_password(*self.saved_password)
@@ -181,27 +283,38 @@ class Client:
 
     # --- product API -------------------------------------------------------------------------
     def _get(self, path, token):
+        url = self.cfg["product_api_base"].rstrip("/") + path
+        if self.fault == "token-in-query-too":
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode({"access_token": token})
         try:
-            return self.http.get(self.cfg["api_base"].rstrip("/") + path,
-                                 headers={"Authorization": "Bearer " + token}, timeout=20)
+            return self.http.get(url, headers={"Authorization": "Bearer " + token}, timeout=20)
         except requests.RequestException as e:
             raise Failure("transport", str(e))
+
+    def _margin(self, t):
+        if self.fault == "fixed-margin":
+            return 30
+        return min(30, (t.get("lifetime") or 60) / 2)
 
     def call_once(self, path):
         if self.tokens is None:
             raise Relogin()
         t = self.tokens
-        if t.get("expires_at") and time.time() > t["expires_at"] - min(30, (t.get("lifetime") or 60) / 2):
+        if self.fault != "never-refresh" and t.get("expires_at") and \
+                self.now() > t["expires_at"] - self._margin(t):
             self.refresh(t["access_token"])
         token = self.tokens["access_token"] if self.tokens else None
         if token is None:
             raise Relogin()
         r = self._get(path, token)
-        if r.status_code == 401:
-            self.refresh(token)
+        rounds = 5 if self.fault == "retry-401-loop" else 1
+        while r.status_code == 401 and rounds > 0 and self.fault not in ("never-refresh", "own-clock-only"):
+            rounds -= 1
+            self.refresh(None if self.fault == "retry-401-loop" else token)
             if self.tokens is None:
                 raise Relogin()
-            r = self._get(path, self.tokens["access_token"])
+            token = self.tokens["access_token"]
+            r = self._get(path, token)
         if r.status_code != 200:
             raise Failure("oauth" if r.status_code < 500 else "server", "API: HTTP %d" % r.status_code)
         return r.status_code
@@ -229,9 +342,12 @@ class Client:
 
     # --- authorization code ------------------------------------------------------------------
     def login_code(self):
-        state = secrets.token_urlsafe(24)
+        state = "state1" if self.fault == "weak-state" else secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        method = "S256"
+        if self.fault == "pkce-downgrade" and self.pkce_refused:
+            challenge, method = verifier, "plain"
         got = {}
         done = threading.Event()
 
@@ -254,22 +370,40 @@ class Client:
 
         srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        redirect_uri = "http://127.0.0.1:%d/callback" % srv.server_address[1]
-        url = self.cfg["authorize_url"] + "?" + urllib.parse.urlencode({
-            "response_type": "code", "client_id": self.cfg["client_id"], "redirect_uri": redirect_uri,
-            "state": state, "code_challenge": challenge, "code_challenge_method": "S256"})
-        self.emit({"event": "authorize", "url": url})
+        host = "localhost" if self.fault == "localhost-redirect" else "127.0.0.1"
+        redirect_uri = "http://%s:%d/callback" % (host, srv.server_address[1])
+        query = {"response_type": "code", "client_id": self.cfg["client_id"], "redirect_uri": redirect_uri,
+                 "state": state}
+        if self.fault != "no-pkce":
+            query.update(code_challenge=challenge, code_challenge_method=method)
+        if self.fault == "secret-in-authorize-url":
+            query["client_secret"] = self.cfg.get("client_secret") or ""
+        self.emit({"event": "authorize", "url": self.cfg["authorize_url"] + "?" + urllib.parse.urlencode(query)})
         try:
-            if not done.wait(60):
+            if not done.wait(8):  # the kit delivers at once; a hung login would only slow the self-test
                 raise Failure("timeout", "no redirect")
         finally:
             srv.shutdown()
-        if got.get("state") != state:
+        if got.get("state") != state and self.fault != "no-state-check":
             raise Failure("state_mismatch", "redirect state does not match")
         if "error" in got:
+            if got["error"] == "invalid_request":
+                self.pkce_refused = True
+            if self.fault == "grant-after-cancel":
+                self._post({"grant_type": "client_credentials", "code_verifier": verifier})
             raise Failure("access_denied" if got["error"] == "access_denied" else "oauth", got["error"])
-        r = self._post({"grant_type": "authorization_code", "code": got.get("code", ""),
-                        "redirect_uri": redirect_uri, "code_verifier": verifier})
+        if self.fault == "redirect-uri-differs":
+            redirect_uri += "/"
+        exchange = {"grant_type": "authorization_code", "code": got.get("code", ""),
+                    "redirect_uri": redirect_uri}
+        if self.fault != "no-pkce":
+            exchange["code_verifier"] = secrets.token_urlsafe(48) if self.fault == "verifier-mismatch" else verifier
+        try:
+            r = self._post(exchange)
+        except Failure:
+            if self.fault != "code-reuse":
+                raise
+            r = self._post(exchange)
         if r.status_code != 200:
             raise Failure("oauth", "code exchange: HTTP %d" % r.status_code)
         self._accept(r, login=True)
@@ -277,8 +411,13 @@ class Client:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--break", dest="fault", choices=FAULTS)
+    ap.add_argument("--break", dest="fault", choices=sorted(FAULTS))
+    ap.add_argument("--list", action="store_true", help="print the faults and exit")
     a = ap.parse_args()
+    if a.list:
+        for name, what in sorted(FAULTS.items()):
+            print("%-24s %s" % (name, what))
+        return
     out_lock = threading.Lock()
 
     def emit(obj):
@@ -292,8 +431,8 @@ def main():
         cmd, seq = msg.get("cmd"), msg.get("seq")
         if cmd == "start":
             client = Client(msg["config"], a.fault, emit)
-            emit({"ready": True, "version": 1, "implementation": {
-                "name": "kit-selftest-client" + ("/" + a.fault if a.fault else ""), "version": "1",
+            emit({"ready": True, "version": 2, "implementation": {
+                "name": "kit-selftest-client" + ("/" + a.fault if a.fault else ""), "version": "2",
                 "language": "python", "issues": None}})
             continue
         if cmd == "stop":
@@ -308,7 +447,10 @@ def main():
             elif cmd == "call_api":
                 emit({"seq": seq, "ok": True, "results": client.call_api(msg["path"], int(msg.get("concurrency", 1)))})
             elif cmd == "refresh":
-                client.refresh()
+                client.refresh(explicit=True)
+                emit({"seq": seq, "ok": True})
+            elif cmd == "advance_time":
+                client.advance(int(msg["seconds"]))
                 emit({"seq": seq, "ok": True})
             elif cmd == "restart":
                 client = Client(client.cfg, a.fault, emit)

@@ -18,10 +18,10 @@ sys.path.insert(0, os.path.join(KIT, "checks"))
 from kit import report, scenarios  # noqa: E402,F401
 from kit.browser import _FormParser, with_query  # noqa: E402
 from kit.catalog import CHECKS, CheckContext  # noqa: E402
-from kit.deviations import judge, read_deviations  # noqa: E402
+from kit.known_deviations import compare, read_deviations  # noqa: E402
 from kit.flows import FLOWS  # noqa: E402
 from kit.journal import Journal  # noqa: E402
-from kit.judge import describe_mangling, entropy_bits, redirect_registered, s256  # noqa: E402
+from kit.evidence import describe_mangling, entropy_bits, redirect_registered, s256  # noqa: E402
 from kit.mockserver import MockProcess, Scenario, find_mock_binary, fixtures_dir  # noqa: E402
 import test_code_flow, test_token_request, test_tokens  # noqa: E402,F401
 
@@ -113,12 +113,21 @@ def test_known_deviations(tmp_path):
     recs = [{"check": {"id": "a"}, "verdict": "FAIL", "findings": []},
             {"check": {"id": "b"}, "verdict": "PASS", "findings": []},
             {"check": {"id": "c"}, "verdict": "WARN", "findings": []}]
-    assert len(judge(recs, None, "2ba", False)[0]) == 1
-    assert judge(recs, [{"check": "a", "result": "FAIL"}], "2ba", False)[0] == []
-    unexpected = judge(recs, [{"check": "a", "result": "FAIL"}, {"check": "b", "result": "FAIL"}], "2ba", False)[0]
-    assert unexpected == ["b: expected FAIL, got PASS"]
-    assert judge(recs, [{"check": "a", "result": "FAIL", "profile": "bcp"}], "2ba", False)[0] != []
     p = tmp_path / "d.json"
+
+    def devs(*items):
+        p.write_text(json.dumps({"deviations": list(items)}))
+        return read_deviations(str(p))
+    assert len(compare(recs, None, "2ba", False).unexpected) == 1
+    assert compare(recs, devs({"check": "a", "result": "FAIL"}), "2ba", False).unexpected == []
+    unexpected = compare(recs, devs({"check": "a", "result": "FAIL"}, {"check": "b", "result": "FAIL"}),
+                         "2ba", False).unexpected
+    assert unexpected == ["b: expected FAIL, got PASS"]
+    assert compare(recs, devs({"check": "a", "result": "FAIL", "profile": "bcp"}), "2ba", False).unexpected != []
+    # A BLOCKED check is not a failure of its own, but it is no PASS either when a list is given.
+    blocked = recs + [{"check": {"id": "d"}, "verdict": "BLOCKED", "findings": [], "reason": "r"}]
+    assert len(compare(blocked, None, "2ba", False).unexpected) == 1
+    assert len(compare(blocked, devs({"check": "a", "result": "FAIL"}), "2ba", False).unexpected) == 1
     p.write_text('{"deviations":[{"check":"a"}]}')
     with pytest.raises(ValueError):
         read_deviations(str(p))
@@ -136,8 +145,9 @@ def test_catalog_covers_the_required_rows():
 def test_every_flow_fixture_exists_and_kit_fixtures_are_documented():
     readme = open(os.path.join(fixtures_dir(), "README.md"), encoding="utf-8").read()
     for f in FLOWS.values():
-        assert os.path.exists(os.path.join(fixtures_dir(), f["fixture"] + ".json")), f["fixture"]
-        assert f["doc"], f["name"]
+        for fixture in filter(None, (f.fixture, f.real_time_fixture)):
+            assert os.path.exists(os.path.join(fixtures_dir(), fixture + ".json")), fixture
+        assert f.doc, f.name
     for name in os.listdir(fixtures_dir()):
         if name.startswith("conformance-"):
             assert "`%s`" % name in readme, name
@@ -194,3 +204,115 @@ def test_short_secrets_are_masked_without_eating_other_words():
          "headers": {}, "response_body": ""}
     log = Journal([e], {"demo": "password"}).wire_log()[0]
     assert log["body"] == "grant_type=password&username=demo&password=\u00abpassword\u00bb&client_id=demo-client"
+
+
+def test_every_check_is_proven_by_a_broken_client():
+    """For every check of every profile a self-test variant must FAIL it (run with --strict, so
+    a WARN grade counts; the expectation file names the profile); every fault of the self-test
+    client has its expectation file and FAILs at least one check, and the clean client none.
+    ctest runs each variant against its file, so a proof that stops failing fails there."""
+    sys.path.insert(0, os.path.join(KIT, "selftest"))
+    from mutant_client import FAULTS
+    exp_dir = os.path.join(KIT, "selftest", "expected")
+    files = {n[:-5]: json.load(open(os.path.join(exp_dir, n), encoding="utf-8"))
+             for n in os.listdir(exp_dir) if n.endswith(".json")}
+    assert files.pop("clean")["deviations"] == []
+    assert sorted(files) == sorted(FAULTS)
+    proven = {}
+    for fault, doc in files.items():
+        profile = doc.get("profile", "2ba")
+        fails = [d["check"] for d in doc["deviations"] if d["result"] == "FAIL"]
+        assert fails, "%s FAILs no check" % fault
+        for cid in fails:
+            assert cid in CHECKS and CHECKS[cid].in_profile(profile), (fault, cid)
+            proven.setdefault(cid, []).append(fault)
+    unproven = sorted(c.id for c in CHECKS.values() if c.id not in proven)
+    assert unproven == [], "checks no broken client makes FAIL: %s" % ", ".join(unproven)
+
+
+def _fake_adapter(tmp_path, body):
+    p = tmp_path / "fake_adapter.py"
+    p.write_text("import json, sys\n" + body)
+    return [sys.executable, str(p)]
+
+
+def test_jsonl_adapter_negotiates_version_2_and_quotes_bad_lines(tmp_path):
+    from kit.adapter import AdapterError, JsonlAdapter
+    argv = _fake_adapter(tmp_path, '''
+for line in sys.stdin:
+    m = json.loads(line)
+    if m["cmd"] == "start":
+        print(json.dumps({"ready": True, "version": m["version"]}), flush=True)
+    elif m["cmd"] == "advance_time":
+        print(json.dumps({"seq": m["seq"], "ok": True, "seconds": m["seconds"]}), flush=True)
+    elif m["cmd"] == "refresh":
+        print(json.dumps({"seq": m["seq"], "error": {"kind": "oauth", "message": "refresh said no"}}), flush=True)
+    else:
+        print("debug: not json", flush=True)
+''')
+    a = JsonlAdapter(argv, str(tmp_path / "err.log"))
+    assert a.start({})["version"] == 2 and a.version == 2
+    assert a.command("advance_time", {"seconds": 3601}).data["seconds"] == 3601
+    assert a.command("refresh").describe() == "error oauth: refresh said no"
+    with pytest.raises(AdapterError, match="'debug: not json'"):
+        a.command("call_api")
+    a.stop()
+
+
+def test_jsonl_adapter_that_dies_in_the_handshake_says_how(tmp_path):
+    from kit.adapter import AdapterError, JsonlAdapter
+    a = JsonlAdapter(_fake_adapter(tmp_path, 'sys.stderr.write("ImportError: no module named foo\\n"); sys.exit(3)\n'),
+                     str(tmp_path / "err.log"))
+    with pytest.raises(AdapterError, match=r"status 3.*no module named foo"):
+        a.start({})
+    a.stop()
+
+
+def test_one_shot_adapter_declares_protocol_in_info_and_gets_a_filtered_environment(tmp_path, monkeypatch):
+    from kit import adapter
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/elsewhere.pem")
+    monkeypatch.setenv("TWOBA_TOKEN_URL", "http://stale")
+    script = tmp_path / "cli.sh"
+    script.write_text('#!/bin/sh\ncase "$1" in\n'
+                      '  info) echo \'RESULT {"protocol":2,"name":"x","version":"9.1"}\' ;;\n'
+                      '  env) echo "RESULT {\\"ca\\":\\"${REQUESTS_CA_BUNDLE:-}\\",\\"url\\":\\"${TWOBA_TOKEN_URL:-}\\"}"; exit 6 ;;\n'
+                      '  *) exit 127 ;;\nesac\n')
+    script.chmod(0o755)
+    adapter._INFO_CACHE.clear()
+    a = adapter.OneShotAdapter([str(script)], str(tmp_path / "err.log"))
+    assert a.start({"client_id": "c"})["version"] == 2
+    assert a.implementation == {"name": "x", "version": "9.1"}
+    r = a.command("env")
+    assert r.status == "error" and r.kind == "oauth" and r.data == {"ca": "", "url": ""}
+    assert a.command("advance_time", {"seconds": 5}).status == "skipped"
+    assert "REQUESTS_CA_BUNDLE" in adapter.withheld_names()
+    assert "REQUESTS_CA_BUNDLE" in adapter.adapter_environment(keep=["REQUESTS_CA_BUNDLE"])
+
+
+def test_adapter_messages_are_redacted_in_evidence():
+    from kit.adapter import Reply
+    from kit.flows import FlowRun, Step
+    run = FlowRun.__new__(FlowRun)
+    run.steps = [Step(1, "login", "login_password", {}, 1)]
+    run.steps[0].reply = Reply("error", kind="oauth", message="server said: bad secret " + SECRET)
+    run.skipped = "cannot use " + SECRET
+    run.aborted = run.error = None
+    run.journal = Journal([], {SECRET: "client_secret"})
+    run._redact_replies()
+    assert SECRET not in run.steps[0].reply.message and "\u00abclient_secret\u00bb" in run.steps[0].reply.message
+    assert SECRET not in run.skipped
+
+
+def test_root_causes_group_blocked_checks_under_the_fail_that_explains_them():
+    fail = {"check": {"id": "client-auth/one-method"}, "verdict": "FAIL",
+            "findings": [{"level": "FAIL", "message": "Basic and body", "flow": "basic", "seq": [16]}]}
+    blocked = [{"check": {"id": cid}, "verdict": "BLOCKED", "findings": [], "reason": "x — blocked: y",
+                "blocked_at": [{"flow": flow, "step": "login", "seq": [lo, lo + 1], "reply": "error oauth: HTTP 400"}]}
+               for cid, flow, lo in (("refresh/newest-token", "basic", 16), ("refresh/survives-restart", "restart", 30))]
+    rc = report.root_causes([fail] + blocked)
+    assert len(rc) == 1
+    assert rc[0]["explained_by"] == ["client-auth/one-method"]
+    assert rc[0]["blocked"] == ["refresh/newest-token", "refresh/survives-restart"]
+    assert rc[0]["flows"] == ["basic", "restart"]
+    lines = report.root_cause_lines([fail] + blocked)
+    assert "explained by FAIL client-auth/one-method" in lines[1] and "blocks 2 check(s)" in lines[2]

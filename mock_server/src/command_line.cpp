@@ -18,7 +18,14 @@ Options:
   --port N               port (default 8080; 0 takes a free port)
   --tls-cert FILE        serve HTTPS with this PEM certificate ...
   --tls-key FILE         ... and this PEM private key
+  --https                serve HTTPS with a certificate for the listening host, signed
+                         by a local CA made on first use; prints "CA-FILE <ca.pem>"
+                         after the READY line (trust that file in the client)
+  --https-dir DIR        where --https keeps its CA and certificate
+                         (default: $XDG_CACHE_HOME/twoba-mock or ~/.cache/twoba-mock)
   --admin-token TOKEN    Bearer token the control API (/__mock) requires
+  --control-from any     off loopback, open the control API without --admin-token
+                         (for a container whose port is published to its host only)
   --log-format FORMAT    per-request log lines on stderr: text (default) or json
   --quiet                no per-request log lines
   --journal-capacity N   requests kept in the journal (default 10000)
@@ -56,7 +63,6 @@ std::string find_default_fixture() {
     candidates.push_back(dir + "/../share/twoba-mock/fixtures/default.json");
   }
   candidates.push_back(TWOBA_INSTALLED_FIXTURE_DIR "/default.json");
-  candidates.push_back(TWOBA_SOURCE_FIXTURE_DIR "/default.json");
   for (const auto& path : candidates) {
     if (std::ifstream(path)) return path;
   }
@@ -100,10 +106,14 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       cl.options.log_format = LogFormat::kNone;
       continue;
     }
+    if (flag == "--https") {
+      cl.https = true;
+      continue;
+    }
     static const std::vector<std::string> kValued = {
         "--fixture", "--host",        "--port",       "--tls-cert",
         "--tls-key", "--admin-token", "--log-format", "--journal-capacity",
-        "--threads", "--state-file"};
+        "--threads", "--state-file",  "--https-dir",  "--control-from"};
     if (std::find(kValued.begin(), kValued.end(), flag) == kValued.end()) {
       *error = "unknown option '" + flag + "' (see --help)";
       return std::nullopt;
@@ -151,11 +161,31 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
         return std::nullopt;
       }
       cl.options.state_file = value;
+    } else if (flag == "--https-dir") {
+      if (value.empty()) {
+        *error = "--https-dir: expected a folder";
+        return std::nullopt;
+      }
+      cl.https_dir = value;
+    } else if (flag == "--control-from") {
+      if (value != "any" && value != "loopback") {
+        *error = "--control-from: expected loopback or any, got '" + value + "'";
+        return std::nullopt;
+      }
+      cl.options.control_from_any = value == "any";
     } else if (flag == "--threads") {
       auto n = number(flag, value, 1, 4096);
       if (!n) return std::nullopt;
       cl.options.threads = static_cast<size_t>(*n);
     }
+  }
+  if (cl.https && (!cl.options.tls_cert.empty() || !cl.options.tls_key.empty())) {
+    *error = "--https makes its own certificate: give either --https or --tls-cert/--tls-key";
+    return std::nullopt;
+  }
+  if (!cl.https_dir.empty() && !cl.https) {
+    *error = "--https-dir goes with --https";
+    return std::nullopt;
   }
   return cl;
 }

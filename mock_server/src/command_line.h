@@ -14,6 +14,9 @@ struct CommandLine {
   ServerOptions options;
   bool show_help = false;
   bool show_version = false;
+  // --https: serve HTTPS with a certificate signed by a local CA kept in https_dir.
+  bool https = false;
+  std::string https_dir;  // empty: default_local_ca_dir()
 };
 
 // Parses arguments (without argv[0]). On a bad flag returns nullopt and sets *error.

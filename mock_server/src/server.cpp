@@ -143,9 +143,11 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     state_file_->commit();
   }
 
-  if (!is_loopback_host(options_.host) && options_.admin_token.empty()) {
+  if (!is_loopback_host(options_.host) && options_.admin_token.empty() &&
+      !options_.control_from_any) {
     throw std::invalid_argument("--host " + options_.host +
-                                " is not loopback: the control API then needs --admin-token TOKEN");
+                                " is not loopback: the control API then needs --admin-token TOKEN "
+                                "(or --control-from any to open it to every client)");
   }
   if (options_.tls_cert.empty() != options_.tls_key.empty()) {
     throw std::invalid_argument("--tls-cert and --tls-key go together");
@@ -329,7 +331,7 @@ std::shared_ptr<Tenant> MockServer::scenario(const std::string& name, std::strin
 }
 
 bool MockServer::control_access_allowed(const httplib::Request& req) const {
-  if (options_.admin_token.empty()) return true;  // only possible on loopback
+  if (options_.admin_token.empty()) return true;  // loopback, or opened by --control-from any
   std::string header = req.get_header_value("Authorization");
   if (header.size() < 7 || !iequals(std::string_view(header).substr(0, 7), "bearer ")) return false;
   return secrets_equal(header.substr(7), options_.admin_token);

@@ -29,6 +29,9 @@ struct ServerOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string admin_token;  // required for the control API when set
+  // Lets a non-loopback --host go without admin_token (--control-from any): the control API is
+  // then open to whoever reaches the port, as in a container published to its host.
+  bool control_from_any = false;
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
   // Event-loop threads (0: one per core but one, at least 1). With TLS, cpp-httplib's workers: one

@@ -161,6 +161,7 @@ class TokenRequest {
     auto basic = parse_basic_authorization(header, &basic_error);
     if (!basic && !basic_error.empty()) {
       used_basic_ = true;
+      ex_.outcome["client_auth_failure"] = "malformed_basic";
       error(401, "invalid_client", basic_error);
       return false;
     }
@@ -171,12 +172,14 @@ class TokenRequest {
     std::vector<const std::string*> presented;  // acceptable spellings of the secret
     if (basic) {
       if (body_secret) {
+        ex_.outcome["client_auth_failure"] = "secret_sent_twice";
         error(400, "invalid_request",
               "Client credentials were sent both in the Authorization header and in the body; use "
               "one method.");
         return false;
       }
       if (body_id && *body_id != basic->client_id && *body_id != basic->raw_client_id) {
+        ex_.outcome["client_auth_failure"] = "client_id_mismatch";
         error(400, "invalid_request",
               "The client_id in the body differs from the one in the Authorization header.");
         return false;
@@ -189,6 +192,7 @@ class TokenRequest {
                                           basic->client_id != basic->raw_client_id;
     } else {
       if (!body_id) {
+        ex_.outcome["client_auth_failure"] = "missing_client_id";
         error(400, "invalid_client",
               "Client authentication is missing: send client_id and client_secret in the body or "
               "use HTTP Basic.");
@@ -201,12 +205,14 @@ class TokenRequest {
     ex_.outcome["client_id"] = client_id;
     auto it = fixture_.clients.find(client_id);
     if (it == fixture_.clients.end()) {
-      error(400, "invalid_client", "The client is unknown.");
+      ex_.outcome["client_auth_failure"] = "unknown_client";
+      error(400, "invalid_client", "The client '" + client_id + "' is unknown.");
       return false;
     }
     client_ = &it->second;
     if (client_->is_public()) {
       if (!presented.empty() && !(presented.size() == 1 && presented[0]->empty())) {
+        ex_.outcome["client_auth_failure"] = "secret_for_public_client";
         error(400, "invalid_client",
               "The client '" + client_id + "' is public and has no secret; send none.");
         return false;
@@ -216,8 +222,20 @@ class TokenRequest {
     for (const std::string* secret : presented) {
       if (secrets_equal(*secret, *client_->secret)) return true;
     }
-    error(400, "invalid_client",
-          presented.empty() ? "The client_secret is missing." : "Client authentication failed.");
+    // Say which part failed (a mock may; the real server would not): the usual mistakes are a
+    // secret never sent and the secret of another client or environment.
+    const char* where = used_basic_ ? "in the Authorization header (HTTP Basic)" : "in the body";
+    if (presented.empty()) {
+      ex_.outcome["client_auth_failure"] = "missing_secret";
+      error(400, "invalid_client",
+            "The client_secret of client '" + client_id +
+                "' is missing: send it in the body or use HTTP Basic.");
+    } else {
+      ex_.outcome["client_auth_failure"] = "wrong_secret";
+      error(400, "invalid_client",
+            "The client_secret sent " + std::string(where) + " is wrong for client '" + client_id +
+                "'.");
+    }
     return false;
   }
 

@@ -49,6 +49,9 @@ def test_default_fixture_is_found_without_flags():
     (["--fixture", "/nonexistent.json"], "/nonexistent.json: cannot open"),
     (["--host", "0.0.0.0"], "needs --admin-token"),
     (["--tls-cert", "/nonexistent.pem"], "--tls-cert and --tls-key go together"),
+    (["--https", "--tls-cert", "c.pem", "--tls-key", "k.pem"], "give either --https or --tls-cert"),
+    (["--https-dir", "/tmp"], "--https-dir goes with --https"),
+    (["--control-from", "everywhere"], "--control-from: expected loopback or any"),
 ])
 def test_bad_flags_exit_2_with_a_message_and_listen_nowhere(args, message):
     result = subprocess.run([BINARY, "--port", "0", *args], capture_output=True, text=True, timeout=10)
@@ -74,6 +77,7 @@ def test_port_in_use_exits_1():
         result = subprocess.run([BINARY, "--port", port], capture_output=True, text=True, timeout=10)
         assert result.returncode == 1
         assert "cannot listen" in result.stderr
+        assert "--port 0 takes a free port" in result.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -97,3 +101,42 @@ def test_request_log_never_shows_secrets():
     assert "POST /OAuth/Token 200" in log
     for secret in ("demo-secret", token, "password=demo"):
         assert secret not in log
+
+
+def test_https_serves_with_a_local_ca_that_verifying_clients_trust(tmp_path):
+    import requests
+    proc = subprocess.Popen([BINARY, "--port", "0", "--quiet", "--https", "--https-dir", str(tmp_path / "tls")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, ca_line = proc.stdout.readline(), proc.stdout.readline()
+        assert ready.startswith("READY https://127.0.0.1:"), (ready, proc.stderr.read())
+        assert ca_line == "CA-FILE %s\n" % (tmp_path / "tls" / "ca.pem")
+        url, ca = ready.split()[1], ca_line.split()[1]
+        assert requests.get(url + "/__mock/health", verify=ca, timeout=5).json()["status"] == "ok"
+        localhost = url.replace("127.0.0.1", "localhost")
+        assert requests.get(localhost + "/__mock/health", verify=ca, timeout=5).status_code == 200
+        curl = subprocess.run(["curl", "-sS", "--cacert", ca, url + "/__mock/health"],
+                              capture_output=True, text=True, timeout=10)
+        assert curl.returncode == 0 and '"status":"ok"' in curl.stdout, curl.stderr
+        # Without the CA, a verifying client refuses the certificate.
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(url + "/__mock/health", timeout=5)
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+
+
+def test_control_from_any_opens_the_control_api_off_loopback():
+    proc = subprocess.Popen([BINARY, "--port", "0", "--quiet", "--host", "0.0.0.0", "--control-from", "any"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("READY http://0.0.0.0:"), (line, proc.stderr.read())
+        port = line.strip().rsplit(":", 1)[1]
+        request = urllib.request.Request("http://127.0.0.1:%s/__mock/clock" % port, data=b'{"advance": 60}',
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            assert reply.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -7,9 +7,9 @@ add_executable(mock_server_reliability_tests
   ${CMAKE_CURRENT_LIST_DIR}/state_file_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/security_test.cpp
 )
-target_link_libraries(mock_server_reliability_tests PRIVATE mock_server_lib GTest::gtest_main twoba_warnings)
+target_link_libraries(mock_server_reliability_tests PRIVATE
+  mock_server_lib twoba_fixture_dir GTest::gtest_main twoba_warnings)
 target_compile_definitions(mock_server_reliability_tests PRIVATE
-  TWOBA_TEST_FIXTURE_DIR="${PROJECT_SOURCE_DIR}/fixtures"
   TWOBA_TEST_MOCK_BINARY="$<TARGET_FILE:mock_server>")
 add_dependencies(mock_server_reliability_tests mock_server)
 gtest_discover_tests(mock_server_reliability_tests

@@ -54,7 +54,7 @@ ServerOptions test_server_options() {
   return options;
 }
 
-std::string fixture_dir() { return TWOBA_TEST_FIXTURE_DIR; }
+std::string fixture_dir() { return TWOBA_FIXTURE_DIR; }
 
 RawReply raw_exchange(int port, const std::string& bytes, int timeout_ms) {
   RawReply reply;

@@ -259,6 +259,51 @@ INSTANTIATE_TEST_SUITE_P(
                   "", 400, "invalid_scope"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// A failed client authentication says which part failed, in the reply and the journal.
+TEST_F(TokenEndpointTest, FailedClientAuthenticationSaysWhichPartFailed) {
+  struct Case {
+    F fields;
+    std::string authorization;
+    std::string failure;
+    std::string description;
+  };
+  const F login = {{"grant_type", "password"}, {"username", "demo"}, {"password", "demo"}};
+  auto with = [&login](const F& extra) {
+    F fields = login;
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    return fields;
+  };
+  const std::vector<Case> cases = {
+      {with({{"client_id", "who"}, {"client_secret", "x"}}), "", "unknown_client",
+       "The client 'who' is unknown."},
+      {with({{"client_id", "demo-client"}, {"client_secret", "wrong"}}), "", "wrong_secret",
+       "The client_secret sent in the body is wrong for client 'demo-client'."},
+      {login, "Basic " + base64_encode("demo-client:wrong"), "wrong_secret",
+       "The client_secret sent in the Authorization header (HTTP Basic) is wrong for client "
+       "'demo-client'."},
+      {with({{"client_id", "demo-client"}}), "", "missing_secret",
+       "The client_secret of client 'demo-client' is missing: send it in the body or use HTTP "
+       "Basic."},
+      {with({{"client_secret", "demo-secret"}}),
+       "Basic " + base64_encode("demo-client:demo-secret"), "secret_sent_twice",
+       "Client credentials were sent both in the Authorization header"},
+      {with({{"client_id", "demo-public"}, {"client_secret", "x"}}), "", "secret_for_public_client",
+       "is public and has no secret"},
+  };
+  for (const auto& c : cases) {
+    httplib::Headers headers;
+    if (!c.authorization.empty()) headers.emplace("Authorization", c.authorization);
+    Reply r = server_.post_form("/OAuth/Token", c.fields, headers);
+    EXPECT_THAT(r.json()["error_description"].get<std::string>(), HasSubstr(c.description))
+        << c.failure;
+    json entry = server_.journal().back();
+    EXPECT_EQ(entry["outcome"]["client_auth_failure"], c.failure) << entry.dump();
+  }
+  // A client that authenticates carries no failure.
+  ASSERT_EQ(server_.login().status, 200);
+  EXPECT_FALSE(server_.journal().back()["outcome"].contains("client_auth_failure"));
+}
+
 TEST_F(TokenEndpointTest, WrongContentTypeAndBadEncodingAreInvalidRequest) {
   Reply json_body =
       server_.request("POST", "/OAuth/Token", R"({"grant_type":"password"})", "application/json");

@@ -2,9 +2,9 @@
 # cmake --install into a scratch prefix; then, from that prefix only: the layout, --version of
 # every tool, the mock on its installed default fixture, a consumer project built with
 # find_package(twoba_client CONFIG) and run against it, and the installed conformance kit.
-#   install_test.sh BUILD_DIR PROJECT_VERSION
+#   install_test.sh BUILD_DIR PROJECT_VERSION SOURCE_DIR
 set -euo pipefail
-build=$1 expected_version=$2
+build=$1 expected_version=$2 source_dir=$3
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/twoba-install-test.XXXXXX")
 source "$(dirname "$0")/common.sh"
 trap 'stop_mock; rm -rf "$scratch"' EXIT
@@ -31,7 +31,13 @@ expect_version "${clean_env[@]}" "$prefix/bin/twoba-conformance"
 grep -q "\"version\": \"$expected_version\"" "$prefix/share/twoba-mock/openapi.json" ||
   fail "installed openapi.json does not carry version $expected_version"
 
-# The installed mock finds its installed default fixture without --fixture.
+# The installed mock finds its installed default fixture without --fixture, and nothing points
+# it back into the source tree it was built from.
+for tool in mock_server twoba-client; do
+  if grep -qaF "$source_dir/fixtures" "$prefix/bin/$tool"; then
+    fail "$tool has the source tree's fixture folder compiled in"
+  fi
+done
 start_mock "${clean_env[@]}" "$prefix/bin/mock_server"
 health=$(curl -fsS "$MOCK_URL/__mock/health")
 [[ "$health" == *"\"fixture\":\"$prefix/"*"share/twoba-mock/fixtures/default.json\""* ]] ||

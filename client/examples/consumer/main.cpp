@@ -32,6 +32,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "call failed: %s\n", twoba::describe(product.error()).c_str());
     return 1;
   }
-  std::printf("%d %s\n", product.value().status, product.value().body.c_str());
-  return product.value().status == 200 ? 0 : 1;
+  std::printf("%d %s\n", product->status, product->body.c_str());
+  return product->status == 200 ? 0 : 1;
 }

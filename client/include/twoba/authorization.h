@@ -44,6 +44,7 @@ class LoopbackReceiver {
   static Result<std::unique_ptr<LoopbackReceiver>> start(int port, std::string expected_state);
   virtual ~LoopbackReceiver() = default;
 
+  // The port listened on.
   virtual int port() const = 0;
   // "http://127.0.0.1:PORT/callback".
   virtual std::string redirect_uri() const = 0;
@@ -54,6 +55,7 @@ class LoopbackReceiver {
   virtual Result<std::string> wait_for_code(std::chrono::milliseconds timeout) = 0;
 };
 
+// How login_with_browser listens, waits and shows the URL.
 struct BrowserLoginOptions {
   int redirect_port = 0;  // 0 = any free port
   std::chrono::milliseconds timeout = std::chrono::minutes(5);

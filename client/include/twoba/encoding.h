@@ -1,7 +1,6 @@
 // Byte-exact encodings used on the wire: form-urlencoding, base64, PKCE material.
 #pragma once
 
-#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,12 +28,6 @@ std::string base64_encode(std::string_view bytes);
 
 // base64url without padding (RFC 4648 §5), as PKCE and state use.
 std::string base64url_encode(std::string_view bytes);
-
-// SHA-256 digest (32 raw bytes).
-std::string sha256(std::string_view bytes);
-
-// n bytes from OpenSSL's CSPRNG; empty on the (practically impossible) failure.
-std::string random_bytes(std::size_t n);
 
 // "Basic base64(urlencode(id):urlencode(secret))", RFC 6749 §2.3.1.
 std::string basic_authorization(std::string_view client_id, std::string_view client_secret);

@@ -1,4 +1,4 @@
-// A minimal HTTP layer: URL parsing and a replaceable transport (tests inject fakes).
+// A minimal HTTP layer: requests, replies and a replaceable transport (tests inject fakes).
 #pragma once
 
 #include <memory>
@@ -13,29 +13,13 @@
 
 namespace twoba {
 
+// Header name/value pairs in wire order (duplicates kept).
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
-// An absolute http(s) URL split into the parts a connection needs.
-struct Url {
-  std::string scheme;  // "http" or "https", lower case
-  std::string host;    // without brackets for IPv6
-  int port = 0;        // explicit or the scheme's default
-  std::string target;  // path and query, at least "/"
-};
-
-// Parses "scheme://host[:port][/path][?query]"; rejects other schemes and userinfo.
-Result<Url> parse_url(std::string_view text);
-
-// True for 127.0.0.0/8, ::1 and "localhost": the only hosts plain http is allowed to.
-bool is_loopback_host(std::string_view host);
-
-// Percent-encodes the bytes that cannot appear raw in a request target (space, controls,
-// non-ASCII, quotes...), leaving existing escapes, '+', '&' and '=' untouched.
-std::string sanitize_target(std::string_view target);
 
 // Case-insensitive lookup of the first header called name.
 std::optional<std::string> find_header(const HeaderList& headers, std::string_view name);
 
+// One request as the client sends it.
 struct HttpRequest {
   std::string method = "GET";  // "GET" or "POST"
   std::string url;             // absolute
@@ -44,16 +28,18 @@ struct HttpRequest {
   std::string content_type;  // for POST
 };
 
+// One reply, whatever its status.
 struct HttpResponse {
-  int status = 0;
+  int status = 0;  // e.g. 200, 401
   HeaderList headers;
   std::string body;
 };
 
-// Sends one request; a transport error is an Error of kind kTransport. Thread-safe.
+// How the client reaches servers. Implementations must be thread-safe.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
+  // Sends one request; any reply is a value, no reply at all is an Error of kind kTransport.
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
 };
 

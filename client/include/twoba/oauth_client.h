@@ -16,17 +16,22 @@
 
 namespace twoba {
 
-// Thread-safe. All token state lives in the store file, so several OAuthClient objects or
-// processes sharing one store cooperate: a refresh happens under the store's lock, after
-// re-reading the store, so a pair another thread or process just rotated is used, not re-rotated.
+// Thread-safe. All token state lives in the storage, so several OAuthClient objects or
+// processes sharing one storage cooperate: a refresh happens under the storage's lock, after
+// re-reading it, so a pair another thread or process just rotated is used, not re-rotated.
 class OAuthClient {
  public:
-  // transport defaults to make_http_transport(config).
-  explicit OAuthClient(ClientConfig config, std::shared_ptr<HttpTransport> transport = nullptr);
+  // transport defaults to make_http_transport(config), storage to a TokenStore file at
+  // config.store_path.
+  explicit OAuthClient(ClientConfig config, std::shared_ptr<HttpTransport> transport = nullptr,
+                       std::shared_ptr<TokenStorage> storage = nullptr);
 
+  // The settings given at construction.
   const ClientConfig& config() const { return config_; }
+  // The transport every request goes through.
   const std::shared_ptr<HttpTransport>& transport() const { return transport_; }
-  const TokenStore& store() const { return store_; }
+  // Where the tokens are kept.
+  const std::shared_ptr<TokenStorage>& storage() const { return storage_; }
 
   // Password grant (RFC 6749 §4.3) with credentials the user just gave; stores the tokens. The
   // password is used for this request only and never kept.
@@ -50,7 +55,7 @@ class OAuthClient {
   // The stored tokens, without refreshing; nullopt when not logged in.
   Result<std::optional<TokenSet>> stored_tokens() const;
 
-  // Deletes the store.
+  // Forgets the stored tokens.
   Status logout();
 
   // Refresh requests that got a 200 from this object (for diagnostics and tests).
@@ -67,7 +72,7 @@ class OAuthClient {
 
   ClientConfig config_;
   std::shared_ptr<HttpTransport> transport_;
-  TokenStore store_;
+  std::shared_ptr<TokenStorage> storage_;
   std::mutex refresh_mutex_;  // one refresh in flight per object; the file lock covers processes
   std::atomic<int> refreshes_{0};
 };

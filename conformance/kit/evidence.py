@@ -1,4 +1,4 @@
-"""Small helpers the checks share."""
+"""Helpers the checks share to read evidence: which requests, which methods, how values were mangled."""
 
 import base64
 import hashlib
@@ -31,6 +31,14 @@ def where(run, e):
     s = run.step_of(e)
     return "#%s (%s%s)" % (e.get("seq"), s.label if s else "outside any step",
                            "" if s is None else ", step %d" % s.n)
+
+
+def is_form(e):
+    """The request body is a form (what token-request/form-encoded judges); checks of form
+    parameters judge only those, so a JSON body is one FAIL there, not one per parameter check."""
+    media = (header(e, "Content-Type") or "application/x-www-form-urlencoded").split(";")[0].strip().lower()
+    body = (e.get("body") or "").lstrip()
+    return media == "application/x-www-form-urlencoded" and not body.startswith(("{", "[", "--"))
 
 
 def client_auth_methods(e):
