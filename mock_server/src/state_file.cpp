@@ -10,9 +10,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "json_input.h"
+
 namespace mock2ba {
 
-StateFile::StateFile(std::string path, std::function<nlohmann::json()> snapshot)
+StateFile::StateFile(std::string path, std::function<std::string()> snapshot)
     : path_(std::move(path)), snapshot_(std::move(snapshot)), writer_([this] { run(); }) {}
 
 StateFile::~StateFile() {
@@ -32,9 +34,10 @@ std::optional<nlohmann::json> StateFile::read(const std::string& path) {
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  auto document = nlohmann::json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded() || !document.is_object())
-    throw std::runtime_error(path + ": not a state file (bad JSON)");
+  std::string error;
+  auto document = parse_json_input(buffer.str(), &error);
+  if (!document) throw std::runtime_error(path + ": not a state file (" + error + ")");
+  if (!document->is_object()) throw std::runtime_error(path + ": not a state file (not an object)");
   return document;
 }
 
@@ -60,7 +63,7 @@ void StateFile::run() {
     uint64_t covering = requested_;
     lock.unlock();
     std::string error;
-    if (!write_atomically(snapshot_().dump(), &error))
+    if (!write_atomically(snapshot_(), &error))
       std::fprintf(stderr, "state file: %s\n", error.c_str());
     lock.lock();
     durable_ = covering;
@@ -70,10 +73,12 @@ void StateFile::run() {
 }
 
 bool StateFile::write_atomically(const std::string& text, std::string* error) const {
-  const std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file of a fresh name in the same folder (mkostemp: O_CREAT|O_EXCL, mode 0600), so a
+  // file or symlink planted under a predictable name is never followed or overwritten.
+  std::string tmp = path_ + ".XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) {
-    *error = tmp + ": " + std::strerror(errno);
+    *error = path_ + ".XXXXXX: " + std::strerror(errno);
     return false;
   }
   size_t done = 0;
@@ -83,16 +88,19 @@ bool StateFile::write_atomically(const std::string& text, std::string* error) co
     if (n <= 0) {
       *error = tmp + ": " + std::strerror(errno);
       ::close(fd);
+      ::unlink(tmp.c_str());
       return false;
     }
     done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     *error = tmp + ": fsync: " + std::strerror(errno);
+    ::unlink(tmp.c_str());
     return false;
   }
   if (::rename(tmp.c_str(), path_.c_str()) != 0) {
     *error = path_ + ": rename: " + std::strerror(errno);
+    ::unlink(tmp.c_str());
     return false;
   }
   // The rename itself is durable only once the folder is synced.
