@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -13,6 +15,12 @@
 #include "json_input.h"
 
 namespace mock2ba {
+namespace {
+
+constexpr auto kQuiet = std::chrono::milliseconds(1);
+constexpr auto kGatherMax = std::chrono::milliseconds(5);
+
+}  // namespace
 
 StateFile::StateFile(std::string path, std::function<std::string()> snapshot)
     : path_(std::move(path)), snapshot_(std::move(snapshot)), writer_([this] { run(); }) {}
@@ -58,6 +66,16 @@ void StateFile::run() {
   while (true) {
     wake_writer_.wait(lock, [&] { return requested_ > durable_ || stopping_; });
     if (requested_ == durable_ && stopping_) return;
+    // Group commit: a write costs milliseconds of fsync, and the clients it answers send their
+    // next requests within a fraction of one. Waiting for commits to stop arriving (1 ms of
+    // quiet, 5 ms at most) lets one write cover them all instead of only the first.
+    auto deadline = std::chrono::steady_clock::now() + kGatherMax;
+    for (uint64_t seen = requested_; !stopping_;) {
+      wake_writer_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + kQuiet),
+                              [&] { return requested_ != seen || stopping_; });
+      if (requested_ == seen || std::chrono::steady_clock::now() >= deadline) break;
+      seen = requested_;
+    }
     // Every commit counted so far changed state before it was counted, so one snapshot taken
     // now covers all of them.
     uint64_t covering = requested_;

@@ -1,7 +1,7 @@
 // --state-file: the root scenario's grants, tokens, codes and clock, kept on disk across
 // restarts. Writes are atomic (a fresh temporary file beside it, fsync, rename, fsync of the
-// folder) and grouped: every request that changed state while a write was under way shares the
-// next one.
+// folder) and grouped: a write waits for commits to stop arriving (1 ms, 5 ms at most), and
+// every request that changed state while a write was under way shares the next one.
 #ifndef MOCK2BA_STATE_FILE_H_
 #define MOCK2BA_STATE_FILE_H_
 
