@@ -31,8 +31,7 @@ struct ServerOptions {
   std::string admin_token;  // required for the control API when set
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
-  // Event-loop threads (0: one per core but one, at least 1). With TLS, cpp-httplib's workers: one
-  // per concurrent keep-alive connection, at least 64.
+  // Event-loop threads (0: one per core but one, at least 1), for plain HTTP and TLS alike.
   size_t threads = 0;
   int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
@@ -75,21 +74,20 @@ class MockServer {
   std::vector<std::string> routes() const;
 
  private:
-  // Serves one request; its headers and body end up moved into the journal.
-  void dispatch(httplib::Request& req, httplib::Response& res);
+  // Serves one request; its headers and body end up moved into the journal. *effect tells the
+  // HTTP layer to drop the connection instead of replying.
+  void dispatch(httplib::Request& req, httplib::Response& res, ConnectionEffect* effect);
   std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
   bool control_access_allowed(const httplib::Request& req) const;
   // Whether serving `req` may sleep or write to disk, so it must not run on an event loop.
   bool may_block(const httplib::Request& req) const;
-  void set_up_tls();
   void log_request(const httplib::Request& req, const httplib::Response& res,
                    const std::string& scenario, const nlohmann::json& outcome,
                    double latency_ms) const;
 
   ServerOptions options_;
   std::string fixture_dir_;
-  std::unique_ptr<HttpServer> http_;           // plain HTTP
-  std::unique_ptr<httplib::SSLServer> https_;  // TLS (--tls-cert), on cpp-httplib
+  std::unique_ptr<HttpServer> http_;  // plain HTTP, or TLS with --tls-cert
   std::shared_ptr<Tenant> root_;
   std::mutex scenarios_mutex_;
   std::map<std::string, std::shared_ptr<Tenant>> scenarios_;
@@ -98,7 +96,6 @@ class MockServer {
 
   int port_ = -1;
   std::string base_url_;    // fixed once bound; every request needs it
-  int tls_listen_fd_ = -1;  // to widen cpp-httplib's listen backlog after bind
   std::thread thread_;
   std::unique_ptr<StateFile> state_file_;
 };
