@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -259,6 +261,13 @@ class EventLoop {
   }
 
   void run() {
+    // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a client gone mid-reply would raise
+    // SIGPIPE. Blocked in this thread, it stays pending and the write fails with EPIPE instead,
+    // whatever the embedding program does with the signal.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     epoll_event events[128];
     int64_t last_sweep = monotonic_ms();
     while (!stopping_) {
