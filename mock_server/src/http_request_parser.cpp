@@ -205,14 +205,15 @@ ParseResult RequestParser::parse_head(std::string_view data, httplib::Request* r
       line_scan_from_ = data.size();
       if (lf != std::string_view::npos) first_line_end_ = lf;
     }
-    size_t first_line = first_line_end_ == std::string_view::npos ? data.size() - start
-                                                                  : first_line_end_ - start;
+    size_t first_line =
+        first_line_end_ == std::string_view::npos ? data.size() - start : first_line_end_ - start;
     // Blank lines before the request count too: they are bytes held for it.
     if (data.size() > limits.max_header_bytes || first_line > limits.max_target_bytes + 32)
       return oversized_head(data.substr(start), limits);
     return incomplete();
   }
-  if (head_end - start > limits.max_header_bytes)
+  // Blank lines before the request line count, as they do while the head is arriving.
+  if (head_end > limits.max_header_bytes)
     return oversized_head(data.substr(start, head_end - start), limits);
 
   // Request line: method SP request-target SP HTTP-version.
@@ -336,8 +337,9 @@ ParseResult RequestParser::count_framing(size_t bytes) {
   if (framing_bytes_ <= limits_.max_header_bytes) return incomplete(true);
   if (stage_ == Stage::kTrailers)
     return error(431, "The trailer fields are larger than the header limit.");
-  return error(413, "The chunked body's framing (size lines, extensions, trailers) is larger than " +
-                        std::to_string(limits_.max_header_bytes) + " bytes.");
+  return error(413,
+               "The chunked body's framing (size lines, extensions, trailers) is larger than " +
+                   std::to_string(limits_.max_header_bytes) + " bytes.");
 }
 
 ParseResult RequestParser::parse_chunked(std::string_view data, httplib::Request* req) {
@@ -405,6 +407,8 @@ ParseResult RequestParser::parse_chunked(std::string_view data, httplib::Request
             return error(431, "A trailer field is longer than the header line limit.");
           return incomplete(true, expects_continue_);
         }
+        if (line.size() > limits_.max_header_line_bytes)
+          return error(431, "A trailer field is longer than the header line limit.");
         ParseResult counted = count_framing(next - pos_);
         if (counted.status == ParseStatus::kError) return counted;
         pos_ = next;

@@ -10,10 +10,9 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -195,10 +194,10 @@ struct Connection {
   std::string out;
   size_t out_offset = 0;
 
-  bool busy = false;         // a request is on the blocking pool
-  bool closing = false;      // close once `out` is written
-  bool peer_closed = false;  // the client shut down its side; answer what is in, then close
-  bool draining = false;     // replied and shut down our side; discarding input until EOF
+  bool busy = false;             // a request is on the blocking pool
+  bool closing = false;          // close once `out` is written
+  bool peer_closed = false;      // the client shut down its side; answer what is in, then close
+  bool draining = false;         // replied and shut down our side; discarding input until EOF
   bool tls_wants_read = false;   // the last TLS write waits for input (a key update)
   bool tls_wants_write = false;  // the last TLS read waits to write (handshake replies)
   bool tls_listed = false;       // in EventLoop::tls_pending_
@@ -493,7 +492,8 @@ class EventLoop {
   // Appends reply bytes, extending the time the client has to read them.
   void queue_output(Connection* c, std::string_view bytes) {
     if (bytes.empty()) return;
-    const int64_t allowance = static_cast<int64_t>(bytes.size() * 1000 / server_.options().min_transfer_rate);
+    const int64_t allowance =
+        static_cast<int64_t>(bytes.size() * 1000 / server_.options().min_transfer_rate);
     if (!c->output_pending()) {
       c->write_deadline_ms = now_ms_ + server_.options().write_timeout_ms + allowance;
     } else {
@@ -655,8 +655,9 @@ class EventLoop {
         if (quiet > options.read_timeout_ms) close_connection(c);
       } else if (c->request_in_progress()) {
         // Stalled, or too slow overall: a slowloris client keeps sending a byte now and then.
-        int64_t deadline = c->request_started_ms + options.read_timeout_ms +
-                           static_cast<int64_t>(c->in.size() * 1000 / server_.options().min_transfer_rate);
+        int64_t deadline =
+            c->request_started_ms + options.read_timeout_ms +
+            static_cast<int64_t>(c->in.size() * 1000 / server_.options().min_transfer_rate);
         if (quiet <= options.read_timeout_ms && now_ms_ <= deadline) continue;
         if (c->parser.head_complete()) {
           // The head arrived but the body did not: say so before closing.

@@ -224,8 +224,7 @@ bool MockServer::control_access_allowed(const httplib::Request& req) const {
   return secrets_equal(header.substr(7), options_.admin_token);
 }
 
-void MockServer::dispatch(httplib::Request& req, httplib::Response& res,
-                          ConnectionEffect* effect) {
+void MockServer::dispatch(httplib::Request& req, httplib::Response& res, ConnectionEffect* effect) {
   auto started = std::chrono::steady_clock::now();
   for (const auto& [name, value] : req.headers) {
     if (has_control_bytes(name) || has_control_bytes(value)) {

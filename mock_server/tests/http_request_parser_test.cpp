@@ -213,9 +213,9 @@ TEST(RequestParser, DoesNotReadParsedBytesAgain) {
   ASSERT_EQ(r.status, ParseStatus::kIncomplete);
   EXPECT_TRUE(r.headers_complete);
   EXPECT_TRUE(parser.head_complete());
-  data.replace(0, 4, "XXXX");                   // the method, parsed already
-  data.replace(data.find("abc"), 3, "zzz");     // the first chunk, decoded already
-  data += "2\r\nde\r\n0\r\n\r\nGET /next";  // the rest, and the start of the next request
+  data.replace(0, 4, "XXXX");                // the method, parsed already
+  data.replace(data.find("abc"), 3, "zzz");  // the first chunk, decoded already
+  data += "2\r\nde\r\n0\r\n\r\nGET /next";   // the rest, and the start of the next request
   r = parser.parse(data, &req);
   ASSERT_EQ(r.status, ParseStatus::kComplete);
   EXPECT_EQ(req.method, "POST");

@@ -49,7 +49,8 @@ class RawConnection {
 
   // Sends without asserting; false once the server has closed.
   bool try_send(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
   }
   int fd() const { return fd_; }
   const std::string& received() const { return received_; }

@@ -62,7 +62,6 @@ class RawClient {
   bool closed_ = false;
 };
 
-
 // A request as raw bytes with Host, Content-Length (when there is a body) and Connection: close.
 std::string raw_request(const std::string& method, const std::string& target,
                         const std::string& body = "", const std::vector<std::string>& headers = {});

@@ -45,10 +45,11 @@ class TransportTest : public ::testing::TestWithParam<bool> {
   int port() const { return server_->port(); }
 
   void set_fault(const nlohmann::json& fault) {
-    testing::RawReply reply = testing::raw_exchange(
-        port(), testing::raw_request("POST", "/__mock/faults", fault.dump(),
-                                     {"Content-Type: application/json"}),
-        5000, tls());
+    testing::RawReply reply =
+        testing::raw_exchange(port(),
+                              testing::raw_request("POST", "/__mock/faults", fault.dump(),
+                                                   {"Content-Type: application/json"}),
+                              5000, tls());
     ASSERT_EQ(reply.status, 200) << reply.body;
   }
 
@@ -82,9 +83,9 @@ TEST_P(TransportTest, ManyKeepAliveConnectionsAreServedAtOnce) {
 TEST_P(TransportTest, BadFramingIsAnsweredAtOnce) {
   RawClient client(port(), tls());
   auto started = Clock::now();
-  ASSERT_TRUE(client.send(
-      "POST /OAuth/Token HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n"
-      "Content-Type: application/x-www-form-urlencoded\r\n\r\ngrant_type=password"));
+  ASSERT_TRUE(
+      client.send("POST /OAuth/Token HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n"
+                  "Content-Type: application/x-www-form-urlencoded\r\n\r\ngrant_type=password"));
   std::string reply = client.read_until("\"error\"", 1, 5000);
   EXPECT_EQ(reply.rfind("HTTP/1.1 400 ", 0), 0u) << reply;
   EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(1000));
