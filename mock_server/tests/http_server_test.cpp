@@ -340,21 +340,31 @@ TEST_F(HttpServerTest, ABodyTrickledPastTheRequestDeadlineGets400) {
 
 TEST_F(HttpServerTest, AReaderThatTricklesIsResetAtTheWriteDeadline) {
   HttpServer::Options options;
-  options.write_timeout_ms = 500;
-  options.min_transfer_rate = 8 << 20;  // 8 MiB may take 0.5 s + 1 s to read
-  big_reply_bytes = 8 << 20;            // more than the kernel buffers of both ends hold
+  options.write_timeout_ms = 4000;      // the reader never stalls the writes this long
+  options.min_transfer_rate = 8 << 20;  // 8 MiB must be read within 4 s + 1 s
+  big_reply_bytes = 8 << 20;            // more than the kernel buffers hold for the connection
   start(options);
-  RawConnection c(port(), 4096);
+  RawConnection c(port(), 16384);
   c.send_text("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
-  // 100 bytes every 50 ms: never quiet for the write timeout.
+  // The reply has started once a byte arrives (slow under the sanitizers: 8 MiB buffers).
+  pollfd first{c.fd(), POLLIN, 0};
+  ASSERT_EQ(poll(&first, 1, 30000), 1);
+  // About 1 MB/s, steadily: the whole reply would take 8 s.
   auto started = Clock::now();
   size_t got = 0;
   bool cut = false;
-  while (!cut && Clock::now() - started < std::chrono::seconds(8)) {
-    char buffer[100];
-    ssize_t n = recv(c.fd(), buffer, sizeof buffer, MSG_DONTWAIT);
-    if (n > 0) got += static_cast<size_t>(n);
-    cut = n == 0 || (n < 0 && errno == ECONNRESET);
+  while (!cut && Clock::now() - started < std::chrono::seconds(20)) {
+    for (size_t taken = 0; taken < 50000 && !cut;) {
+      char buffer[10000];
+      ssize_t n = recv(c.fd(), buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n > 0) {
+        got += static_cast<size_t>(n);
+        taken += static_cast<size_t>(n);
+        continue;
+      }
+      cut = n == 0 || (n < 0 && errno == ECONNRESET);
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(cut) << got << " bytes read";
