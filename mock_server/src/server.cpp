@@ -11,7 +11,6 @@
 
 #include "authorize_endpoint.h"
 #include "client_auth.h"
-#include "connection_drop.h"
 #include "control_api.h"
 #include "discovery.h"
 #include "form.h"
@@ -21,10 +20,6 @@
 
 namespace mock2ba {
 namespace {
-
-// cpp-httplib 0.11.4 listens with a backlog of 5: a load test opening 64 connections at once
-// overflows it, and every dropped handshake is retried only after 1 s (second-long p99).
-constexpr int kListenBacklog = SOMAXCONN;
 
 std::string directory_of(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -74,30 +69,6 @@ bool valid_scenario_name(const std::string& name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
   }
   return true;
-}
-
-// cpp-httplib's TLS server adds the socket's addresses as pseudo headers; the client did not
-// send them.
-void drop_pseudo_headers(httplib::Headers& headers) {
-  for (const char* name : {"LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR", "REMOTE_PORT"})
-    headers.erase(name);
-}
-
-std::string rejection_description(int status, size_t max_body_bytes) {
-  switch (status) {
-    case 400:
-      return "The HTTP request is malformed: a bad request line, header or chunked encoding, a "
-             "header "
-             "line over 8 KiB, or a body that stopped arriving.";
-    case 413:
-      return "The request body is too large (form bodies: at most 8192 bytes; other bodies: at "
-             "most " +
-             std::to_string(max_body_bytes) + " bytes).";
-    case 414:
-      return "The request target is longer than 8 KiB.";
-    default:
-      return "The HTTP request was rejected (status " + std::to_string(status) + ").";
-  }
 }
 
 // Asks the client to close after this reply (cpp-httplib adds the header itself when the request
@@ -222,22 +193,28 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   if (options_.tls_cert.empty() != options_.tls_key.empty()) {
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   }
-  if (!options_.tls_cert.empty()) {
-    set_up_tls();
-  } else {
-    HttpServer::Options http;
-    http.host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
-    http.port = options_.port;
-    http.threads = options_.threads;
-    http.read_timeout_ms = options_.read_timeout_ms;
-    http.limits.max_body_bytes = options_.max_body_bytes;
+  HttpServer::Options http;
+  http.host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+  http.port = options_.port;
+  http.threads = options_.threads;
+  http.read_timeout_ms = options_.read_timeout_ms;
+  http.limits.max_body_bytes = options_.max_body_bytes;
+  http.tls_cert = options_.tls_cert;
+  http.tls_key = options_.tls_key;
+  try {
     http_ = std::make_unique<HttpServer>(
-        http, [this](httplib::Request& req, httplib::Response& res) { dispatch(req, res); },
+        http,
+        [this](httplib::Request& req, HandlerReply& reply) {
+          dispatch(req, reply.response, &reply.effect);
+        },
         [](int status, const std::string& message, httplib::Response& res) {
           send_oauth_error(res, status, status >= 500 ? "server_error" : "invalid_request",
                            message);
         },
         [this](const httplib::Request& req) { return may_block(req); });
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
+                                options_.tls_key + ": " + e.what());
   }
 
   add_route("/oauth/token", handle_token_endpoint);
@@ -246,72 +223,6 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   add_route("/oauth/authorize", handle_authorize_endpoint);
   add_route("/connect/authorize", handle_authorize_endpoint);
   add_route("/", handle_base_page);
-}
-
-void MockServer::set_up_tls() {
-  https_ =
-      std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
-  if (!https_->is_valid()) {
-    throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
-                                options_.tls_key +
-                                ": not a readable PEM certificate and matching key");
-  }
-  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second mock silently share
-  // a port already in use; SO_REUSEADDR alone keeps quick restarts working.
-  // The listening socket is remembered to re-listen with a larger backlog (see bind()).
-  https_->set_socket_options([this](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    tls_listen_fd_ = sock;
-  });
-  // Without TCP_NODELAY, keep-alive replies wait ~40 ms for a delayed ACK (Nagle).
-  https_->set_tcp_nodelay(true);
-  // cpp-httplib gives each keep-alive connection a worker thread of its own.
-  size_t threads = std::max<size_t>(options_.threads, 64);
-  https_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  https_->set_keep_alive_max_count(10000);
-  https_->set_keep_alive_timeout(2);
-  https_->set_read_timeout(options_.read_timeout_ms / 1000,
-                           (options_.read_timeout_ms % 1000) * 1000);
-  https_->set_write_timeout(5, 0);
-  https_->set_payload_max_length(options_.max_body_bytes);
-  https_->set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "internal error: %s\n", e.what());
-        } catch (...) {
-          std::fprintf(stderr, "internal error\n");
-        }
-        send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
-      });
-  https_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req,
-                                                            httplib::Response& res) {
-    // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too, and
-    // the client is asked to close: after a framing error the rest of the stream is unusable.
-    // cpp-httplib calls this for every reply of 400 or more; dispatch() always sets a content
-    // type, so a reply of its own (a fault's empty body included) is left as it is.
-    if (res.body.empty() && !res.has_header("Content-Type")) {
-      send_oauth_error(res, res.status, "invalid_request", rejection_description(res.status, max));
-      ask_to_close(req, res);
-    }
-  });
-  // One catch-all route: paths are matched case-insensitively and may carry a scenario prefix,
-  // which cpp-httplib's per-route regexes cannot express.
-  // dispatch() moves the headers and body into the journal; cpp-httplib still needs its own.
-  auto all = [this](const httplib::Request& req, httplib::Response& res) {
-    httplib::Request copy = req;
-    drop_pseudo_headers(copy.headers);
-    dispatch(copy, res);
-  };
-  https_->Get(".*", all);
-  https_->Post(".*", all);
-  https_->Put(".*", all);
-  https_->Delete(".*", all);
-  https_->Patch(".*", all);
-  https_->Options(".*", all);
 }
 
 MockServer::~MockServer() { stop(); }
@@ -327,45 +238,23 @@ std::vector<std::string> MockServer::routes() const {
 }
 
 bool MockServer::bind(std::string* error) {
-  if (http_) {
-    if (!http_->bind(error)) return false;
-    port_ = http_->port();
-  } else {
-    std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
-    if (options_.port == 0) {
-      port_ = https_->bind_to_any_port(host);
-    } else {
-      port_ = https_->bind_to_port(host, options_.port) ? options_.port : -1;
-    }
-    if (port_ <= 0) {
-      *error = "cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-               " (address in use or not available)";
-      return false;
-    }
-    ::listen(tls_listen_fd_, kListenBacklog);  // again, with room for a burst of connections
-  }
+  if (!http_->bind(error)) return false;
+  port_ = http_->port();
   base_url_ = make_base_url();
   return true;
 }
 
-void MockServer::serve() {
-  if (http_) {
-    http_->serve();
-  } else {
-    https_->listen_after_bind();
-  }
-}
+void MockServer::serve() { http_->serve(); }
 
 bool MockServer::start(std::string* error) {
   if (!bind(error)) return false;
   thread_ = std::thread([this] { serve(); });
-  while (!(http_ ? http_->is_running() : https_->is_running())) std::this_thread::yield();
+  while (!http_->is_running()) std::this_thread::yield();
   return true;
 }
 
 void MockServer::stop() {
-  if (http_) http_->stop();
-  if (https_ && https_->is_running()) https_->stop();
+  http_->stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -499,17 +388,6 @@ bool MockServer::validate(const httplib::Request& req, httplib::Response& res) c
       return false;
     }
   }
-  if (https_ && req.has_header("Content-Length")) {
-    // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request
-    // (the plain HTTP layer's parser rejects it itself).
-    const std::string length = req.get_header_value("Content-Length");
-    if (length.empty() || length.size() > 18 ||
-        length.find_first_not_of("0123456789") != std::string::npos) {
-      ask_to_close(req, res);
-      send_oauth_error(res, 400, "invalid_request", "The Content-Length header is not a number.");
-      return false;
-    }
-  }
   if (req.path.find('\0') != std::string::npos || !is_valid_utf8(req.path) ||
       !is_valid_utf8(req.target)) {
     send_oauth_error(res, 400, "invalid_request",
@@ -558,7 +436,8 @@ std::optional<Fault> MockServer::take_fault(const Exchange& ex) const {
 }
 
 bool MockServer::fault_before(Exchange& ex, const Fault& fault, bool* dropped) const {
-  if (fault.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault.delay_ms));
+  // Cut short when the server stops, so a long delay never holds up shutdown.
+  if (fault.delay_ms > 0) http_->sleep_for(std::chrono::milliseconds(fault.delay_ms));
   if (fault.after_commit) return false;
   if (fault.drop) {
     *dropped = true;
@@ -624,7 +503,7 @@ void MockServer::record(Exchange& ex, httplib::Request& req, const std::optional
 
 // The steps of one request: validate, resolve the scenario, (control API apart) fault before,
 // route, fault after, then record it in the journal and the log.
-void MockServer::dispatch(httplib::Request& req, httplib::Response& res) {
+void MockServer::dispatch(httplib::Request& req, httplib::Response& res, ConnectionEffect* effect) {
   auto started = std::chrono::steady_clock::now();
   if (!validate(req, res)) return;
   auto target = resolve_scenario(req, res);
@@ -653,7 +532,7 @@ void MockServer::dispatch(httplib::Request& req, httplib::Response& res) {
   if (state_file_ && target->tenant == root_ && req.method != "GET" && req.method != "HEAD")
     state_file_->commit();
   record(ex, req, fault, dropped, started);
-  if (dropped) drop_connection(req);
+  if (dropped) *effect = ConnectionEffect::kClose;
 }
 
 void MockServer::log_request(const httplib::Request& req, const httplib::Response& res,

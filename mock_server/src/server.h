@@ -36,8 +36,7 @@ struct ServerOptions {
   bool control_from_any = false;
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
-  // Event-loop threads (0: one per core but one, at least 1). With TLS, cpp-httplib's workers: one
-  // per concurrent keep-alive connection, at least 64.
+  // Event-loop threads (0: one per core but one, at least 1), for plain HTTP and TLS alike.
   size_t threads = 0;
   int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
@@ -94,9 +93,10 @@ class MockServer {
   };
   enum class ControlRefusal { kNone, kNoToken, kForeignHost, kForeignOrigin, kNotJson };
 
-  // Serves one request; its headers and body end up moved into the journal. The steps follow.
-  void dispatch(httplib::Request& req, httplib::Response& res);
-  // Refuses control bytes in headers, a bad Content-Length (TLS) and a path that is not UTF-8.
+  // Serves one request; its headers and body end up moved into the journal. *effect tells the
+  // HTTP layer to drop the connection instead of replying. The steps follow.
+  void dispatch(httplib::Request& req, httplib::Response& res, ConnectionEffect* effect);
+  // Refuses control bytes in headers and a path that is not UTF-8.
   bool validate(const httplib::Request& req, httplib::Response& res) const;
   // The root or the /s/<name> scenario; nullopt after replying 404/500 when it cannot be loaded.
   std::optional<Target> resolve_scenario(const httplib::Request& req, httplib::Response& res);
@@ -117,15 +117,13 @@ class MockServer {
   // Journals the exchange (moving the request's headers and body) and logs it.
   void record(Exchange& ex, httplib::Request& req, const std::optional<Fault>& fault, bool dropped,
               std::chrono::steady_clock::time_point started) const;
-  void set_up_tls();
   void log_request(const httplib::Request& req, const httplib::Response& res,
                    const std::string& scenario, const nlohmann::json& outcome,
                    double latency_ms) const;
 
   ServerOptions options_;
   std::string fixture_dir_;
-  std::unique_ptr<HttpServer> http_;           // plain HTTP
-  std::unique_ptr<httplib::SSLServer> https_;  // TLS (--tls-cert), on cpp-httplib
+  std::unique_ptr<HttpServer> http_;  // plain HTTP, or TLS with --tls-cert
   std::shared_ptr<Tenant> root_;
   std::string fixture_folder_label_;  // the scenario folder as the user named it, for replies
   mutable std::mutex scenarios_mutex_;
@@ -135,7 +133,6 @@ class MockServer {
 
   int port_ = -1;
   std::string base_url_;    // fixed once bound; every request needs it
-  int tls_listen_fd_ = -1;  // to widen cpp-httplib's listen backlog after bind
   std::thread thread_;
   std::unique_ptr<StateFile> state_file_;
 };
