@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every connection takes a descriptor; the usual soft limit of 1024 would let a flood of slow
+  // connections exhaust it long before the hard limit.
+  mock2ba::raise_descriptor_limit();
 
   std::optional<mock2ba::LocalTlsFiles> tls;
   if (cl->https) {

@@ -106,7 +106,8 @@ int serve_on_mock_layer(const Options& opts, const std::string& product,
   http.threads = opts.threads;
   mock2ba::HttpServer server(
       http,
-      [&product](const httplib::Request& req, httplib::Response& res) {
+      [&product](const httplib::Request& req, mock2ba::HandlerReply& reply) {
+        httplib::Response& res = reply.response;
         if (req.path == "/OAuth/Token" || req.path == "/connect/token") {
           fill_token(res);
         } else if (req.path == "/1/json/Product/DetailsForProduct") {

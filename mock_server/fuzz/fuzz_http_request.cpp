@@ -16,6 +16,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_header_count = 8;
   httplib::Request req;
   mock2ba::ParseResult result = mock2ba::parse_http_request(bytes, limits, &req);
+  // Fed in pieces, the incremental parser reaches the same result as in one call.
+  {
+    mock2ba::RequestParser parser(limits);
+    httplib::Request pieces;
+    mock2ba::ParseResult last;
+    size_t step = size > 0 ? 1 + data[0] % 7 : 1;
+    for (size_t n = step < size ? step : size;; n = n + step < size ? n + step : size) {
+      last = parser.parse(bytes.substr(0, n), &pieces);
+      if (last.status != mock2ba::ParseStatus::kIncomplete || n == size) break;
+    }
+    // (A rejection may name a different limit when it is seen on a shorter prefix.)
+    bool complete = result.status == mock2ba::ParseStatus::kComplete;
+    if (complete != (last.status == mock2ba::ParseStatus::kComplete)) std::abort();
+    if (complete && (last.consumed != result.consumed || pieces.body != req.body ||
+                     pieces.path != req.path || pieces.method != req.method))
+      std::abort();
+  }
   switch (result.status) {
     case mock2ba::ParseStatus::kComplete: {
       if (result.consumed == 0 || result.consumed > size) std::abort();

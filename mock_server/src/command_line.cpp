@@ -74,6 +74,7 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
                                               std::string* error) {
   CommandLine cl;
   cl.options.fixture_path = default_fixture;
+  cl.options.fixture_is_default = true;
   auto number = [&](const std::string& flag, const std::string& text, long min,
                     long max) -> std::optional<long> {
     char* end = nullptr;
@@ -127,6 +128,7 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
     }
     if (flag == "--fixture") {
       cl.options.fixture_path = value;
+      cl.options.fixture_is_default = false;
     } else if (flag == "--host") {
       cl.options.host = value;
     } else if (flag == "--port") {

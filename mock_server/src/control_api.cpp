@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "form.h"
+#include "json_input.h"
 #include "openapi.h"
 #include "text_util.h"
 
@@ -19,9 +20,10 @@ void control_error(httplib::Response& res, int status, const std::string& messag
 
 std::optional<json> json_body(Exchange& ex) {
   if (ex.req.body.empty()) return json::object();
-  json body = json::parse(ex.req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    control_error(ex.res, 400, "The body is not valid JSON.");
+  std::string error;
+  auto body = parse_json_input(ex.req.body, &error);
+  if (!body) {
+    control_error(ex.res, 400, "The body is not valid JSON: " + error);
     return std::nullopt;
   }
   return body;
@@ -242,7 +244,10 @@ std::optional<TokenSelector> parse_token_selector(const json& body, std::string*
   const std::string key = body.begin().key();
   const json& value = body.begin().value();
   if (key == "grant") {
-    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    // Only a string or a number can name a grant; nothing else is rendered.
+    std::string text = value.is_string()            ? value.get<std::string>()
+                       : value.is_number_unsigned() ? std::to_string(value.get<uint64_t>())
+                                                    : "";
     if (!text.empty() && text[0] == 'g') text.erase(0, 1);
     if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
         text.size() > 18) {

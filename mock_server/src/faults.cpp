@@ -35,6 +35,9 @@ std::optional<Fault> parse_fault(const nlohmann::json& spec, const std::string& 
       return fail("status", "expected an HTTP status 100-599");
     }
     f.status = spec["status"].get<int>();
+    // An interim status cannot end a request, and 204 and 304 end at their headers.
+    if (*f.status < 200)
+      return fail("status", "1xx is an interim status, not a reply; use 200-599");
   }
   if (spec.contains("headers")) {
     if (!spec["headers"].is_object()) return fail("headers", "expected an object of strings");
@@ -75,6 +78,8 @@ std::optional<Fault> parse_fault(const nlohmann::json& spec, const std::string& 
     return fail("", "a fault needs at least one of status, drop, after_commit or delay_ms");
   }
   if (f.drop && f.status) return fail("drop", "drop sends no reply, so it cannot have a status");
+  if (f.status && (*f.status == 204 || *f.status == 304) && f.body && !f.body->empty())
+    return fail("body", "a " + std::to_string(*f.status) + " reply cannot carry a body");
   return f;
 }
 

@@ -1,7 +1,13 @@
 #include "fixture.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "json_input.h"
 
 namespace mock2ba {
 namespace {
@@ -93,11 +99,7 @@ class ObjectReader {
     throw FixtureError(source_ + ": " + path + ": " + message);
   }
 
-  static std::string describe(const json& v) {
-    std::string text = v.dump();
-    if (text.size() > 40) text = text.substr(0, 37) + "...";
-    return text;
-  }
+  static std::string describe(const json& v) { return describe_json_value(v); }
 
  private:
   const json& object_;
@@ -400,21 +402,37 @@ Fixture parse_fixture(const json& document, const std::string& source) {
 }
 
 Fixture load_fixture_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FixtureError(path + ": cannot open the file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  json document = json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) {
-    // Parse again with exceptions only to get the position for the message.
-    try {
-      json ignored = json::parse(buffer.str());
-    } catch (const json::parse_error& e) {
-      throw FixtureError(path + ": not valid JSON: " + e.what());
-    }
-    throw FixtureError(path + ": not valid JSON");
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    throw FixtureError(
+        path + ": cannot open the file (" + std::strerror(err) + ")",
+        err == ENOENT || err == ENOTDIR ? FixtureError::kMissing : FixtureError::kInvalid);
   }
-  return parse_fixture(document, path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    bool folder = S_ISDIR(st.st_mode);
+    ::close(fd);
+    throw FixtureError(
+        path + (folder ? ": is a folder; give a fixture file such as " + path + "/default.json"
+                       : ": not a regular file"));
+  }
+  std::string text;
+  text.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(done);
+  std::string error;
+  auto document = parse_json_input(text, &error);
+  if (!document) throw FixtureError(path + ": not valid JSON: " + error);
+  return parse_fixture(*document, path);
 }
 
 }  // namespace mock2ba

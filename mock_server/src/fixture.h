@@ -18,7 +18,13 @@ namespace mock2ba {
 // A fixture that cannot be loaded; what() names the file and the offending key.
 class FixtureError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  enum Kind { kInvalid, kMissing };  // kMissing: no such file
+  explicit FixtureError(const std::string& message, Kind kind = kInvalid)
+      : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
 };
 
 enum class ReusePolicy { kReject, kRevokeGrant, kGrace };
@@ -119,7 +125,8 @@ struct Fixture {
 // Parses and validates a fixture document. Throws FixtureError naming `source` and the key.
 Fixture parse_fixture(const nlohmann::json& document, const std::string& source);
 
-// Reads and parses a fixture file. Throws FixtureError.
+// Reads and parses a fixture file (a regular file only; a FIFO or folder is refused without
+// waiting). Throws FixtureError.
 Fixture load_fixture_file(const std::string& path);
 
 }  // namespace mock2ba

@@ -111,56 +111,6 @@ std::string body_limit_message(size_t limit, bool form) {
          (form ? " (the limit for form bodies)." : ".");
 }
 
-// Decodes a chunked body starting at `pos`; sets *end past the last chunk's trailers.
-ParseResult decode_chunked(std::string_view data, size_t pos, size_t limit, bool form,
-                           const HttpLimits& limits, std::string* body, size_t* end) {
-  body->clear();
-  while (true) {
-    std::string_view line;
-    size_t next;
-    if (!next_line(data, pos, &line, &next)) {
-      if (data.size() - pos > 64) return error(400, "A chunk size line is malformed.");
-      return incomplete(true);
-    }
-    std::string_view size_text = trim_ows(line.substr(0, line.find(';')));
-    uint64_t size;
-    if (!parse_hex(size_text, &size))
-      return error(400, "A chunk size is not a hexadecimal number.");
-    pos = next;
-    if (size == 0) break;
-    if (body->size() + size > limit) return error(413, body_limit_message(limit, form));
-    if (data.size() - pos < size + 1) return incomplete(true);
-    body->append(data.substr(pos, size));
-    pos += size;
-    if (data[pos] == '\r') {
-      if (data.size() - pos < 2) return incomplete(true);
-      ++pos;
-    }
-    if (data[pos] != '\n') return error(400, "A chunk is longer than its size line says.");
-    ++pos;
-  }
-  // Trailer fields are read and dropped; the blank line ends the body.
-  size_t trailer_bytes = 0;
-  while (true) {
-    std::string_view line;
-    size_t next;
-    if (!next_line(data, pos, &line, &next)) {
-      if (data.size() - pos > limits.max_header_line_bytes)
-        return error(431, "A trailer field is longer than the header line limit.");
-      return incomplete(true);
-    }
-    trailer_bytes += next - pos;
-    if (trailer_bytes > limits.max_header_bytes)
-      return error(431, "The trailer fields are larger than the header limit.");
-    pos = next;
-    if (line.empty()) break;
-  }
-  *end = pos;
-  ParseResult done;
-  done.status = ParseStatus::kComplete;
-  return done;
-}
-
 // The error for a head that has no end yet but is already too long.
 ParseResult oversized_head(std::string_view head, const HttpLimits& limits) {
   size_t line_end = head.find('\n');
@@ -204,8 +154,7 @@ struct FramingHeaders {
 }  // namespace
 
 size_t find_head_end(std::string_view data, size_t from) {
-  size_t start = skip_leading_blank_lines(data);
-  size_t pos = std::max(from, start);
+  size_t pos = from == 0 ? skip_leading_blank_lines(data) : from;
   while (true) {
     size_t lf = data.find('\n', pos);
     if (lf == std::string_view::npos) return std::string_view::npos;
@@ -216,20 +165,55 @@ size_t find_head_end(std::string_view data, size_t from) {
   }
 }
 
-ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
-                               httplib::Request* req) {
-  size_t start = skip_leading_blank_lines(data);
-  size_t head_end = find_head_end(data, start);
+RequestParser::RequestParser(const HttpLimits& limits) : limits_(limits) {}
+
+void RequestParser::reset() { *this = RequestParser(limits_); }
+
+ParseResult RequestParser::parse(std::string_view data, httplib::Request* req) {
+  if (stage_ == Stage::kHead) {
+    ParseResult head = parse_head(data, req);
+    if (stage_ == Stage::kHead) return head;  // incomplete or an error
+  }
+  if (stage_ == Stage::kLengthBody) {
+    if (data.size() - pos_ < remaining_) return incomplete(true, expects_continue_);
+    req->body.assign(data.substr(pos_, remaining_));
+    pos_ += remaining_;
+    return complete();
+  }
+  return parse_chunked(data, req);
+}
+
+ParseResult RequestParser::complete() {
+  ParseResult done;
+  done.status = ParseStatus::kComplete;
+  done.consumed = pos_;
+  done.keep_alive = keep_alive_;
+  return done;
+}
+
+ParseResult RequestParser::parse_head(std::string_view data, httplib::Request* req) {
+  const HttpLimits& limits = limits_;
+  // Each byte of an incomplete head is looked at once, however slowly the head arrives.
+  while (start_ < data.size() && (data[start_] == '\r' || data[start_] == '\n')) ++start_;
+  size_t start = start_;
+  size_t head_end = find_head_end(data, std::max(scan_from_, start));
   if (head_end == std::string_view::npos) {
-    std::string_view head = data.substr(start);
-    size_t line_end = head.find('\n');
-    if (head.size() > limits.max_header_bytes ||
-        (line_end == std::string_view::npos ? head.size() : line_end) >
-            limits.max_target_bytes + 32)
-      return oversized_head(head, limits);
+    // The head's end is looked for only in what arrived since (a terminator spans <= 3 bytes).
+    scan_from_ = std::max(start, data.size() >= 3 ? data.size() - 3 : 0);
+    if (first_line_end_ == std::string_view::npos) {
+      size_t lf = data.find('\n', std::max(start, line_scan_from_));
+      line_scan_from_ = data.size();
+      if (lf != std::string_view::npos) first_line_end_ = lf;
+    }
+    size_t first_line =
+        first_line_end_ == std::string_view::npos ? data.size() - start : first_line_end_ - start;
+    // Blank lines before the request count too: they are bytes held for it.
+    if (data.size() > limits.max_header_bytes || first_line > limits.max_target_bytes + 32)
+      return oversized_head(data.substr(start), limits);
     return incomplete();
   }
-  if (head_end - start > limits.max_header_bytes)
+  // Blank lines before the request line count, as they do while the head is arriving.
+  if (head_end > limits.max_header_bytes)
     return oversized_head(data.substr(start, head_end - start), limits);
 
   // Request line: method SP request-target SP HTTP-version.
@@ -314,45 +298,133 @@ ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
   req->params.clear();
   if (question != std::string_view::npos)
     httplib::detail::parse_query_text(std::string(origin.substr(question + 1)), req->params);
+  req->body.clear();
 
   // Body framing (RFC 9112 §6): chunked, Content-Length, or none.
   constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
-  bool form = framing.content_type.size() >= kFormType.size() &&
-              iequals(framing.content_type.substr(0, kFormType.size()), kFormType);
-  size_t limit =
-      form ? std::min(limits.max_form_body_bytes, limits.max_body_bytes) : limits.max_body_bytes;
-  bool expects_continue = version == "HTTP/1.1" && iequals(framing.expect, "100-continue");
-  size_t end = head_end;
+  form_ = framing.content_type.size() >= kFormType.size() &&
+          iequals(framing.content_type.substr(0, kFormType.size()), kFormType);
+  body_limit_ =
+      form_ ? std::min(limits.max_form_body_bytes, limits.max_body_bytes) : limits.max_body_bytes;
+  expects_continue_ = version == "HTTP/1.1" && iequals(framing.expect, "100-continue");
+  // RFC 9112 §9.3: HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
+  std::string connection = to_lower(framing.connection);
+  keep_alive_ = version == "HTTP/1.0" ? connection.find("keep-alive") != std::string::npos
+                                      : connection.find("close") == std::string::npos;
+  pos_ = head_end;
   if (framing.transfer_encodings > 0) {
     if (framing.content_length)
       return error(400, "The request has both Transfer-Encoding and Content-Length.");
     if (!iequals(framing.transfer_encoding, "chunked") || framing.transfer_encodings > 1)
       return error(501, "Only the chunked transfer coding is accepted.");
-    ParseResult chunked = decode_chunked(data, head_end, limit, form, limits, &req->body, &end);
-    if (chunked.status != ParseStatus::kComplete) {
-      chunked.expects_continue = chunked.headers_complete && expects_continue;
-      return chunked;
-    }
+    stage_ = Stage::kChunkSize;
   } else if (framing.content_length) {
     uint64_t length;
     if (!parse_decimal(*framing.content_length, &length))
       return error(400, "The Content-Length header is not a number.");
-    if (length > limit) return error(413, body_limit_message(limit, form));
-    if (data.size() - head_end < length) return incomplete(true, expects_continue);
-    req->body.assign(data.substr(head_end, length));
-    end = head_end + length;
+    if (length > body_limit_) return error(413, body_limit_message(body_limit_, form_));
+    remaining_ = length;
+    stage_ = Stage::kLengthBody;
   } else {
-    req->body.clear();
+    remaining_ = 0;
+    stage_ = Stage::kLengthBody;
   }
+  return incomplete(true, expects_continue_);
+}
 
-  ParseResult done;
-  done.status = ParseStatus::kComplete;
-  done.consumed = end;
-  // RFC 9112 §9.3: HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
-  std::string connection = to_lower(framing.connection);
-  done.keep_alive = version == "HTTP/1.0" ? connection.find("keep-alive") != std::string::npos
-                                          : connection.find("close") == std::string::npos;
-  return done;
+ParseResult RequestParser::count_framing(size_t bytes) {
+  framing_bytes_ += bytes;
+  if (framing_bytes_ <= limits_.max_header_bytes) return incomplete(true);
+  if (stage_ == Stage::kTrailers)
+    return error(431, "The trailer fields are larger than the header limit.");
+  return error(413,
+               "The chunked body's framing (size lines, extensions, trailers) is larger than " +
+                   std::to_string(limits_.max_header_bytes) + " bytes.");
+}
+
+ParseResult RequestParser::parse_chunked(std::string_view data, httplib::Request* req) {
+  while (true) {
+    switch (stage_) {
+      case Stage::kChunkSize: {
+        std::string_view line;
+        size_t next;
+        if (!next_line(data, pos_, &line, &next)) {
+          if (data.size() - pos_ > kMaxChunkSizeLineBytes)
+            return error(400, "A chunk size line is longer than " +
+                                  std::to_string(kMaxChunkSizeLineBytes) + " bytes.");
+          return incomplete(true, expects_continue_);
+        }
+        if (line.size() > kMaxChunkSizeLineBytes) {
+          return error(400, "A chunk size line is longer than " +
+                                std::to_string(kMaxChunkSizeLineBytes) + " bytes.");
+        }
+        ParseResult counted = count_framing(next - pos_);
+        if (counted.status == ParseStatus::kError) return counted;
+        std::string_view size_text = trim_ows(line.substr(0, line.find(';')));
+        uint64_t size;
+        if (!parse_hex(size_text, &size))
+          return error(400, "A chunk size is not a hexadecimal number.");
+        pos_ = next;
+        if (size == 0) {
+          stage_ = Stage::kTrailers;
+          break;
+        }
+        if (req->body.size() + size > body_limit_)
+          return error(413, body_limit_message(body_limit_, form_));
+        remaining_ = size;
+        stage_ = Stage::kChunkData;
+        break;
+      }
+      case Stage::kChunkData: {
+        size_t take = std::min<uint64_t>(remaining_, data.size() - pos_);
+        req->body.append(data.substr(pos_, take));
+        pos_ += take;
+        remaining_ -= take;
+        if (remaining_ > 0) return incomplete(true, expects_continue_);
+        stage_ = Stage::kChunkEnd;
+        break;
+      }
+      case Stage::kChunkEnd: {
+        if (data.size() - pos_ < 1) return incomplete(true, expects_continue_);
+        size_t end = pos_;
+        if (data[end] == '\r') {
+          if (data.size() - end < 2) return incomplete(true, expects_continue_);
+          ++end;
+        }
+        if (data[end] != '\n') return error(400, "A chunk is longer than its size line says.");
+        ParseResult counted = count_framing(end + 1 - pos_);
+        if (counted.status == ParseStatus::kError) return counted;
+        pos_ = end + 1;
+        stage_ = Stage::kChunkSize;
+        break;
+      }
+      case Stage::kTrailers: {
+        // Trailer fields are read and dropped; the blank line ends the body.
+        std::string_view line;
+        size_t next;
+        if (!next_line(data, pos_, &line, &next)) {
+          if (data.size() - pos_ > limits_.max_header_line_bytes)
+            return error(431, "A trailer field is longer than the header line limit.");
+          return incomplete(true, expects_continue_);
+        }
+        if (line.size() > limits_.max_header_line_bytes)
+          return error(431, "A trailer field is longer than the header line limit.");
+        ParseResult counted = count_framing(next - pos_);
+        if (counted.status == ParseStatus::kError) return counted;
+        pos_ = next;
+        if (line.empty()) return complete();
+        break;
+      }
+      default:
+        return error(400, "The request parser is in an unexpected state.");
+    }
+  }
+}
+
+ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
+                               httplib::Request* req) {
+  RequestParser parser(limits);
+  return parser.parse(data, req);
 }
 
 }  // namespace mock2ba

@@ -31,8 +31,50 @@ struct ParseResult {
   std::string error_message;      // kError: what was wrong, for the reply body
 };
 
-// Parses the request at the front of `data` into *req (method, target, path, params, version,
-// headers, body). kIncomplete asks for more bytes; kError means the connection is unusable.
+// A chunk-size line (with its extensions) longer than this gets 400. Size lines, line ends and
+// trailer fields of a chunked body together count against HttpLimits::max_header_bytes (413).
+inline constexpr size_t kMaxChunkSizeLineBytes = 1024;
+
+// Parses one request incrementally as its bytes arrive: each call goes on from where the last
+// stopped, so a request trickling in costs time in proportion to its size, not its size squared.
+class RequestParser {
+ public:
+  explicit RequestParser(const HttpLimits& limits);
+
+  // Parses the request at the front of `data` into *req (method, target, path, params, version,
+  // headers, body). `data` holds every byte of the request received so far: what earlier calls
+  // saw, unchanged, plus more; those bytes are not read again. The same `req` must be passed
+  // each time. kIncomplete asks for more bytes; kError means the connection is unusable.
+  ParseResult parse(std::string_view data, httplib::Request* req);
+  // Forgets the request, ready for the next one.
+  void reset();
+  // Whether the head has been parsed and the body is arriving.
+  bool head_complete() const { return stage_ != Stage::kHead; }
+
+ private:
+  enum class Stage { kHead, kLengthBody, kChunkSize, kChunkData, kChunkEnd, kTrailers };
+
+  ParseResult parse_head(std::string_view data, httplib::Request* req);
+  ParseResult parse_chunked(std::string_view data, httplib::Request* req);
+  ParseResult count_framing(size_t bytes);
+  ParseResult complete();
+
+  HttpLimits limits_;
+  Stage stage_ = Stage::kHead;
+  size_t start_ = 0;      // the request line's first byte (past leading blank lines)
+  size_t scan_from_ = 0;  // the head's end is not before this
+  size_t line_scan_from_ = 0;
+  size_t first_line_end_ = std::string_view::npos;
+  size_t pos_ = 0;          // past the head: the next byte of the body to parse
+  uint64_t remaining_ = 0;  // bytes left of the Content-Length body or of the current chunk
+  size_t body_limit_ = 0;
+  size_t framing_bytes_ = 0;  // chunk size lines, line ends and trailers so far
+  bool form_ = false;
+  bool expects_continue_ = false;
+  bool keep_alive_ = false;
+};
+
+// Parses a request whose bytes are all in `data` (RequestParser in one call).
 ParseResult parse_http_request(std::string_view data, const HttpLimits& limits,
                                httplib::Request* req);
 

@@ -6,17 +6,23 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
+#include <unordered_set>
 
 #include "text_util.h"
 
@@ -169,34 +175,48 @@ std::string serialize_response(const httplib::Request& req, const httplib::Respo
 }
 
 // One client connection; owned and touched only by its event loop, except that a request handed
-// to the blocking pool keeps it alive (busy_) until the reply comes back.
+// to the blocking pool keeps it alive (busy) until the reply comes back.
 struct Connection {
+  explicit Connection(const HttpLimits& limits) : parser(limits) {}
+
   int fd = -1;
-  size_t slot = 0;  // index in EventLoop::connections_
+  SSL* ssl = nullptr;  // TLS; the handshake runs inside the first reads and writes
+  size_t slot = 0;     // index in EventLoop::connections_
   std::string remote_addr;
   int remote_port = -1;
   std::string local_addr;
   int local_port = -1;
 
-  std::string in;
-  size_t head_scan_from = 0;  // find_head_end need not look before this
-  bool head_complete = false;
+  std::string in;  // the request being parsed first, then any pipelined after it
+  RequestParser parser;
+  httplib::Request req;  // what the parser has filled in so far
   bool sent_continue = false;
   std::string out;
   size_t out_offset = 0;
 
-  bool busy = false;         // a request is on the blocking pool
-  bool dead = false;         // gone while busy: freed when the reply comes back
-  bool closing = false;      // close once `out` is written
-  bool peer_closed = false;  // the client shut down its side; answer what is in, then close
-  bool draining = false;     // replied and shut down our side; discarding input until EOF
+  bool busy = false;             // a request is on the blocking pool
+  bool closing = false;          // close once `out` is written
+  bool peer_closed = false;      // the client shut down its side; answer what is in, then close
+  bool draining = false;         // replied and shut down our side; discarding input until EOF
+  bool tls_wants_read = false;   // the last TLS write waits for input (a key update)
+  bool tls_wants_write = false;  // the last TLS read waits to write (handshake replies)
+  bool tls_listed = false;       // in EventLoop::tls_pending_
+  int64_t opened_ms = 0;
   int64_t last_activity_ms = 0;
+  int64_t request_started_ms = 0;  // first byte of the request in `in`
+  int64_t write_deadline_ms = 0;   // while `out` is pending: all of it must be read by then
   uint32_t interest = 0;
+
+  bool handshaking() const { return ssl && !SSL_is_init_finished(ssl); }
+  bool output_pending() const { return out_offset < out.size(); }
+  // A request (or a TLS handshake) has started and not yet been taken by the parser.
+  bool request_in_progress() const { return !in.empty() || handshaking(); }
 };
 
 class EventLoop {
  public:
-  explicit EventLoop(HttpServer& server) : server_(server) {
+  EventLoop(HttpServer& server, size_t max_connections)
+      : server_(server), max_connections_(std::max<size_t>(1, max_connections)) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event ev{};
@@ -205,11 +225,12 @@ class EventLoop {
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   }
 
+  // Runs after the loop's thread has stopped and the blocking pool has finished: nothing else
+  // holds a connection. Completions still queued are dropped without looking at their
+  // connections, which are all freed here (busy ones are in connections_ or retired_).
   ~EventLoop() {
     for (Connection* c : connections_) destroy(c);
-    // A busy connection is in connections_ unless it died; only the dead ones are freed here.
-    for (auto& done : completions_)
-      if (done.connection->dead) destroy(done.connection);
+    for (Connection* c : retired_) destroy(c);
     for (int fd : new_fds_) ::close(fd);
     ::close(wake_fd_);
     ::close(epoll_fd_);
@@ -225,10 +246,10 @@ class EventLoop {
   }
 
   // Delivers the reply to a request that ran on the blocking pool. Any thread.
-  void complete(Connection* c, std::string bytes, bool close) {
+  void complete(Connection* c, std::string bytes, bool close, ConnectionEffect effect) {
     {
       std::lock_guard<std::mutex> lock(inbox_mutex_);
-      completions_.push_back({c, std::move(bytes), close});
+      completions_.push_back({c, std::move(bytes), close, effect});
     }
     wake();
   }
@@ -239,10 +260,17 @@ class EventLoop {
   }
 
   void run() {
+    // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a client gone mid-reply would raise
+    // SIGPIPE. Blocked in this thread, it stays pending and the write fails with EPIPE instead,
+    // whatever the embedding program does with the signal.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     epoll_event events[128];
     int64_t last_sweep = monotonic_ms();
     while (!stopping_) {
-      int n = epoll_wait(epoll_fd_, events, 128, kSweepIntervalMs);
+      int n = epoll_wait(epoll_fd_, events, 128, tls_pending_.empty() ? kSweepIntervalMs : 0);
       now_ms_ = monotonic_ms();
       for (int i = 0; i < n; ++i) {
         if (events[i].data.ptr == nullptr) {
@@ -251,6 +279,7 @@ class EventLoop {
           on_event(static_cast<Connection*>(events[i].data.ptr), events[i].events);
         }
       }
+      serve_tls_pending();
       if (now_ms_ - last_sweep >= kSweepIntervalMs) {
         sweep_timeouts();
         last_sweep = now_ms_;
@@ -263,6 +292,7 @@ class EventLoop {
     Connection* connection;
     std::string bytes;
     bool close;
+    ConnectionEffect effect;
   };
 
   void wake() {
@@ -284,18 +314,23 @@ class EventLoop {
     for (auto& completion : done) {
       Connection* c = completion.connection;
       c->busy = false;
-      if (c->dead) {
-        destroy(c);
+      if (retired_.erase(c)) {
+        destroy(c);  // the client went away while its request ran
         continue;
       }
-      c->out += completion.bytes;
+      if (completion.effect != ConnectionEffect::kReply) {
+        end_without_reply(c, completion.effect);
+        continue;
+      }
+      queue_output(c, completion.bytes);
       if (completion.close) c->closing = true;
       process(c);
     }
   }
 
   void open_connection(int fd) {
-    auto* c = new Connection;
+    if (connections_.size() >= max_connections_) evict_one();
+    auto* c = new Connection(server_.options().limits);
     c->fd = fd;
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
@@ -304,14 +339,36 @@ class EventLoop {
     len = sizeof addr;
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
       c->local_addr = address_text(addr, &c->local_port);
-    c->last_activity_ms = now_ms_ ? now_ms_ : monotonic_ms();
+    c->opened_ms = c->last_activity_ms = c->request_started_ms = now_ms_ ? now_ms_ : monotonic_ms();
     c->slot = connections_.size();
     connections_.push_back(c);
+    if (SSL_CTX* tls = server_.tls_context()) {
+      c->ssl = SSL_new(tls);
+      if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) return close_connection(c);
+      SSL_set_accept_state(c->ssl);
+    }
     c->interest = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c->interest;
     ev.data.ptr = c;
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) close_connection(c);
+  }
+
+  // At the connection limit: closes the connection that has held its place longest without a
+  // request being served (an incomplete request, a reply not being read, or an idle keep-alive),
+  // so a flood of slow connections cannot keep fresh clients out.
+  void evict_one() {
+    Connection* oldest = nullptr;
+    int64_t oldest_since = 0;
+    for (Connection* c : connections_) {
+      if (c->busy) continue;
+      int64_t since = c->request_in_progress() ? c->request_started_ms : c->last_activity_ms;
+      if (!oldest || since < oldest_since) {
+        oldest = c;
+        oldest_since = since;
+      }
+    }
+    if (oldest) close_connection(oldest);
   }
 
   void on_event(Connection* c, uint32_t events) {
@@ -321,92 +378,181 @@ class EventLoop {
       if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) retire_busy(c);
       return;
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) ||
+        (c->tls_wants_write && (events & EPOLLOUT))) {
       if (!read_input(c)) return;
     }
     process(c);  // also writes what EPOLLOUT made room for
   }
 
+  enum class Io { kData, kWouldBlock, kEnd, kError };
+
+  // Reads decrypted (TLS) or raw bytes into `buffer`.
+  Io receive(Connection* c, char* buffer, size_t size, size_t* got) {
+    if (c->ssl && !c->draining) {
+      ERR_clear_error();
+      int n = SSL_read(c->ssl, buffer, static_cast<int>(size));
+      c->tls_wants_write = false;
+      if (n > 0) {
+        *got = static_cast<size_t>(n);
+        return Io::kData;
+      }
+      switch (SSL_get_error(c->ssl, n)) {
+        case SSL_ERROR_WANT_READ:
+          return Io::kWouldBlock;
+        case SSL_ERROR_WANT_WRITE:
+          c->tls_wants_write = true;
+          return Io::kWouldBlock;
+        case SSL_ERROR_ZERO_RETURN:
+          return Io::kEnd;
+        case SSL_ERROR_SYSCALL:
+          return errno == 0 || errno == ECONNRESET ? Io::kEnd : Io::kError;
+        default:
+          return Io::kError;  // a failed handshake or a corrupt record
+      }
+    }
+    while (true) {
+      ssize_t n = ::recv(c->fd, buffer, size, 0);
+      if (n > 0) {
+        *got = static_cast<size_t>(n);
+        return Io::kData;
+      }
+      if (n == 0) return Io::kEnd;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::kWouldBlock;
+      return Io::kError;
+    }
+  }
+
+  // Writes (encrypting with TLS) from `data`.
+  Io send_some(Connection* c, const char* data, size_t size, size_t* sent) {
+    if (c->ssl) {
+      ERR_clear_error();
+      int n = SSL_write(c->ssl, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+      c->tls_wants_read = false;
+      if (n > 0) {
+        *sent = static_cast<size_t>(n);
+        return Io::kData;
+      }
+      switch (SSL_get_error(c->ssl, n)) {
+        case SSL_ERROR_WANT_WRITE:
+          return Io::kWouldBlock;
+        case SSL_ERROR_WANT_READ:
+          c->tls_wants_read = true;
+          return Io::kWouldBlock;
+        default:
+          return Io::kError;
+      }
+    }
+    while (true) {
+      ssize_t n = ::send(c->fd, data, size, MSG_NOSIGNAL);
+      if (n > 0) {
+        *sent = static_cast<size_t>(n);
+        return Io::kData;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::kWouldBlock;
+      return Io::kError;
+    }
+  }
+
   // Reads what has arrived. Returns false when the connection was closed.
   bool read_input(Connection* c) {
+    const HttpLimits& limits = server_.options().limits;
     char buffer[kReadChunk];
     while (true) {
-      ssize_t n = ::recv(c->fd, buffer, sizeof buffer, 0);
-      if (n > 0) {
-        c->last_activity_ms = now_ms_;
-        if (!c->draining) c->in.append(buffer, static_cast<size_t>(n));
-        if (static_cast<size_t>(n) < sizeof buffer) return true;
-        // Stop taking input that cannot be a request within the limits; process() rejects it.
-        if (c->in.size() > server_.options().limits.max_header_bytes +
-                               server_.options().limits.max_body_bytes + kReadChunk)
+      size_t n = 0;
+      switch (receive(c, buffer, sizeof buffer, &n)) {
+        case Io::kData:
+          c->last_activity_ms = now_ms_;
+          if (c->draining) continue;
+          if (c->in.empty() && !c->handshaking()) c->request_started_ms = now_ms_;
+          c->in.append(buffer, n);
+          // Stop taking input that cannot be a request within the limits; process() rejects it
+          // (what is left is read once it has).
+          if (c->in.size() > limits.max_header_bytes + limits.max_body_bytes + kReadChunk)
+            return true;
+          continue;
+        case Io::kWouldBlock:
           return true;
-        continue;
-      }
-      if (n == 0) {
-        if (c->draining || c->in.empty()) {
+        case Io::kEnd:
+          if (c->draining || !c->request_in_progress()) {
+            close_connection(c);
+            return false;
+          }
+          c->peer_closed = true;
+          return true;
+        case Io::kError:
           close_connection(c);
           return false;
-        }
-        c->peer_closed = true;
-        return true;
       }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-      close_connection(c);
-      return false;
     }
+  }
+
+  // Appends reply bytes, extending the time the client has to read them.
+  void queue_output(Connection* c, std::string_view bytes) {
+    if (bytes.empty()) return;
+    const int64_t allowance =
+        static_cast<int64_t>(bytes.size() * 1000 / server_.options().min_transfer_rate);
+    if (!c->output_pending()) {
+      c->write_deadline_ms = now_ms_ + server_.options().write_timeout_ms + allowance;
+    } else {
+      c->write_deadline_ms += allowance;
+    }
+    c->out += bytes;
   }
 
   // Serves the complete requests in the input, in order, then writes the replies.
   void process(Connection* c) {
-    const HttpLimits& limits = server_.options().limits;
     while (!c->busy && !c->closing && !c->draining && !c->in.empty() &&
            c->out.size() - c->out_offset < kMaxPendingOutput) {
-      if (!c->head_complete) {
-        size_t end = find_head_end(c->in, c->head_scan_from);
-        if (end == std::string::npos) {
-          c->head_scan_from = c->in.size() >= 3 ? c->in.size() - 3 : 0;
-          size_t newline = c->in.find('\n');
-          bool oversized = c->in.size() > limits.max_header_bytes ||
-                           (newline == std::string::npos && c->in.size() > limits.max_target_bytes);
-          if (!oversized) break;
-        }
-      }
-      httplib::Request req;
-      ParseResult parsed = parse_http_request(c->in, limits, &req);
+      httplib::Request& req = c->req;
+      ParseResult parsed = c->parser.parse(c->in, &req);
       if (parsed.status == ParseStatus::kIncomplete) {
-        c->head_complete = parsed.headers_complete;
         if (parsed.expects_continue && !c->sent_continue) {
-          c->out += "HTTP/1.1 100 Continue\r\n\r\n";
+          queue_output(c, "HTTP/1.1 100 Continue\r\n\r\n");
           c->sent_continue = true;
         }
         break;
       }
       if (parsed.status == ParseStatus::kError) {
-        c->out += server_.respond_error(parsed.error_status, parsed.error_message);
+        queue_output(c, server_.respond_error(parsed.error_status, parsed.error_message));
         c->closing = true;
         break;
       }
       c->in.erase(0, parsed.consumed);
-      c->head_scan_from = 0;
-      c->head_complete = false;
+      c->parser.reset();
       c->sent_continue = false;
+      c->request_started_ms = now_ms_;  // pipelined bytes after it start the next request
       req.remote_addr = c->remote_addr;
       req.remote_port = c->remote_port;
       req.local_addr = c->local_addr;
       req.local_port = c->local_port;
       if (server_.may_block(req)) {
+        httplib::Request head;  // for a 503 if the pool cannot take the request
+        head.method = req.method;
+        head.version = req.version;
+        auto task = [this, c, req = std::move(req), keep = parsed.keep_alive]() mutable {
+          bool close = false;
+          ConnectionEffect effect = ConnectionEffect::kReply;
+          std::string bytes = server_.respond(req, keep, &close, &effect);
+          complete(c, std::move(bytes), close, effect);
+        };
+        c->req = httplib::Request();
         c->busy = true;
-        server_.blocking_pool().submit(
-            [this, c, req = std::move(req), keep = parsed.keep_alive]() mutable {
-              bool close = false;
-              std::string bytes = server_.respond(req, keep, &close);
-              complete(c, std::move(bytes), close);
-            });
-        break;
+        if (server_.blocking_pool().submit(std::move(task))) break;
+        // The pool is full (or no thread could be started): the request is not served.
+        c->busy = false;
+        queue_output(c, server_.respond_busy(head, parsed.keep_alive));
+        if (!parsed.keep_alive) c->closing = true;
+        continue;
       }
       bool close = false;
-      c->out += server_.respond(req, parsed.keep_alive, &close);
+      ConnectionEffect effect = ConnectionEffect::kReply;
+      std::string bytes = server_.respond(req, parsed.keep_alive, &close, &effect);
+      req = httplib::Request();
+      if (effect != ConnectionEffect::kReply) return end_without_reply(c, effect);
+      queue_output(c, bytes);
       if (close) c->closing = true;
     }
     if (c->peer_closed && !c->busy) {
@@ -420,24 +566,25 @@ class EventLoop {
 
   // Writes pending output. Returns false when the connection was closed.
   bool flush(Connection* c) {
-    while (c->out_offset < c->out.size()) {
-      ssize_t n =
-          ::send(c->fd, c->out.data() + c->out_offset, c->out.size() - c->out_offset, MSG_NOSIGNAL);
-      if (n > 0) {
-        c->out_offset += static_cast<size_t>(n);
-        c->last_activity_ms = now_ms_;
-        continue;
+    while (c->output_pending()) {
+      size_t n = 0;
+      switch (send_some(c, c->out.data() + c->out_offset, c->out.size() - c->out_offset, &n)) {
+        case Io::kData:
+          c->out_offset += n;
+          c->last_activity_ms = now_ms_;
+          continue;
+        case Io::kWouldBlock:
+          update_interest(c);
+          return true;
+        case Io::kEnd:
+        case Io::kError:
+          close_connection(c);
+          return false;
       }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        update_interest(c);
-        return true;
-      }
-      close_connection(c);
-      return false;
     }
     c->out.clear();
     c->out_offset = 0;
+    c->write_deadline_ms = 0;
     if (c->closing && !c->busy) {
       if (c->peer_closed) {
         close_connection(c);
@@ -445,6 +592,10 @@ class EventLoop {
       }
       // Close our side and read until the client closes too, so unread input does not turn the
       // close into a reset that could destroy the reply before the client reads it.
+      if (c->ssl) {
+        ERR_clear_error();
+        SSL_shutdown(c->ssl);  // close_notify, best effort
+      }
       ::shutdown(c->fd, SHUT_WR);
       c->closing = false;
       c->draining = true;
@@ -457,10 +608,17 @@ class EventLoop {
     uint32_t wanted = EPOLLRDHUP;
     if (c->busy) {
       wanted = 0;
-    } else if (c->out_offset < c->out.size()) {
+    } else if (c->output_pending()) {
       wanted |= EPOLLOUT;
+      if (c->tls_wants_read) wanted |= EPOLLIN;
     } else {
       wanted |= EPOLLIN;
+      if (c->tls_wants_write) wanted |= EPOLLOUT;
+    }
+    // TLS may hold decrypted bytes the socket no longer signals: serve them without waiting.
+    if (c->ssl && (wanted & EPOLLIN) && !c->tls_listed && SSL_pending(c->ssl) > 0) {
+      c->tls_listed = true;
+      tls_pending_.push_back(c);
     }
     if (wanted == c->interest) return;
     c->interest = wanted;
@@ -470,6 +628,17 @@ class EventLoop {
     epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
   }
 
+  // Only the connection being served can close while the list is worked through, and a
+  // connection closed earlier took itself off the list (unlink).
+  void serve_tls_pending() {
+    std::vector<Connection*> ready;
+    ready.swap(tls_pending_);
+    for (Connection* c : ready) {
+      c->tls_listed = false;
+      if (!c->busy && read_input(c)) process(c);
+    }
+  }
+
   void sweep_timeouts() {
     const auto& options = server_.options();
     // Iterate backwards: closing swaps the last connection into the freed slot.
@@ -477,15 +646,24 @@ class EventLoop {
       Connection* c = connections_[i];
       if (c->busy) continue;
       int64_t quiet = now_ms_ - c->last_activity_ms;
-      if (c->out_offset < c->out.size()) {
-        if (quiet > options.write_timeout_ms) close_connection(c);
+      if (c->output_pending()) {
+        // A reader that trickles cannot hold its reply (and the memory) for ever.
+        // A reset also frees what the kernel still holds for it.
+        if (quiet > options.write_timeout_ms || now_ms_ > c->write_deadline_ms)
+          end_without_reply(c, ConnectionEffect::kReset);
       } else if (c->draining) {
         if (quiet > options.read_timeout_ms) close_connection(c);
-      } else if (!c->in.empty()) {
-        if (quiet <= options.read_timeout_ms) continue;
-        if (c->head_complete) {
-          // The head arrived but the body stopped: say so before closing.
-          c->out += server_.respond_error(400, "The request body stopped arriving.");
+      } else if (c->request_in_progress()) {
+        // Stalled, or too slow overall: a slowloris client keeps sending a byte now and then.
+        int64_t deadline =
+            c->request_started_ms + options.read_timeout_ms +
+            static_cast<int64_t>(c->in.size() * 1000 / server_.options().min_transfer_rate);
+        if (quiet <= options.read_timeout_ms && now_ms_ <= deadline) continue;
+        if (c->parser.head_complete()) {
+          // The head arrived but the body did not: say so before closing.
+          queue_output(c, server_.respond_error(400, quiet > options.read_timeout_ms
+                                                         ? "The request body stopped arriving."
+                                                         : "The request body arrived too slowly."));
           c->closing = true;
           c->in.clear();
           if (flush(c)) update_interest(c);
@@ -498,10 +676,19 @@ class EventLoop {
     }
   }
 
+  // Ends a connection as a handler asked, without a reply.
+  void end_without_reply(Connection* c, ConnectionEffect effect) {
+    if (effect == ConnectionEffect::kReset) {
+      linger hard{1, 0};  // a zero linger turns close into a reset
+      setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+    close_connection(c);
+  }
+
   void retire_busy(Connection* c) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
     unlink(c);
-    c->dead = true;
+    retired_.insert(c);
   }
 
   void close_connection(Connection* c) {
@@ -515,35 +702,89 @@ class EventLoop {
     connections_[c->slot] = last;
     last->slot = c->slot;
     connections_.pop_back();
+    if (c->tls_listed) {
+      tls_pending_.erase(std::find(tls_pending_.begin(), tls_pending_.end(), c));
+      c->tls_listed = false;
+    }
   }
 
   static void destroy(Connection* c) {
+    if (c->ssl) SSL_free(c->ssl);
     ::close(c->fd);  // also removes it from the epoll set
     delete c;
   }
 
   HttpServer& server_;
+  const size_t max_connections_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false};
   int64_t now_ms_ = 0;
   std::vector<Connection*> connections_;
+  std::unordered_set<Connection*> retired_;  // gone while busy: freed when the reply comes back
+  std::vector<Connection*> tls_pending_;     // TLS connections with decrypted bytes waiting
   std::mutex inbox_mutex_;
   std::vector<int> new_fds_;
   std::vector<Completion> completions_;
 };
+
+size_t raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<size_t>(limit.rlim_cur);
+}
+
+namespace {
+
+size_t descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  return limit.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<size_t>(limit.rlim_cur);
+}
+
+BlockingPool::Options pool_options(size_t max_threads) {
+  BlockingPool::Options options;
+  options.max_threads = max_threads;
+  return options;
+}
+
+}  // namespace
 
 HttpServer::HttpServer(Options options, Handler handler, ErrorRenderer render_error,
                        BlockingPredicate may_block)
     : options_(std::move(options)),
       handler_(std::move(handler)),
       render_error_(std::move(render_error)),
-      may_block_(std::move(may_block)) {
+      may_block_(std::move(may_block)),
+      blocking_pool_(pool_options(options_.max_blocking_threads)) {
   // The mock always shares its machine with the client under test: leave that client a core.
   // On two cores, two loops and a load generator would take turns on the CPUs, which showed as
   // several milliseconds of p99 even for a fixed reply (bench/README.md).
   if (options_.threads == 0)
     options_.threads = std::max(2u, std::thread::hardware_concurrency()) - 1;
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    tls_ = SSL_CTX_new(TLS_server_method());
+    bool usable =
+        tls_ && SSL_CTX_use_certificate_chain_file(tls_, options_.tls_cert.c_str()) == 1 &&
+        SSL_CTX_use_PrivateKey_file(tls_, options_.tls_key.c_str(), SSL_FILETYPE_PEM) == 1 &&
+        SSL_CTX_check_private_key(tls_) == 1;
+    ERR_clear_error();
+    if (!usable) {
+      SSL_CTX_free(tls_);
+      throw std::invalid_argument("not a readable PEM certificate and matching key");
+    }
+    SSL_CTX_set_min_proto_version(tls_, TLS1_2_VERSION);
+    // A reply is written in pieces as the socket takes them, from a buffer that may grow between
+    // attempts.
+    SSL_CTX_set_mode(tls_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                               SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(tls_, SSL_OP_NO_RENEGOTIATION);
+  }
   stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -551,8 +792,8 @@ HttpServer::~HttpServer() {
   stop();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   ::close(stop_fd_);
+  if (tls_) SSL_CTX_free(tls_);
 }
-
 bool HttpServer::bind(std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -598,9 +839,14 @@ bool HttpServer::bind(std::string* error) {
 
 void HttpServer::serve() {
   if (listen_fd_ < 0 || stopping_) return;
+  size_t max_connections = options_.max_connections;
+  if (max_connections == 0) {
+    size_t limit = descriptor_limit();
+    max_connections = limit > 2 * kReservedDescriptors ? limit - kReservedDescriptors : limit / 2;
+  }
   std::vector<std::thread> threads;
   for (size_t i = 0; i < options_.threads; ++i)
-    loops_.push_back(std::make_unique<EventLoop>(*this));
+    loops_.push_back(std::make_unique<EventLoop>(*this, max_connections / options_.threads));
   for (auto& loop : loops_) threads.emplace_back([&loop] { loop->run(); });
   running_ = true;
 
@@ -629,7 +875,9 @@ void HttpServer::serve() {
 
   for (auto& loop : loops_) loop->request_stop();
   for (auto& thread : threads) thread.join();
-  blocking_pool_.shut_down();  // replies of blocking handlers still running go nowhere
+  // Cuts handlers' sleeps short and waits for the handlers in flight; their replies are queued
+  // to loops that no longer run, and the loops free every connection without reading them.
+  blocking_pool_.shut_down();
   loops_.clear();
   running_ = false;
 }
@@ -640,19 +888,22 @@ void HttpServer::stop() {
   [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
 }
 
-std::string HttpServer::respond(httplib::Request& req, bool client_keeps_alive, bool* close) {
-  httplib::Response res;
+std::string HttpServer::respond(httplib::Request& req, bool client_keeps_alive, bool* close,
+                                ConnectionEffect* effect) {
+  HandlerReply reply;
   try {
-    handler_(req, res);
+    handler_(req, reply);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "internal error: %s\n", e.what());
-    res = httplib::Response();
-    render_error_(500, "The mock hit an internal error.", res);
+    reply = HandlerReply();
+    render_error_(500, "The mock hit an internal error.", reply.response);
   } catch (...) {
     std::fprintf(stderr, "internal error\n");
-    res = httplib::Response();
-    render_error_(500, "The mock hit an internal error.", res);
+    reply = HandlerReply();
+    render_error_(500, "The mock hit an internal error.", reply.response);
   }
+  *effect = reply.effect;
+  const httplib::Response& res = reply.response;
   bool keep_alive = client_keeps_alive && !stopping_ && !asks_to_close(res);
   *close = !keep_alive;
   return serialize_response(req, res, !keep_alive, keep_alive && req.version == "HTTP/1.0");
@@ -664,6 +915,18 @@ std::string HttpServer::respond_error(int status, const std::string& message) {
   httplib::Response res;
   render_error_(status, message, res);
   return serialize_response(req, res, true, false);
+}
+
+std::string HttpServer::respond_busy(const httplib::Request& req, bool client_keeps_alive) {
+  httplib::Response res;
+  render_error_(503,
+                "The mock is serving its maximum of " +
+                    std::to_string(options_.max_blocking_threads) +
+                    " slow requests (scenario, control, delayed) at once; retry shortly.",
+                res);
+  res.set_header("Retry-After", "1");
+  bool keep_alive = client_keeps_alive && !stopping_;
+  return serialize_response(req, res, !keep_alive, keep_alive && req.version == "HTTP/1.0");
 }
 
 }  // namespace mock2ba

@@ -16,14 +16,44 @@ nlohmann::json headers_json(const httplib::Headers& headers) {
   return out;
 }
 
-// Bodies are shown as text when they are valid UTF-8, else base64 with a marker.
-void put_body(nlohmann::json& out, const char* key, const std::string& body) {
+// Bodies are shown as text when they are valid UTF-8, else base64 with a marker; a cut body
+// says so and gives its full size.
+void put_body(nlohmann::json& out, const char* key, const std::string& body, size_t full_size) {
   if (is_valid_utf8(body)) {
     out[key] = body;
   } else {
     out[key] = nullptr;
     out[std::string(key) + "_base64"] = base64_encode(body);
   }
+  if (full_size > body.size()) {
+    out[std::string(key) + "_truncated"] = true;
+    out[std::string(key) + "_size"] = full_size;
+  }
+}
+
+// Cuts a body to the journal's limit, at a UTF-8 character boundary when it is text, and
+// returns the memory beyond it. Returns the full size.
+size_t truncate_body(std::string& body) {
+  size_t size = body.size();
+  if (size <= kJournalBodyLimit) return size;
+  size_t cut = kJournalBodyLimit;
+  while (cut > kJournalBodyLimit - 4 && (static_cast<unsigned char>(body[cut]) & 0xC0) == 0x80)
+    --cut;
+  body.resize(cut);
+  body.shrink_to_fit();
+  return size;
+}
+
+size_t headers_bytes(const httplib::Headers& headers) {
+  size_t n = 0;
+  for (const auto& [name, value] : headers) n += name.size() + value.size() + 64;
+  return n;
+}
+
+// What an entry costs, roughly: its strings plus a fixed share for the structure itself.
+size_t journal_bytes(const JournalEntry& e) {
+  return 512 + e.method.size() + e.path.size() + e.query.size() + e.body.size() +
+         e.response_body.size() + headers_bytes(e.headers) + headers_bytes(e.response_headers);
 }
 
 nlohmann::json entry_json(uint64_t seq, const JournalEntry& e) {
@@ -31,10 +61,10 @@ nlohmann::json entry_json(uint64_t seq, const JournalEntry& e) {
                         {"time_ms", e.time_ms}, {"real_time_ms", e.real_time_ms},
                         {"method", e.method},   {"path", e.path},
                         {"query", e.query},     {"headers", headers_json(e.headers)}};
-  put_body(out, "body", e.body);
+  put_body(out, "body", e.body, e.body_size);
   nlohmann::json form = nullptr;
   for (const auto& [name, value] : e.headers) {
-    if (iequals(name, "Content-Type") &&
+    if (e.body_size == e.body.size() && iequals(name, "Content-Type") &&
         starts_with(to_lower(value), "application/x-www-form-urlencoded")) {
       if (auto parsed = Form::parse(e.body, nullptr)) {
         form = nlohmann::json::object();
@@ -47,7 +77,7 @@ nlohmann::json entry_json(uint64_t seq, const JournalEntry& e) {
   out["form"] = std::move(form);
   out["status"] = e.status;
   out["response_headers"] = headers_json(e.response_headers);
-  put_body(out, "response_body", e.response_body);
+  put_body(out, "response_body", e.response_body, e.response_body_size);
   out["fault"] = e.fault ? nlohmann::json(*e.fault) : nlohmann::json(nullptr);
   out["outcome"] = e.outcome.is_null() ? nlohmann::json::object() : e.outcome;
   return out;
@@ -56,16 +86,22 @@ nlohmann::json entry_json(uint64_t seq, const JournalEntry& e) {
 }  // namespace
 
 void Journal::record(JournalEntry entry) {
+  // Cut outside the lock: this frees up to a request's whole body.
+  entry.body_size = truncate_body(entry.body);
+  entry.response_body_size = truncate_body(entry.response_body);
+  size_t bytes = journal_bytes(entry);
   std::lock_guard<std::mutex> lock(mutex_);
   uint64_t seq = next_seq_++;
-  if (capacity_ == 0) {
+  if (capacity_ == 0 || bytes > max_bytes_) {
     ++dropped_;
     return;
   }
-  if (entries_.size() >= capacity_) {
+  while (!entries_.empty() && (entries_.size() >= capacity_ || bytes_ + bytes > max_bytes_)) {
+    bytes_ -= journal_bytes(entries_.front().second);
     entries_.pop_front();
     ++dropped_;
   }
+  bytes_ += bytes;
   entries_.emplace_back(seq, std::move(entry));
 }
 
@@ -84,6 +120,7 @@ nlohmann::json Journal::to_json(uint64_t since,
 void Journal::clear() {
   std::lock_guard<std::mutex> lock(mutex_);
   entries_.clear();
+  bytes_ = 0;
 }
 
 }  // namespace mock2ba

@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -9,7 +11,6 @@
 
 #include "authorize_endpoint.h"
 #include "client_auth.h"
-#include "connection_drop.h"
 #include "control_api.h"
 #include "discovery.h"
 #include "form.h"
@@ -19,10 +20,6 @@
 
 namespace mock2ba {
 namespace {
-
-// cpp-httplib 0.11.4 listens with a backlog of 5: a load test opening 64 connections at once
-// overflows it, and every dropped handshake is retried only after 1 s (second-long p99).
-constexpr int kListenBacklog = SOMAXCONN;
 
 std::string directory_of(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -38,36 +35,40 @@ bool is_control_path(std::string_view path) {
   return iequals(path, "/__mock") || (path.size() >= 8 && iequals(path.substr(0, 8), "/__mock/"));
 }
 
+// The scenario name in a path that starts with /s/ (as written, not lower-cased).
+std::string_view scenario_name(std::string_view path) {
+  size_t end = path.find('/', 3);
+  return path.substr(3, end == std::string_view::npos ? std::string_view::npos : end - 3);
+}
+
+// The rest of a scenario path after /s/<name>, "/" when there is none.
+std::string_view scenario_route(std::string_view path, size_t name_size) {
+  std::string_view rest = path.substr(3 + name_size);
+  return rest.empty() ? std::string_view("/") : rest;
+}
+
+// The host of "host[:port]" or "[v6]:port" (a Host header or an Origin's authority).
+std::string host_of_authority(std::string_view authority) {
+  authority = authority.substr(0, authority.find('/'));
+  if (!authority.empty() && authority[0] == '[') {
+    size_t close = authority.find(']');
+    return close == std::string_view::npos ? "" : std::string(authority.substr(1, close - 1));
+  }
+  size_t colon = authority.find(':');
+  if (colon != std::string_view::npos && authority.find(':', colon + 1) == std::string_view::npos)
+    authority = authority.substr(0, colon);
+  return std::string(authority);
+}
+
+// 1xx, 204 and 304 replies end at their headers (RFC 9110 §6.4.1).
+bool status_allows_body(int status) { return status >= 200 && status != 204 && status != 304; }
+
 bool valid_scenario_name(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
   }
   return true;
-}
-
-// cpp-httplib's TLS server adds the socket's addresses as pseudo headers; the client did not
-// send them.
-void drop_pseudo_headers(httplib::Headers& headers) {
-  for (const char* name : {"LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR", "REMOTE_PORT"})
-    headers.erase(name);
-}
-
-std::string rejection_description(int status, size_t max_body_bytes) {
-  switch (status) {
-    case 400:
-      return "The HTTP request is malformed: a bad request line, header or chunked encoding, a "
-             "header "
-             "line over 8 KiB, or a body that stopped arriving.";
-    case 413:
-      return "The request body is too large (form bodies: at most 8192 bytes; other bodies: at "
-             "most " +
-             std::to_string(max_body_bytes) + " bytes).";
-    case 414:
-      return "The request target is longer than 8 KiB.";
-    default:
-      return "The HTTP request was rejected (status " + std::to_string(status) + ").";
-  }
 }
 
 // Asks the client to close after this reply (cpp-httplib adds the header itself when the request
@@ -82,6 +83,24 @@ bool has_control_bytes(const std::string& text) {
     if ((c < 0x20 && c != '\t') || c == 0x7F) return true;
   }
   return false;
+}
+
+// Control bytes, DEL and backslash as \xNN / \\, so one request is always one log line.
+std::string escape_for_log(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7F) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 std::string utc_timestamp() {
@@ -112,24 +131,46 @@ void restore_state(TenantState& state, const nlohmann::json& saved) {
 
 }  // namespace
 
-nlohmann::json MockServer::state_snapshot() const {
+std::string MockServer::state_snapshot() const {
   auto state = root_->state();
-  return {{"format", "twoba-mock-state/1"},
+  TimeMs now = state->clock.now_ms();
+  // The store is written as text straight into the document (see TokenStore::write_snapshot).
+  std::string out =
+      nlohmann::json{
+          {"format", "twoba-mock-state/1"},
           {"fixture", state->fixture->source},
           {"clock",
-           {{"now_ms", state->clock.now_ms()},
-            {"real_ms", real_now_ms()},
-            {"frozen", state->clock.frozen()}}},
-          {"store", state->store.snapshot()}};
+           {{"now_ms", now}, {"real_ms", real_now_ms()}, {"frozen", state->clock.frozen()}}}}
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out.pop_back();  // the closing brace
+  out += ",\"store\":";
+  state->store.write_snapshot(out, now);
+  out += '}';
+  return out;
 }
 
 bool is_loopback_host(const std::string& host) {
-  return starts_with(host, "127.") || host == "::1" || host == "[::1]" || host == "localhost";
+  if (iequals(host, "localhost") || iequals(host, "localhost.")) return true;
+  std::string address = host;
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']')
+    address = address.substr(1, address.size() - 2);
+  // Decided by the parsed address: "127.0.0.1.example" is a name, whatever it resolves to.
+  in_addr v4{};
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   auto fixture = std::make_shared<const Fixture>(load_fixture_file(options_.fixture_path));
   fixture_dir_ = directory_of(options_.fixture_path);
+  fixture_folder_label_ = options_.fixture_is_default
+                              ? "the default fixture folder (choose another with --fixture FILE)"
+                              : "the fixture folder '" + fixture_dir_ + "'";
   root_ = std::make_shared<Tenant>("", std::move(fixture), options_.journal_capacity);
 
   if (!options_.state_file.empty()) {
@@ -152,22 +193,28 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   if (options_.tls_cert.empty() != options_.tls_key.empty()) {
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   }
-  if (!options_.tls_cert.empty()) {
-    set_up_tls();
-  } else {
-    HttpServer::Options http;
-    http.host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
-    http.port = options_.port;
-    http.threads = options_.threads;
-    http.read_timeout_ms = options_.read_timeout_ms;
-    http.limits.max_body_bytes = options_.max_body_bytes;
+  HttpServer::Options http;
+  http.host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+  http.port = options_.port;
+  http.threads = options_.threads;
+  http.read_timeout_ms = options_.read_timeout_ms;
+  http.limits.max_body_bytes = options_.max_body_bytes;
+  http.tls_cert = options_.tls_cert;
+  http.tls_key = options_.tls_key;
+  try {
     http_ = std::make_unique<HttpServer>(
-        http, [this](httplib::Request& req, httplib::Response& res) { dispatch(req, res); },
+        http,
+        [this](httplib::Request& req, HandlerReply& reply) {
+          dispatch(req, reply.response, &reply.effect);
+        },
         [](int status, const std::string& message, httplib::Response& res) {
           send_oauth_error(res, status, status >= 500 ? "server_error" : "invalid_request",
                            message);
         },
         [this](const httplib::Request& req) { return may_block(req); });
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
+                                options_.tls_key + ": " + e.what());
   }
 
   add_route("/oauth/token", handle_token_endpoint);
@@ -176,72 +223,6 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   add_route("/oauth/authorize", handle_authorize_endpoint);
   add_route("/connect/authorize", handle_authorize_endpoint);
   add_route("/", handle_base_page);
-}
-
-void MockServer::set_up_tls() {
-  https_ =
-      std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
-  if (!https_->is_valid()) {
-    throw std::invalid_argument("cannot use --tls-cert " + options_.tls_cert + " / --tls-key " +
-                                options_.tls_key +
-                                ": not a readable PEM certificate and matching key");
-  }
-  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second mock silently share
-  // a port already in use; SO_REUSEADDR alone keeps quick restarts working.
-  // The listening socket is remembered to re-listen with a larger backlog (see bind()).
-  https_->set_socket_options([this](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    tls_listen_fd_ = sock;
-  });
-  // Without TCP_NODELAY, keep-alive replies wait ~40 ms for a delayed ACK (Nagle).
-  https_->set_tcp_nodelay(true);
-  // cpp-httplib gives each keep-alive connection a worker thread of its own.
-  size_t threads = std::max<size_t>(options_.threads, 64);
-  https_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  https_->set_keep_alive_max_count(10000);
-  https_->set_keep_alive_timeout(2);
-  https_->set_read_timeout(options_.read_timeout_ms / 1000,
-                           (options_.read_timeout_ms % 1000) * 1000);
-  https_->set_write_timeout(5, 0);
-  https_->set_payload_max_length(options_.max_body_bytes);
-  https_->set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        // Never let cpp-httplib put e.what() into a header; log it and answer in JSON.
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "internal error: %s\n", e.what());
-        } catch (...) {
-          std::fprintf(stderr, "internal error\n");
-        }
-        send_oauth_error(res, 500, "server_error", "The mock hit an internal error.");
-      });
-  https_->set_error_handler([max = options_.max_body_bytes](const httplib::Request& req,
-                                                            httplib::Response& res) {
-    // Errors cpp-httplib raises itself (bad request line, 413, ...) get a JSON body too, and
-    // the client is asked to close: after a framing error the rest of the stream is unusable.
-    // cpp-httplib calls this for every reply of 400 or more; dispatch() always sets a content
-    // type, so a reply of its own (a fault's empty body included) is left as it is.
-    if (res.body.empty() && !res.has_header("Content-Type")) {
-      send_oauth_error(res, res.status, "invalid_request", rejection_description(res.status, max));
-      ask_to_close(req, res);
-    }
-  });
-  // One catch-all route: paths are matched case-insensitively and may carry a scenario prefix,
-  // which cpp-httplib's per-route regexes cannot express.
-  // dispatch() moves the headers and body into the journal; cpp-httplib still needs its own.
-  auto all = [this](const httplib::Request& req, httplib::Response& res) {
-    httplib::Request copy = req;
-    drop_pseudo_headers(copy.headers);
-    dispatch(copy, res);
-  };
-  https_->Get(".*", all);
-  https_->Post(".*", all);
-  https_->Put(".*", all);
-  https_->Delete(".*", all);
-  https_->Patch(".*", all);
-  https_->Options(".*", all);
 }
 
 MockServer::~MockServer() { stop(); }
@@ -257,54 +238,42 @@ std::vector<std::string> MockServer::routes() const {
 }
 
 bool MockServer::bind(std::string* error) {
-  if (http_) {
-    if (!http_->bind(error)) return false;
-    port_ = http_->port();
-  } else {
-    std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
-    if (options_.port == 0) {
-      port_ = https_->bind_to_any_port(host);
-    } else {
-      port_ = https_->bind_to_port(host, options_.port) ? options_.port : -1;
-    }
-    if (port_ <= 0) {
-      *error = "cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-               " (address in use or not available)";
-      return false;
-    }
-    ::listen(tls_listen_fd_, kListenBacklog);  // again, with room for a burst of connections
-  }
+  if (!http_->bind(error)) return false;
+  port_ = http_->port();
   base_url_ = make_base_url();
   return true;
 }
 
-void MockServer::serve() {
-  if (http_) {
-    http_->serve();
-  } else {
-    https_->listen_after_bind();
-  }
-}
+void MockServer::serve() { http_->serve(); }
 
 bool MockServer::start(std::string* error) {
   if (!bind(error)) return false;
   thread_ = std::thread([this] { serve(); });
-  while (!(http_ ? http_->is_running() : https_->is_running())) std::this_thread::yield();
+  while (!http_->is_running()) std::this_thread::yield();
   return true;
 }
 
 void MockServer::stop() {
-  if (http_) http_->stop();
-  if (https_ && https_->is_running()) https_->stop();
+  http_->stop();
   if (thread_.joinable()) thread_.join();
 }
 
 bool MockServer::may_block(const httplib::Request& req) const {
   if (state_file_) return true;  // every change is on disk before its reply
-  // Scenarios load fixture files and have faults of their own; the control API loads fixtures
-  // and writes whole journals.
-  if (is_scenario_path(req.path) || is_control_path(req.path)) return true;
-  return root_->faults().has_any();  // a fault may delay its reply
+  std::string_view path = req.path;
+  Tenant* tenant = root_.get();
+  if (is_scenario_path(path)) {
+    std::string name = to_lower(scenario_name(path));
+    std::lock_guard<std::mutex> lock(scenarios_mutex_);
+    auto it = scenarios_.find(name);
+    if (it == scenarios_.end()) return true;  // loading reads a file
+    tenant = it->second.get();
+    path = scenario_route(path, name.size());
+  }
+  // Reading a whole journal and loading a fixture document are the control API's large jobs.
+  if (is_control_path(path))
+    return iequals(path, "/__mock/requests") || iequals(path, "/__mock/fixture");
+  return tenant->faults().has_any();  // a fault may delay its reply
 }
 
 std::string MockServer::make_base_url() const {
@@ -315,142 +284,203 @@ std::string MockServer::make_base_url() const {
 }
 
 std::shared_ptr<Tenant> MockServer::scenario(const std::string& name, std::string* error) {
-  std::lock_guard<std::mutex> lock(scenarios_mutex_);
-  auto it = scenarios_.find(name);
-  if (it != scenarios_.end()) return it->second;
+  {
+    std::lock_guard<std::mutex> lock(scenarios_mutex_);
+    auto it = scenarios_.find(name);
+    if (it != scenarios_.end()) return it->second;
+  }
+  // Loaded without the lock: a slow file delays only requests for this scenario. Two requests
+  // racing to load the same one both read it; the first to finish wins.
+  const std::string file = name + ".json";
   try {
-    auto fixture =
-        std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + name + ".json"));
+    auto fixture = std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + file));
     auto tenant = std::make_shared<Tenant>(name, std::move(fixture), options_.journal_capacity);
-    scenarios_[name] = tenant;
-    return tenant;
+    std::lock_guard<std::mutex> lock(scenarios_mutex_);
+    return scenarios_.emplace(name, std::move(tenant)).first->second;
   } catch (const FixtureError& e) {
-    *error = e.what();
+    // The reply names the scenario and the folder as the user gave it; the details (which may
+    // quote the file) go to the mock's own log only.
+    if (e.kind() == FixtureError::kMissing) {
+      *error =
+          "No scenario '" + name + "': there is no " + file + " in " + fixture_folder_label_ + ".";
+    } else {
+      std::fprintf(stderr, "scenario %s: %s\n", name.c_str(), e.what());
+      *error = "Scenario '" + name + "' (" + file + " in " + fixture_folder_label_ +
+               ") is not a valid fixture; the mock's log says why.";
+    }
+    return nullptr;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "scenario %s: %s\n", name.c_str(), e.what());
+    *error = "Scenario '" + name + "' could not be loaded; the mock's log says why.";
     return nullptr;
   }
 }
 
-bool MockServer::control_access_allowed(const httplib::Request& req) const {
-  if (options_.admin_token.empty()) return true;  // loopback, or opened by --control-from any
-  std::string header = req.get_header_value("Authorization");
-  if (header.size() < 7 || !iequals(std::string_view(header).substr(0, 7), "bearer ")) return false;
-  return secrets_equal(header.substr(7), options_.admin_token);
+MockServer::ControlRefusal MockServer::control_refusal(const httplib::Request& req) const {
+  if (!options_.admin_token.empty()) {
+    // Opened beyond loopback: the token decides (a web page cannot know it, and a request that
+    // carries it is preflighted by browsers).
+    std::string header = req.get_header_value("Authorization");
+    if (header.size() < 7 || !iequals(std::string_view(header).substr(0, 7), "bearer ") ||
+        !secrets_equal(header.substr(7), options_.admin_token))
+      return ControlRefusal::kNoToken;
+  } else {
+    // Loopback, or --control-from any (the container image, published on the host's loopback):
+    // either way a web page must not steer it. DNS rebinding makes a web page's own name resolve
+    // to 127.0.0.1: its requests then carry that name as Host. A cross-site page carries its Origin.
+    if (req.has_header("Host") &&
+        !is_own_or_loopback(host_of_authority(req.get_header_value("Host"))))
+      return ControlRefusal::kForeignHost;
+    if (req.has_header("Origin")) {
+      const std::string origin = req.get_header_value("Origin");
+      auto scheme_end = origin.find("://");
+      std::string scheme =
+          scheme_end == std::string::npos ? "" : to_lower(origin.substr(0, scheme_end));
+      // "null" (a sandboxed or file: page) has no scheme and is refused too.
+      if ((scheme != "http" && scheme != "https") ||
+          !is_own_or_loopback(host_of_authority(origin.substr(scheme_end + 3))))
+        return ControlRefusal::kForeignOrigin;
+    }
+  }
+  if (!req.body.empty()) {
+    // A browser sends only form and text/plain bodies cross-site without asking first
+    // (CORS preflight); requiring JSON takes that path away even from a browser without Origin.
+    std::string type = to_lower(req.get_header_value("Content-Type"));
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+    if (type != "application/json") return ControlRefusal::kNotJson;
+  }
+  return ControlRefusal::kNone;
 }
 
-void MockServer::dispatch(httplib::Request& req, httplib::Response& res) {
-  auto started = std::chrono::steady_clock::now();
+bool MockServer::is_own_or_loopback(const std::string& host) const {
+  return is_loopback_host(host) || iequals(host, options_.host);
+}
+
+std::optional<MockServer::Target> MockServer::resolve_scenario(const httplib::Request& req,
+                                                               httplib::Response& res) {
+  Target target{root_, base_url_, to_lower(req.path)};
+  if (!is_scenario_path(req.path)) return target;
+  std::string name = to_lower(scenario_name(req.path));
+  if (!valid_scenario_name(name)) {
+    send_json(res, 404, nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
+    return std::nullopt;
+  }
+  std::string error;
+  target.tenant = scenario(name, &error);
+  if (!target.tenant) {
+    bool missing = starts_with(error, "No scenario");
+    send_json(res, missing ? 404 : 500,
+              nlohmann::json{{"error", error}}.dump(-1, ' ', false,
+                                                    nlohmann::json::error_handler_t::replace));
+    return std::nullopt;
+  }
+  target.base += req.path.substr(0, 3 + name.size());
+  target.route = to_lower(scenario_route(req.path, name.size()));
+  return target;
+}
+
+bool MockServer::validate(const httplib::Request& req, httplib::Response& res) const {
   for (const auto& [name, value] : req.headers) {
     if (has_control_bytes(name) || has_control_bytes(value)) {
       ask_to_close(req, res);
-      return send_oauth_error(res, 400, "invalid_request",
-                              "A header contains a NUL or control byte.");
-    }
-  }
-  if (https_ && req.has_header("Content-Length")) {
-    // cpp-httplib reads a non-numeric length as 0 and would take the body for the next request
-    // (the plain HTTP layer's parser rejects it itself).
-    const std::string length = req.get_header_value("Content-Length");
-    if (length.empty() || length.size() > 18 ||
-        length.find_first_not_of("0123456789") != std::string::npos) {
-      ask_to_close(req, res);
-      return send_oauth_error(res, 400, "invalid_request",
-                              "The Content-Length header is not a number.");
+      send_oauth_error(res, 400, "invalid_request", "A header contains a NUL or control byte.");
+      return false;
     }
   }
   if (req.path.find('\0') != std::string::npos || !is_valid_utf8(req.path) ||
       !is_valid_utf8(req.target)) {
-    return send_oauth_error(res, 400, "invalid_request",
-                            "The path or query is not valid UTF-8 or contains a NUL byte.");
+    send_oauth_error(res, 400, "invalid_request",
+                     "The path or query is not valid UTF-8 or contains a NUL byte.");
+    return false;
   }
-  std::string route = to_lower(req.path);
-  std::shared_ptr<Tenant> tenant = root_;
-  std::string base = base_url_;
-  if (is_scenario_path(route)) {
-    size_t end = route.find('/', 3);
-    std::string name = route.substr(3, end == std::string::npos ? std::string::npos : end - 3);
-    std::string error;
-    if (!valid_scenario_name(name)) {
-      return send_json(res, 404,
-                       nlohmann::json{{"error", "Scenario names use a-z, 0-9, - and _."}}.dump());
-    }
-    tenant = scenario(name, &error);
-    if (!tenant) {
-      bool missing = error.find("cannot open") != std::string::npos;
-      return send_json(
-          res, missing ? 404 : 500,
-          nlohmann::json{
-              {"error", missing ? "No scenario '" + name + "' in the fixture folder." : error}}
-              .dump());
-    }
-    base += req.path.substr(0, 3 + name.size());
-    route = end == std::string::npos ? "/" : route.substr(end);
+  return true;
+}
+
+void MockServer::serve_control(Exchange& ex) {
+  // Why a control request is refused, with its status and message.
+  struct Refusal {
+    ControlRefusal reason;
+    int status;
+    const char* message;
+  };
+  static constexpr Refusal kRefusals[] = {
+      {ControlRefusal::kNoToken, 401, "The control API needs Authorization: Bearer <admin token>."},
+      {ControlRefusal::kForeignHost, 403,
+       "The control API answers only requests addressed to this mock (Host 127.0.0.1, localhost, "
+       "::1 or the --host address); this one was addressed to another name."},
+      {ControlRefusal::kForeignOrigin, 403,
+       "The control API refuses requests from web pages of other sites (the Origin is not this "
+       "mock or a loopback address)."},
+      {ControlRefusal::kNotJson, 415,
+       "A control request with a body needs Content-Type: application/json (curl: -H "
+       "'Content-Type: application/json')."},
+  };
+  ControlRefusal refused = control_refusal(ex.req);
+  for (const Refusal& r : kRefusals) {
+    if (r.reason != refused) continue;
+    if (r.status == 401) ex.res.set_header("WWW-Authenticate", "Bearer realm=\"mock control API\"");
+    return send_json(ex.res, r.status, nlohmann::json{{"error", r.message}}.dump());
   }
+  handle_control_api(ex);
+  if (state_file_ && &ex.tenant == root_.get() && ex.req.method != "GET") state_file_->commit();
+}
 
-  Exchange ex{req, res, *tenant, tenant->state(), base, route};
-  ex.now = ex.state->clock.now_ms();
+std::optional<Fault> MockServer::take_fault(const Exchange& ex) const {
+  if (!ex.tenant.faults().has_any()) return std::nullopt;
+  std::string grant_type;
+  if (is_token_route(ex.route)) {
+    if (auto form = Form::parse(ex.req.body, nullptr)) grant_type = form->value("grant_type");
+  }
+  return ex.tenant.faults().take(ex.route, grant_type);
+}
 
-  if (is_control_path(route)) {
-    if (!control_access_allowed(req)) {
-      res.set_header("WWW-Authenticate", "Bearer realm=\"mock control API\"");
-      return send_json(
-          res, 401,
-          nlohmann::json{{"error", "The control API needs Authorization: Bearer <admin token>."}}
-              .dump());
-    }
-    handle_control_api(ex);
-    if (state_file_ && tenant == root_ && req.method != "GET") state_file_->commit();
+bool MockServer::fault_before(Exchange& ex, const Fault& fault, bool* dropped) const {
+  // Cut short when the server stops, so a long delay never holds up shutdown.
+  if (fault.delay_ms > 0) http_->sleep_for(std::chrono::milliseconds(fault.delay_ms));
+  if (fault.after_commit) return false;
+  if (fault.drop) {
+    *dropped = true;
+    return true;
+  }
+  if (!fault.status) return false;
+  send_fault_reply(ex.res, fault);
+  return true;
+}
+
+void MockServer::fault_after(Exchange& ex, const Fault& fault, bool* dropped) const {
+  if (!fault.after_commit) return;
+  if (fault.status) {
+    ex.res.headers.clear();
+    send_fault_reply(ex.res, fault);
+  } else {
+    *dropped = true;
+  }
+}
+
+void MockServer::send_fault_reply(httplib::Response& res, const Fault& fault) {
+  res.status = *fault.status;
+  // 204 and 304 carry no body (faults with one are refused when set).
+  if (!status_allows_body(*fault.status)) {
+    res.body.clear();
     return;
   }
+  res.set_content(fault.body.value_or(""), "application/json;charset=UTF-8");
+}
 
-  ex.state->fire_due_events();
-  std::optional<Fault> fault;
-  if (tenant->faults().has_any()) {
-    std::string grant_type;
-    if (is_token_route(route)) {
-      if (auto form = Form::parse(req.body, nullptr)) grant_type = form->value("grant_type");
-    }
-    fault = tenant->faults().take(route, grant_type);
-  }
-  if (fault && fault->delay_ms > 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
+void MockServer::route(Exchange& ex) const {
+  auto handler = routes_.find(ex.route);
+  if (handler != routes_.end()) return handler->second(ex);
+  if (is_product_api_route(ex.route)) return handle_product_api(ex);
+  send_json(ex.res, 404,
+            nlohmann::json{{"error", "not_found"},
+                           {"error_description", "No endpoint " + ex.req.path + "."}}
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 
-  bool dropped = false;
-  if (fault && fault->drop && !fault->after_commit) {
-    dropped = true;
-  } else if (fault && fault->status && !fault->after_commit) {
-    res.status = *fault->status;
-    res.set_content(fault->body.value_or(""), "application/json;charset=UTF-8");
-  } else {
-    auto handler = routes_.find(route);
-    if (handler != routes_.end()) {
-      handler->second(ex);
-    } else if (is_product_api_route(route)) {
-      handle_product_api(ex);
-    } else {
-      send_json(res, 404,
-                nlohmann::json{{"error", "not_found"},
-                               {"error_description", "No endpoint " + req.path + "."}}
-                    .dump());
-    }
-    if (fault && fault->after_commit) {
-      if (fault->status) {
-        res.status = *fault->status;
-        res.headers.clear();
-        res.set_content(fault->body.value_or(""), "application/json;charset=UTF-8");
-      } else {
-        dropped = true;
-      }
-    }
-  }
-  if (fault) {
-    for (const auto& [name, value] : fault->headers) res.set_header(name.c_str(), value);
-    ex.outcome["fault"] = fault->id;
-  }
-
-  // A state change is on disk before its reply leaves, so a token that got a 200 survives kill -9.
-  if (state_file_ && tenant == root_ && req.method != "GET" && req.method != "HEAD")
-    state_file_->commit();
-
+void MockServer::record(Exchange& ex, httplib::Request& req, const std::optional<Fault>& fault,
+                        bool dropped, std::chrono::steady_clock::time_point started) const {
+  const httplib::Response& res = ex.res;
   JournalEntry entry;
   entry.time_ms = ex.now;
   entry.real_time_ms = real_now_ms();
@@ -466,11 +496,43 @@ void MockServer::dispatch(httplib::Request& req, httplib::Response& res) {
   if (dropped) ex.outcome["dropped"] = true;
   double latency =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  log_request(req, res, tenant->name(), ex.outcome, latency);
+  log_request(req, res, ex.tenant.name(), ex.outcome, latency);
   entry.outcome = std::move(ex.outcome);
-  tenant->journal().record(std::move(entry));
+  ex.tenant.journal().record(std::move(entry));
+}
 
-  if (dropped) drop_connection(req);
+// The steps of one request: validate, resolve the scenario, (control API apart) fault before,
+// route, fault after, then record it in the journal and the log.
+void MockServer::dispatch(httplib::Request& req, httplib::Response& res, ConnectionEffect* effect) {
+  auto started = std::chrono::steady_clock::now();
+  if (!validate(req, res)) return;
+  auto target = resolve_scenario(req, res);
+  if (!target) return;
+  Exchange ex{req,
+              res,
+              *target->tenant,
+              target->tenant->state(),
+              std::move(target->base),
+              std::move(target->route)};
+  ex.now = ex.state->clock.now_ms();
+  if (is_control_path(ex.route)) return serve_control(ex);
+
+  ex.state->fire_due_events();
+  std::optional<Fault> fault = take_fault(ex);
+  bool dropped = false;
+  if (!fault || !fault_before(ex, *fault, &dropped)) {
+    route(ex);
+    if (fault) fault_after(ex, *fault, &dropped);
+  }
+  if (fault) {
+    for (const auto& [name, value] : fault->headers) res.set_header(name.c_str(), value);
+    ex.outcome["fault"] = fault->id;
+  }
+  // A state change is on disk before its reply leaves, so a token that got a 200 survives kill -9.
+  if (state_file_ && target->tenant == root_ && req.method != "GET" && req.method != "HEAD")
+    state_file_->commit();
+  record(ex, req, fault, dropped, started);
+  if (dropped) *effect = ConnectionEffect::kClose;
 }
 
 void MockServer::log_request(const httplib::Request& req, const httplib::Response& res,
@@ -491,19 +553,28 @@ void MockServer::log_request(const httplib::Request& req, const httplib::Respons
     if (!grant.empty()) j["grant_type"] = grant;
     if (!client.empty()) j["client_id"] = client;
     if (outcome.contains("login")) j["login"] = outcome["login"];
-    if (outcome.contains("error")) j["error"] = outcome["error"];
+    for (const char* key : {"error", "refresh_token_state", "code_state"}) {
+      if (outcome.contains(key)) j[key] = outcome[key];
+    }
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     char latency[32];
     std::snprintf(latency, sizeof latency, "%.2fms", latency_ms);
-    line = utc_timestamp() + " " + req.method + " " + req.path + " " + std::to_string(res.status) +
-           " " + latency;
-    if (!grant.empty()) line += " grant=" + grant;
-    if (!client.empty()) line += " client=" + client;
-    if (outcome.contains("login") && outcome["login"].is_string())
-      line += " login=" + outcome["login"].get<std::string>();
-    if (outcome.contains("error") && outcome["error"].is_string())
-      line += " error=" + outcome["error"].get<std::string>();
+    // Every field a client chose is escaped: a decoded %0a or an ANSI escape in a path must not
+    // start a line of its own or recolour the terminal.
+    line = utc_timestamp() + " " + escape_for_log(req.method) + " " + escape_for_log(req.path) +
+           " " + std::to_string(res.status) + " " + latency;
+    if (!grant.empty()) line += " grant=" + escape_for_log(grant);
+    if (!client.empty()) line += " client=" + escape_for_log(client);
+    for (const char* key : {"login", "error", "refresh_token_state", "code_state"}) {
+      auto it = outcome.find(key);
+      if (it == outcome.end() || !it->is_string()) continue;
+      // The token store's verdict (expired, rotated, revoked, unknown, ...), never a token.
+      const char* label = std::string_view(key) == "refresh_token_state" ? "refresh_token"
+                          : std::string_view(key) == "code_state"        ? "code"
+                                                                         : key;
+      line += std::string(" ") + label + "=" + escape_for_log(it->get<std::string>());
+    }
   }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "exchange.h"
+#include "faults.h"
 #include "http_server.h"
 #include "state_file.h"
 #include "tenant.h"
@@ -34,15 +36,16 @@ struct ServerOptions {
   bool control_from_any = false;
   LogFormat log_format = LogFormat::kText;
   size_t journal_capacity = 10000;
-  // Event-loop threads (0: one per core but one, at least 1). With TLS, cpp-httplib's workers: one
-  // per concurrent keep-alive connection, at least 64.
+  // Event-loop threads (0: one per core but one, at least 1), for plain HTTP and TLS alike.
   size_t threads = 0;
   int read_timeout_ms = 5000;       // a request that stalls this long is answered 400 and closed
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413 (forms: cpp-httplib's own 8 KiB)
   std::string state_file;  // when set, the root scenario's tokens and clock survive restarts
+  bool fixture_is_default = false;  // fixture_path was not given: messages do not show the path
 };
 
-// Whether an address is a loopback address (127.0.0.0/8, ::1 or localhost).
+// Whether a host is loopback: an IPv4 address in 127.0.0.0/8, ::1 (bracketed or not), an
+// IPv4-mapped 127.x address, or the name localhost. Decided by the parsed address, not a prefix.
 bool is_loopback_host(const std::string& host);
 
 class MockServer {
@@ -69,39 +72,67 @@ class MockServer {
   // scheme://host:port of the root scenario.
   std::string base_url() const { return base_url_; }
   Tenant& root() { return *root_; }
-  // What --state-file stores: the root scenario's clock and token store.
-  nlohmann::json state_snapshot() const;
+  // What --state-file stores, as JSON text: the root scenario's clock and token store.
+  std::string state_snapshot() const;
 
   // Serves `handler` for a lower-cased route (any method; handlers check it).
   void add_route(const std::string& lower_route, Route handler);
   // The lower-cased routes added with add_route (the product and control APIs have their own).
   std::vector<std::string> routes() const;
 
- private:
-  // Serves one request; its headers and body end up moved into the journal.
-  void dispatch(httplib::Request& req, httplib::Response& res);
-  std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
-  bool control_access_allowed(const httplib::Request& req) const;
-  // Whether serving `req` may sleep or write to disk, so it must not run on an event loop.
+  // Whether serving `req` may sleep or touch the disk, so it must not run on an event loop:
+  // loading a scenario, a fault (it may delay), --state-file, and the control API's large jobs.
   bool may_block(const httplib::Request& req) const;
-  void set_up_tls();
+
+ private:
+  // Where a request goes: the scenario, its base URL and the route below it.
+  struct Target {
+    std::shared_ptr<Tenant> tenant;
+    std::string base;
+    std::string route;  // lower-cased
+  };
+  enum class ControlRefusal { kNone, kNoToken, kForeignHost, kForeignOrigin, kNotJson };
+
+  // Serves one request; its headers and body end up moved into the journal. *effect tells the
+  // HTTP layer to drop the connection instead of replying. The steps follow.
+  void dispatch(httplib::Request& req, httplib::Response& res, ConnectionEffect* effect);
+  // Refuses control bytes in headers and a path that is not UTF-8.
+  bool validate(const httplib::Request& req, httplib::Response& res) const;
+  // The root or the /s/<name> scenario; nullopt after replying 404/500 when it cannot be loaded.
+  std::optional<Target> resolve_scenario(const httplib::Request& req, httplib::Response& res);
+  std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
+  // The control API behind its access rule (token, or Host, Origin and JSON bodies on loopback).
+  void serve_control(Exchange& ex);
+  ControlRefusal control_refusal(const httplib::Request& req) const;
+  bool is_own_or_loopback(const std::string& host) const;
+  std::optional<Fault> take_fault(const Exchange& ex) const;
+  // Applies a fault's delay and, unless after_commit, its reply or drop; true when it replaced
+  // the handler.
+  bool fault_before(Exchange& ex, const Fault& fault, bool* dropped) const;
+  // An after_commit fault replaces the handler's reply, or drops the connection.
+  void fault_after(Exchange& ex, const Fault& fault, bool* dropped) const;
+  static void send_fault_reply(httplib::Response& res, const Fault& fault);
+  // The endpoint's handler, or 404.
+  void route(Exchange& ex) const;
+  // Journals the exchange (moving the request's headers and body) and logs it.
+  void record(Exchange& ex, httplib::Request& req, const std::optional<Fault>& fault, bool dropped,
+              std::chrono::steady_clock::time_point started) const;
   void log_request(const httplib::Request& req, const httplib::Response& res,
                    const std::string& scenario, const nlohmann::json& outcome,
                    double latency_ms) const;
 
   ServerOptions options_;
   std::string fixture_dir_;
-  std::unique_ptr<HttpServer> http_;           // plain HTTP
-  std::unique_ptr<httplib::SSLServer> https_;  // TLS (--tls-cert), on cpp-httplib
+  std::unique_ptr<HttpServer> http_;  // plain HTTP, or TLS with --tls-cert
   std::shared_ptr<Tenant> root_;
-  std::mutex scenarios_mutex_;
+  std::string fixture_folder_label_;  // the scenario folder as the user named it, for replies
+  mutable std::mutex scenarios_mutex_;
   std::map<std::string, std::shared_ptr<Tenant>> scenarios_;
   std::unordered_map<std::string, Route> routes_;
   std::string make_base_url() const;
 
   int port_ = -1;
   std::string base_url_;    // fixed once bound; every request needs it
-  int tls_listen_fd_ = -1;  // to widen cpp-httplib's listen backlog after bind
   std::thread thread_;
   std::unique_ptr<StateFile> state_file_;
 };

@@ -1,6 +1,7 @@
 // --state-file: the root scenario's grants, tokens, codes and clock, kept on disk across
-// restarts. Writes are atomic (temporary file, fsync, rename, fsync of the folder) and grouped:
-// concurrent requests that changed state share one write.
+// restarts. Writes are atomic (a fresh temporary file beside it, fsync, rename, fsync of the
+// folder) and grouped: a write waits for commits to stop arriving (1 ms, 5 ms at most), and
+// every request that changed state while a write was under way shares the next one.
 #ifndef MOCK2BA_STATE_FILE_H_
 #define MOCK2BA_STATE_FILE_H_
 
@@ -17,8 +18,8 @@ namespace mock2ba {
 
 class StateFile {
  public:
-  // `snapshot` is called on the writer thread and returns the document to store.
-  StateFile(std::string path, std::function<nlohmann::json()> snapshot);
+  // `snapshot` is called on the writer thread and returns the JSON text to store.
+  StateFile(std::string path, std::function<std::string()> snapshot);
   ~StateFile();
   StateFile(const StateFile&) = delete;
   StateFile& operator=(const StateFile&) = delete;
@@ -39,7 +40,7 @@ class StateFile {
   bool write_atomically(const std::string& text, std::string* error) const;
 
   std::string path_;
-  std::function<nlohmann::json()> snapshot_;
+  std::function<std::string()> snapshot_;
   mutable std::mutex mutex_;
   std::condition_variable wake_writer_;
   std::condition_variable written_;

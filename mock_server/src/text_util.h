@@ -26,6 +26,9 @@ std::string base64url_encode(std::string_view bytes);
 int hex_digit_value(char c);
 // Whether text is valid UTF-8.
 bool is_valid_utf8(std::string_view text);
+// Appends `text` as a JSON string, escaped byte for byte as nlohmann::json's dump() does
+// (for valid UTF-8: tokens, fixture strings and UTF-8-checked form values).
+void append_json_string(std::string& out, std::string_view text);
 // Whether text is a PKCE code_verifier or code_challenge: 43-128 unreserved characters
 // (RFC 7636 §4.1, §4.2).
 bool is_pkce_value(std::string_view text);

@@ -14,48 +14,6 @@ const std::set<std::string> kSingleValued = {
     "redirect_uri", "client_id", "client_secret", "scope",         "code_verifier"};
 const std::set<std::string> kNone;
 
-// Appends `text` as a JSON string, escaped byte for byte as nlohmann::json's dump() does
-// (the text is valid UTF-8: tokens, fixture strings and UTF-8-checked form values).
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < text.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text, run, i - run);
-    run = i + 1;
-    out += '\\';
-    switch (c) {
-      case '"':
-      case '\\':
-        out += static_cast<char>(c);
-        break;
-      case '\b':
-        out += 'b';
-        break;
-      case '\f':
-        out += 'f';
-        break;
-      case '\n':
-        out += 'n';
-        break;
-      case '\r':
-        out += 'r';
-        break;
-      case '\t':
-        out += 't';
-        break;
-      default:
-        out += "u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-    }
-  }
-  out.append(text, run, std::string_view::npos);
-  out += '"';
-}
-
 // Whether any name occurs twice. Short forms are checked pair by pair; longer ones (rare) are
 // assumed to repeat, so that the caller checks them name by name.
 bool has_repeated_names(const Form& form) {

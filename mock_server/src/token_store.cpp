@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "random_token.h"
 #include "text_util.h"
@@ -540,61 +541,209 @@ void TokenStore::purge_locked(TimeMs now) {
   }
 }
 
-nlohmann::json TokenStore::snapshot() const {
-  using nlohmann::json;
+namespace {
+
+// Writes JSON text straight into one string: the state file is rewritten while requests wait,
+// and building a nlohmann::json document of every token first cost several times more.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+  JsonWriter& key(std::string_view name) {
+    comma();
+    append_json_string(out_, name);
+    out_ += ':';
+    fresh_ = true;
+    return *this;
+  }
+  JsonWriter& string(std::string_view value) {
+    comma();
+    append_json_string(out_, value);
+    return *this;
+  }
+  JsonWriter& number(int64_t value) {
+    comma();
+    out_ += std::to_string(value);
+    return *this;
+  }
+  JsonWriter& boolean(bool value) {
+    comma();
+    out_ += value ? "true" : "false";
+    return *this;
+  }
+  JsonWriter& open(char bracket) {
+    comma();
+    out_ += bracket;
+    fresh_ = true;
+    return *this;
+  }
+  JsonWriter& close(char bracket) {
+    out_ += bracket;
+    fresh_ = false;
+    return *this;
+  }
+  // A value written elsewhere (after key()).
+  JsonWriter& raw(const std::string& text) {
+    comma();
+    out_ += text;
+    return *this;
+  }
+
+ private:
+  void comma() {
+    if (!fresh_) out_ += ',';
+    fresh_ = false;
+  }
+  std::string& out_;
+  bool fresh_ = true;
+};
+
+}  // namespace
+
+void TokenStore::write_snapshot(std::string& out, TimeMs now) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  json grants = json::array();
-  for (const auto& [id, g] : grants_) {
-    grants.push_back({{"id", g.id},
-                      {"client_id", g.client_id},
-                      {"username", g.username},
-                      {"scope", g.scope},
-                      {"has_scope", g.has_scope},
-                      {"wants_refresh", g.wants_refresh},
-                      {"created_ms", g.created_ms},
-                      {"revoked", g.revoked},
-                      {"access_tokens_issued", g.access_tokens_issued},
-                      {"refresh_tokens_issued", g.refresh_tokens_issued},
-                      {"refreshes", g.refreshes},
-                      {"current_refresh_token", g.current_refresh_token},
-                      {"retired_refresh_tokens", g.retired_refresh_tokens},
-                      {"access_tokens", g.access_tokens}});
-  }
-  json access = json::object();
-  for (const auto& [token, a] : access_) {
-    access[token] = {{"grant", a.grant_id}, {"expires_ms", a.expires_ms}, {"revoked", a.revoked}};
-  }
-  json refresh = json::object();
-  for (const auto& [token, r] : refresh_) {
-    refresh[token] = {{"grant", r.grant_id},
-                      {"issued_ms", r.issued_ms},
-                      {"expires_ms", r.expires_ms},
-                      {"idle_ms", r.idle_ms},
-                      {"last_used_ms", r.last_used_ms},
-                      {"rotated_ms", r.rotated_ms},
-                      {"rotated", r.rotated},
-                      {"revoked", r.revoked}};
-  }
-  json codes = json::object();
+  // What a restart needs: tokens and codes that memory would purge by now are left out (expired
+  // longer than the retention), and so are rotated refresh tokens past their reuse grace period:
+  // after a restart, presenting one gets the same 400 as an unknown token (the journal then says
+  // "unknown" instead of "rotated", and reuse no longer revokes the grant).
+  const TimeMs horizon = now - kPurgeRetentionMs;
+  auto refresh_kept = [&](const RefreshRecord& r, const Policy& policy) {
+    if ((r.expires_ms != 0 && r.expires_ms <= horizon) ||
+        (r.idle_ms != 0 && r.last_used_ms + r.idle_ms <= horizon))
+      return false;
+    return !r.rotated || (policy.reuse == ReusePolicy::kGrace &&
+                          now - r.rotated_ms <= policy.reuse_grace_period * 1000);
+  };
+  auto access_kept = [&](const std::string& token) {
+    auto it = access_.find(token);
+    return it != access_.end() && it->second.expires_ms > horizon;
+  };
+  std::unordered_set<uint64_t> grants_with_codes;
   for (const auto& [code, c] : codes_) {
-    const CodeRequest& q = c.request;
-    codes[code] = {{"client_id", q.client_id},
-                   {"username", q.username},
-                   {"redirect_uri", q.redirect_uri},
-                   {"scope", q.scope},
-                   {"has_scope", q.has_scope},
-                   {"code_challenge", q.code_challenge},
-                   {"code_challenge_method", q.code_challenge_method},
-                   {"expires_ms", c.expires_ms},
-                   {"used", c.used},
-                   {"grant", c.grant_id}};
+    if (c.expires_ms > horizon && c.grant_id) grants_with_codes.insert(c.grant_id);
   }
-  json per_user = json::object();
+  JsonWriter w(out);
+  w.open('{').key("next_grant_id").number(static_cast<int64_t>(next_grant_id_));
+  w.key("grants").open('[');
+  std::string refresh_text = "{";
+  JsonWriter refresh(refresh_text);
+  std::string access_text = "{";
+  JsonWriter access(access_text);
+  for (const auto& [id, g] : grants_) {
+    const Policy& policy = policy_locked(g);
+    std::vector<const std::string*> retired, live_access;
+    for (const auto& t : g.retired_refresh_tokens) {
+      auto it = refresh_.find(t);
+      if (it != refresh_.end() && refresh_kept(it->second, policy)) retired.push_back(&t);
+    }
+    for (const auto& t : g.access_tokens) {
+      if (access_kept(t)) live_access.push_back(&t);
+    }
+    auto current = refresh_.find(g.current_refresh_token);
+    bool current_kept = current != refresh_.end() && refresh_kept(current->second, policy);
+    if (retired.empty() && live_access.empty() && !current_kept && !grants_with_codes.count(id))
+      continue;  // nothing of it can be used or judged any more
+    w.open('{')
+        .key("id")
+        .number(static_cast<int64_t>(g.id))
+        .key("client_id")
+        .string(g.client_id)
+        .key("username")
+        .string(g.username)
+        .key("scope")
+        .string(g.scope)
+        .key("has_scope")
+        .boolean(g.has_scope)
+        .key("wants_refresh")
+        .boolean(g.wants_refresh)
+        .key("created_ms")
+        .number(g.created_ms)
+        .key("revoked")
+        .boolean(g.revoked)
+        .key("access_tokens_issued")
+        .number(g.access_tokens_issued)
+        .key("refresh_tokens_issued")
+        .number(g.refresh_tokens_issued)
+        .key("refreshes")
+        .number(g.refreshes)
+        .key("current_refresh_token")
+        .string(current_kept ? g.current_refresh_token : "");
+    w.key("retired_refresh_tokens").open('[');
+    for (const std::string* t : retired) w.string(*t);
+    w.close(']').key("access_tokens").open('[');
+    for (const std::string* t : live_access) w.string(*t);
+    w.close(']').close('}');
+    auto put_refresh = [&](const std::string& token, const RefreshRecord& r) {
+      refresh.key(token)
+          .open('{')
+          .key("grant")
+          .number(static_cast<int64_t>(r.grant_id))
+          .key("issued_ms")
+          .number(r.issued_ms)
+          .key("expires_ms")
+          .number(r.expires_ms)
+          .key("idle_ms")
+          .number(r.idle_ms)
+          .key("last_used_ms")
+          .number(r.last_used_ms)
+          .key("rotated_ms")
+          .number(r.rotated_ms)
+          .key("rotated")
+          .boolean(r.rotated)
+          .key("revoked")
+          .boolean(r.revoked)
+          .close('}');
+    };
+    if (current_kept) put_refresh(current->first, current->second);
+    for (const std::string* t : retired) put_refresh(*t, refresh_.find(*t)->second);
+    for (const std::string* t : live_access) {
+      const AccessRecord& a = access_.find(*t)->second;
+      access.key(*t)
+          .open('{')
+          .key("grant")
+          .number(static_cast<int64_t>(a.grant_id))
+          .key("expires_ms")
+          .number(a.expires_ms)
+          .key("revoked")
+          .boolean(a.revoked)
+          .close('}');
+    }
+  }
+  w.close(']');
+  refresh.close('}');
+  access.close('}');
+  w.key("access").raw(access_text).key("refresh").raw(refresh_text);
+  w.key("codes").open('{');
+  for (const auto& [code, c] : codes_) {
+    if (c.expires_ms <= horizon) continue;
+    const CodeRequest& q = c.request;
+    w.key(code)
+        .open('{')
+        .key("client_id")
+        .string(q.client_id)
+        .key("username")
+        .string(q.username)
+        .key("redirect_uri")
+        .string(q.redirect_uri)
+        .key("scope")
+        .string(q.scope)
+        .key("has_scope")
+        .boolean(q.has_scope)
+        .key("code_challenge")
+        .string(q.code_challenge)
+        .key("code_challenge_method")
+        .string(q.code_challenge_method)
+        .key("expires_ms")
+        .number(c.expires_ms)
+        .key("used")
+        .boolean(c.used)
+        .key("grant")
+        .number(static_cast<int64_t>(c.grant_id))
+        .close('}');
+  }
+  w.close('}').key("per_user_counts").open('{');
   for (const auto& [user, counts] : per_user_counts_)
-    per_user[user] = {counts.first, counts.second};
-  return {{"next_grant_id", next_grant_id_}, {"grants", std::move(grants)},
-          {"access", std::move(access)},     {"refresh", std::move(refresh)},
-          {"codes", std::move(codes)},       {"per_user_counts", std::move(per_user)}};
+    w.key(user).open('[').number(counts.first).number(counts.second).close(']');
+  w.close('}').close('}');
 }
 
 void TokenStore::restore(const nlohmann::json& s) {

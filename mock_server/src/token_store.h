@@ -116,8 +116,10 @@ class TokenStore {
   // Drops tokens and codes that expired long enough ago (also done automatically).
   void purge(TimeMs now);
 
-  // Everything the store holds (grants, tokens, codes, counters), for --state-file.
-  nlohmann::json snapshot() const;
+  // Appends, as JSON text, what --state-file keeps: grants, tokens, codes and counters, without
+  // what is dead at `now`: tokens and codes expired longer than purging keeps them, rotated
+  // refresh tokens past their reuse grace period, and grants left with nothing.
+  void write_snapshot(std::string& out, TimeMs now) const;
   // Replaces the contents with a snapshot. Grants of clients the fixture no longer has are
   // dropped with their tokens. Throws std::runtime_error when the snapshot is malformed.
   void restore(const nlohmann::json& snapshot);

@@ -168,5 +168,86 @@ TEST(HttpRequestParser, FindHeadEndResumesWhereItStopped) {
   EXPECT_EQ(find_head_end("GET / HTTP/1.1\n\n", 0), 16u);
 }
 
+TEST(HttpRequestParser, ChunkExtensionsAndTrailersCountAgainstTheLimits) {
+  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // One body byte per chunk, each with a long extension: a tiny body, a large request.
+  std::string chunks;
+  const std::string extension = ";ext=" + std::string(1000, 'e');
+  while (chunks.size() < 70 * 1024) chunks += "1" + extension + "\r\na\r\n";
+  Parsed p = parse(head + chunks + "0\r\n\r\n");
+  ASSERT_EQ(p.result.status, ParseStatus::kError);
+  EXPECT_EQ(p.result.error_status, 413) << p.result.error_message;
+
+  // A size line longer than its limit is refused before its end arrives.
+  p = parse(head + "1;" + std::string(kMaxChunkSizeLineBytes, 'e'));
+  EXPECT_EQ(p.result.error_status, 400) << p.result.error_message;
+
+  // Trailer fields share the budget.
+  std::string trailers;
+  while (trailers.size() < 70 * 1024) trailers += "X-Trailer: " + std::string(100, 't') + "\r\n";
+  p = parse(head + "1\r\na\r\n0\r\n" + trailers + "\r\n");
+  EXPECT_EQ(p.result.error_status, 431) << p.result.error_message;
+
+  // Within the budget, extensions and trailers are accepted and dropped.
+  p = parse(head + "1" + extension + "\r\na\r\n0\r\nX-T: 1\r\n\r\n");
+  ASSERT_EQ(p.result.status, ParseStatus::kComplete);
+  EXPECT_EQ(p.req.body, "a");
+}
+
+TEST(HttpRequestParser, BlankLinesBeforeTheRequestCountAgainstTheHeaderLimit) {
+  std::string blank;
+  while (blank.size() <= HttpLimits{}.max_header_bytes) blank += "\r\n";
+  Parsed p = parse(blank);
+  EXPECT_EQ(p.result.status, ParseStatus::kError);
+  EXPECT_EQ(p.result.error_status, 431);
+}
+
+// The parser goes on from where it stopped: bytes it has parsed are not read again. Changing
+// them afterwards (which a real connection never does) shows it.
+TEST(RequestParser, DoesNotReadParsedBytesAgain) {
+  HttpLimits limits;
+  RequestParser parser(limits);
+  httplib::Request req;
+  std::string data = "POST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+  ParseResult r = parser.parse(data, &req);
+  ASSERT_EQ(r.status, ParseStatus::kIncomplete);
+  EXPECT_TRUE(r.headers_complete);
+  EXPECT_TRUE(parser.head_complete());
+  data.replace(0, 4, "XXXX");                // the method, parsed already
+  data.replace(data.find("abc"), 3, "zzz");  // the first chunk, decoded already
+  data += "2\r\nde\r\n0\r\n\r\nGET /next";   // the rest, and the start of the next request
+  r = parser.parse(data, &req);
+  ASSERT_EQ(r.status, ParseStatus::kComplete);
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.body, "abcde");
+  EXPECT_EQ(data.substr(r.consumed), "GET /next");
+}
+
+TEST(RequestParser, ByteByByteGivesWhatOneCallGives) {
+  const std::string bytes =
+      "\r\nPOST /a%20b?x=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Type: text/plain\r\n\r\n4;e=1\r\nwiki\r\n5\r\npedia\r\n0\r\nT: 1\r\n\r\n";
+  Parsed whole = parse(bytes);
+  ASSERT_EQ(whole.result.status, ParseStatus::kComplete);
+  RequestParser parser{HttpLimits{}};
+  httplib::Request req;
+  ParseResult r;
+  for (size_t n = 1; n <= bytes.size(); ++n) {
+    r = parser.parse(std::string_view(bytes).substr(0, n), &req);
+    if (n < bytes.size()) {
+      ASSERT_EQ(r.status, ParseStatus::kIncomplete) << n;
+    }
+  }
+  ASSERT_EQ(r.status, ParseStatus::kComplete);
+  EXPECT_EQ(r.consumed, whole.result.consumed);
+  EXPECT_EQ(req.path, whole.req.path);
+  EXPECT_EQ(req.body, "wikipedia");
+  EXPECT_EQ(req.get_header_value("Host"), "h");
+  parser.reset();
+  httplib::Request again;
+  EXPECT_EQ(parser.parse(bytes, &again).status, ParseStatus::kComplete);
+  EXPECT_EQ(again.body, "wikipedia");
+}
+
 }  // namespace
 }  // namespace mock2ba

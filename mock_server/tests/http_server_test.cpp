@@ -6,13 +6,19 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 namespace mock2ba {
 namespace {
@@ -22,8 +28,11 @@ using Clock = std::chrono::steady_clock;
 // A client socket with a deadline on every read.
 class RawConnection {
  public:
-  explicit RawConnection(int port) {
+  // receive_buffer > 0 shrinks the socket's receive buffer (a client that reads slowly).
+  explicit RawConnection(int port, int receive_buffer = 0) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer > 0)
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -37,6 +46,14 @@ class RawConnection {
     ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(bytes.size()));
   }
+
+  // Sends without asserting; false once the server has closed.
+  bool try_send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  int fd() const { return fd_; }
+  const std::string& received() const { return received_; }
 
   // Reads until `marker` has arrived `count` times, the peer closes, or the deadline passes.
   std::string read_until(const std::string& marker, int count = 1, int timeout_ms = 3000) {
@@ -91,21 +108,37 @@ class HttpServerTest : public ::testing::Test {
     options.threads = 2;
     server_ = std::make_unique<HttpServer>(
         options,
-        [](const httplib::Request& req, httplib::Response& res) {
+        [this](const httplib::Request& req, HandlerReply& reply) {
+          httplib::Response& res = reply.response;
           if (req.path == "/throw") throw std::runtime_error("secret detail");
           if (req.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+          if (req.path == "/wait") server_->sleep_for(std::chrono::minutes(10));
+          if (req.path == "/close") reply.effect = ConnectionEffect::kClose;
+          if (req.path == "/reset") reply.effect = ConnectionEffect::kReset;
           res.status = 200;
+          if (req.path == "/big") {
+            res.set_content(std::string(big_reply_bytes, 'b'), "text/plain");
+            return;
+          }
           res.set_content(req.method + " " + req.path + " " + req.body, "text/plain");
         },
         [](int status, const std::string& message, httplib::Response& res) {
           res.status = status;
           res.set_content("error: " + message, "text/plain");
         },
-        [](const httplib::Request& req) { return req.path == "/slow"; });
+        [](const httplib::Request& req) { return req.path == "/slow" || req.path == "/wait"; });
     std::string error;
     ASSERT_TRUE(server_->bind(&error)) << error;
     thread_ = std::thread([this] { server_->serve(); });
     while (!server_->is_running()) std::this_thread::yield();
+  }
+
+  // Waits until `count` blocking handlers are running.
+  void wait_for_blocking_threads(size_t count) {
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (server_->blocking_threads() < count && Clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_GE(server_->blocking_threads(), count);
   }
 
   void TearDown() override {
@@ -117,6 +150,7 @@ class HttpServerTest : public ::testing::Test {
 
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
+  size_t big_reply_bytes = 0;
 };
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
@@ -236,6 +270,200 @@ TEST_F(HttpServerTest, StopReturnsWhileClientsHoldConnections) {
   thread_.join();
   EXPECT_FALSE(server_->is_running());
   EXPECT_TRUE(held.closed_within(2000));
+}
+
+TEST_F(HttpServerTest, StopIsQuickAndCleanWithHandlersWaitingOnTheBlockingPool) {
+  start();
+  std::vector<std::unique_ptr<RawConnection>> waiting;
+  for (int i = 0; i < 8; ++i) {
+    waiting.push_back(std::make_unique<RawConnection>(port()));
+    waiting.back()->send_text("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  wait_for_blocking_threads(8);
+  waiting.resize(4);  // half the clients go away while their requests wait
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the loops see the hang-ups
+  auto started = Clock::now();
+  server_->stop();  // the ten-minute sleeps are cut short; replies go to freed connections
+  thread_.join();
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(1));
+  for (auto& c : waiting) EXPECT_TRUE(c->closed_within(2000));
+}
+
+TEST_F(HttpServerTest, AFullBlockingPoolAnswers503WithRetryAfter) {
+  HttpServer::Options options;
+  options.max_blocking_threads = 2;
+  start(options);
+  RawConnection a(port()), b(port()), c(port());
+  a.send_text("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
+  b.send_text("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
+  wait_for_blocking_threads(2);
+  c.send_text("GET /wait HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string replies = c.read_until("GET /after");
+  EXPECT_EQ(replies.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << replies;
+  EXPECT_NE(replies.find("Retry-After: 1\r\n"), std::string::npos) << replies;
+  EXPECT_NE(replies.find("GET /after"), std::string::npos) << replies;  // the connection stays
+  EXPECT_EQ(server_->blocking_threads(), 2u);
+}
+
+TEST_F(HttpServerTest, AHeadTrickledPastTheRequestDeadlineIsCut) {
+  HttpServer::Options options;
+  options.read_timeout_ms = 500;
+  start(options);
+  RawConnection c(port());
+  c.send_text("GET /slowloris HTTP/1.1\r\nX-Pad: ");
+  // A byte every 100 ms: never quiet for the read timeout, yet never a whole request.
+  auto started = Clock::now();
+  bool cut = false;
+  for (int i = 0; i < 60 && !cut; ++i) {
+    c.try_send("a");
+    cut = c.closed_within(100);
+  }
+  EXPECT_TRUE(cut);
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(3));
+}
+
+TEST_F(HttpServerTest, ABodyTrickledPastTheRequestDeadlineGets400) {
+  HttpServer::Options options;
+  options.read_timeout_ms = 500;
+  start(options);
+  RawConnection c(port());
+  c.send_text("POST /slowloris HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+  bool cut = false;
+  for (int i = 0; i < 60 && !cut; ++i) {
+    c.try_send("a");
+    cut = c.closed_within(100);
+  }
+  EXPECT_TRUE(cut);
+  EXPECT_NE(c.received().find("HTTP/1.1 400"), std::string::npos) << c.received();
+  EXPECT_NE(c.received().find("arrived too slowly"), std::string::npos) << c.received();
+}
+
+TEST_F(HttpServerTest, AReaderThatTricklesIsResetAtTheWriteDeadline) {
+  HttpServer::Options options;
+  options.write_timeout_ms = 4000;      // the reader never stalls the writes this long
+  options.min_transfer_rate = 8 << 20;  // 8 MiB must be read within 4 s + 1 s
+  big_reply_bytes = 8 << 20;            // more than the kernel buffers hold for the connection
+  start(options);
+  RawConnection c(port(), 16384);
+  c.send_text("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  // The reply has started once a byte arrives (slow under the sanitizers: 8 MiB buffers).
+  pollfd first{c.fd(), POLLIN, 0};
+  ASSERT_EQ(poll(&first, 1, 30000), 1);
+  // About 1 MB/s, steadily: the whole reply would take 8 s.
+  auto started = Clock::now();
+  size_t got = 0;
+  bool cut = false;
+  while (!cut && Clock::now() - started < std::chrono::seconds(20)) {
+    for (size_t taken = 0; taken < 50000 && !cut;) {
+      char buffer[10000];
+      ssize_t n = recv(c.fd(), buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n > 0) {
+        got += static_cast<size_t>(n);
+        taken += static_cast<size_t>(n);
+        continue;
+      }
+      cut = n == 0 || (n < 0 && errno == ECONNRESET);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(cut) << got << " bytes read";
+  EXPECT_LT(got, big_reply_bytes);
+}
+
+TEST_F(HttpServerTest, AtTheConnectionLimitTheOldestIncompleteConnectionMakesRoom) {
+  HttpServer::Options options;
+  options.max_connections = 4;  // two per loop; connections are dealt to the loops in turn
+  start(options);
+  std::vector<std::unique_ptr<RawConnection>> stalled;
+  for (int i = 0; i < 4; ++i) {
+    stalled.push_back(std::make_unique<RawConnection>(port()));
+    stalled.back()->send_text("GET /stalled HTTP/1.1\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  RawConnection fresh(port());  // the first loop's third: its oldest makes room
+  fresh.send_text("GET /fresh HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(fresh.read_until("GET /fresh").find("GET /fresh"), std::string::npos);
+  EXPECT_TRUE(stalled[0]->closed_within(2000));
+  EXPECT_FALSE(stalled[3]->closed_within(200));
+}
+
+TEST_F(HttpServerTest, AHandlerCanCloseOrResetTheConnectionInsteadOfReplying) {
+  start();
+  RawConnection closed(port());
+  closed.send_text("GET /close HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(closed.closed_within(2000));
+  EXPECT_EQ(closed.received(), "");
+  RawConnection reset(port());
+  reset.send_text("GET /reset HTTP/1.1\r\nHost: x\r\n\r\n");
+  pollfd pfd{reset.fd(), POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 2000), 1);
+  char byte;
+  EXPECT_EQ(recv(reset.fd(), &byte, 1, 0), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+}
+
+TEST(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOne) {
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  if (before.rlim_max == RLIM_INFINITY || before.rlim_max < 256) GTEST_SKIP() << "no hard limit";
+  rlimit lowered = before;
+  lowered.rlim_cur = before.rlim_max - 1;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  size_t raised = raise_descriptor_limit();
+  rlimit after{};
+  getrlimit(RLIMIT_NOFILE, &after);
+  setrlimit(RLIMIT_NOFILE, &before);
+  EXPECT_EQ(after.rlim_cur, before.rlim_max);
+  EXPECT_EQ(raised, after.rlim_cur);
+}
+
+TEST(BlockingPool, IdleThreadsExit) {
+  BlockingPool::Options options;
+  options.idle_timeout = std::chrono::milliseconds(50);
+  BlockingPool pool(options);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(pool.submit([&ran] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ++ran;
+    }));
+  }
+  EXPECT_GE(pool.thread_count(), 1u);
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  while ((ran < 4 || pool.thread_count() > 0) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(ran, 4);
+  EXPECT_EQ(pool.thread_count(), 0u);
+}
+
+TEST(BlockingPool, RefusesPastItsMaximumAndShutDownCutsSleepsShort) {
+  BlockingPool::Options options;
+  options.max_threads = 2;
+  BlockingPool pool(options);
+  std::atomic<int> cut_short{0};
+  auto sleeper = [&] {
+    if (!pool.sleep_for(std::chrono::minutes(10))) ++cut_short;
+  };
+  ASSERT_TRUE(pool.submit(sleeper));
+  ASSERT_TRUE(pool.submit(sleeper));
+  EXPECT_FALSE(pool.submit(sleeper));
+  EXPECT_EQ(pool.thread_count(), 2u);
+  auto started = Clock::now();
+  pool.shut_down();
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(1));
+  EXPECT_EQ(cut_short, 2);
+  EXPECT_FALSE(pool.submit([] {}));
+}
+
+TEST(BlockingPool, AThreadThatCannotStartIsARefusalNotAnAbort) {
+  BlockingPool::Options options;
+  options.spawn = [](std::function<void()>) -> std::thread {
+    throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
+  };
+  BlockingPool pool(options);
+  EXPECT_FALSE(pool.submit([] {}));
+  EXPECT_EQ(pool.thread_count(), 0u);
 }
 
 TEST(SerializeResponse, DropsHeadersThatWouldSplitTheReply) {

@@ -97,6 +97,32 @@ std::vector<Case> cases() {
        kInvalidRequest},
       {"request line that stalls half-way", fixed("POST /OAuth/To"), {0, "", ""}},
       {"garbage request line", fixed("GARBAGE\r\n\r\n"), kInvalidRequest},
+      {"folded header line",
+       fixed("POST /OAuth/Token HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n" + kForm + "\r\nContent-Length: 1\r\n\r\na"),
+       kInvalidRequest},
+      {"header line without a colon", fixed("GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n"), kInvalidRequest},
+      {"space before the colon", fixed("GET / HTTP/1.1\r\nHost : x\r\n\r\n"), kInvalidRequest},
+      {"Content-Length and Transfer-Encoding",
+       fixed("POST /OAuth/Token HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n" + kForm +
+             "\r\n\r\n0\r\n\r\n"),
+       kInvalidRequest},
+      {"two different Content-Lengths",
+       fixed("POST /OAuth/Token HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n" + kForm +
+             "\r\n\r\na=1&"),
+       kInvalidRequest},
+      {"transfer coding other than chunked",
+       fixed("POST /OAuth/Token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n" + kForm + "\r\n\r\n"),
+       {501, "error", ""}},
+      {"HTTP/2.0 request line", fixed("GET / HTTP/2.0\r\nHost: x\r\n\r\n"), {505, "error", ""}},
+      {"unknown method", fixed("BREW / HTTP/1.1\r\nHost: x\r\n\r\n"), {501, "error", ""}},
+      {"request target not a path", fixed("GET x HTTP/1.1\r\nHost: x\r\n\r\n"), kInvalidRequest},
+      {"chunk extensions past the framing limit",
+       fixed(chunked_head + [] {
+         std::string chunks;
+         while (chunks.size() < 70 * 1024) chunks += "1;e=" + std::string(1000, 'e') + "\r\na\r\n";
+         return chunks;
+       }() + "0\r\n\r\n"),
+       {413, "error", "invalid_request"}},
       {"header line over 8 KiB", fixed(token_post(kGoodLogin, {kForm, "X-Big: " + std::string(9000, 'a')})),
        {431, "error", "invalid_request"}},
       {"request target over 8 KiB", fixed(raw_request("GET", "/" + std::string(9000, 'a'))),
@@ -258,30 +284,42 @@ std::vector<Case> cases() {
   return c;
 }
 
-class MalformedInputTest : public ::testing::Test {
+// Every case runs over plain HTTP and over TLS: both are served by the same layer.
+class MalformedInputTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     ServerOptions options = testing::test_server_options();
     options.read_timeout_ms = 1000;  // the stalled-request cases wait this long
     options.max_body_bytes = 64 * 1024;
+    if (tls()) {
+      certificate_ = std::make_unique<testing::TestCertificate>();
+      options.tls_cert = certificate_->cert();
+      options.tls_key = certificate_->key();
+    }
     server_ = std::make_unique<MockServer>(options);
     std::string error;
     ASSERT_TRUE(server_->start(&error)) << error;
   }
   void TearDown() override { server_->stop(); }
 
+  bool tls() const { return GetParam(); }
+  RawReply exchange(const std::string& bytes, int timeout_ms = 10000) {
+    return raw_exchange(server_->port(), bytes, timeout_ms, tls());
+  }
+
   // A good request: a password grant must still succeed. Returns the access token.
   std::string good_request() {
-    RawReply reply = raw_exchange(server_->port(), token_post(kGoodLogin));
+    RawReply reply = exchange(token_post(kGoodLogin));
     EXPECT_EQ(reply.status, 200) << reply.body;
     json body = json::parse(reply.body, nullptr, false);
     return body.is_object() ? body.value("access_token", "") : "";
   }
 
+  std::unique_ptr<testing::TestCertificate> certificate_;
   std::unique_ptr<MockServer> server_;
 };
 
-TEST_F(MalformedInputTest, EveryBadRequestGetsItsErrorAndTheServerKeepsServing) {
+TEST_P(MalformedInputTest, EveryBadRequestGetsItsErrorAndTheServerKeepsServing) {
   std::string token = good_request();
   ASSERT_FALSE(token.empty());
   size_t fds_before = testing::open_fd_count();
@@ -290,7 +328,7 @@ TEST_F(MalformedInputTest, EveryBadRequestGetsItsErrorAndTheServerKeepsServing) 
   size_t tried = 0;
   for (const auto& c : table) {
     SCOPED_TRACE(c.name);
-    RawReply reply = raw_exchange(server_->port(), c.request(token), 8000);
+    RawReply reply = exchange(c.request(token), 8000);
     ++tried;
     EXPECT_EQ(reply.status, c.expect.status) << reply.body;
     if (c.expect.member.empty()) {
@@ -314,7 +352,8 @@ TEST_F(MalformedInputTest, EveryBadRequestGetsItsErrorAndTheServerKeepsServing) 
     }
     EXPECT_FALSE(good_request().empty()) << "the server stopped serving after: " << c.name;
   }
-  std::printf("malformed-input: %zu bad requests tried, each followed by a good one\n", tried);
+  std::printf("malformed-input (%s): %zu bad requests tried, each followed by a good one\n",
+              tls() ? "TLS" : "plain HTTP", tried);
 
   // Descriptors: every connection the table opened is closed again (the server may take up to
   // its keep-alive timeout to notice).
@@ -327,11 +366,10 @@ TEST_F(MalformedInputTest, EveryBadRequestGetsItsErrorAndTheServerKeepsServing) 
   EXPECT_LE(fds_after, fds_before);
 }
 
-TEST_F(MalformedInputTest, StalledRequestDoesNotHoldUpOthers) {
+TEST_P(MalformedInputTest, StalledRequestDoesNotHoldUpOthers) {
   // A client that sends half a request occupies one worker until the read timeout, no more.
   std::thread stalled([&] {
-    raw_exchange(
-        server_->port(),
+    exchange(
         "POST /OAuth/Token HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n" + kForm + "\r\n\r\ngrant",
         5000);
   });
@@ -340,6 +378,11 @@ TEST_F(MalformedInputTest, StalledRequestDoesNotHoldUpOthers) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
   stalled.join();
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, MalformedInputTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Tls" : "Http";
+                         });
 
 struct FixtureCase {
   std::string name;

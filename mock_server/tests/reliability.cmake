@@ -6,6 +6,8 @@ add_executable(mock_server_reliability_tests
   ${CMAKE_CURRENT_LIST_DIR}/soak_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/state_file_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/security_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hardening_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transport_test.cpp
 )
 target_link_libraries(mock_server_reliability_tests PRIVATE
   mock_server_lib twoba_fixture_dir GTest::gtest_main twoba_warnings)

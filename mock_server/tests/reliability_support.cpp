@@ -2,13 +2,18 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -56,45 +61,155 @@ ServerOptions test_server_options() {
 
 std::string fixture_dir() { return TWOBA_FIXTURE_DIR; }
 
-RawReply raw_exchange(int port, const std::string& bytes, int timeout_ms) {
-  RawReply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
+RawClient::RawClient(int port, bool tls) {
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd_);
     throw std::runtime_error("connect failed");
   }
-  auto start = std::chrono::steady_clock::now();
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may answer and close before reading everything
-    sent += static_cast<size_t>(n);
+  if (tls) {
+    timeval limit{10, 0};  // a handshake with a server that does not answer fails
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    SSL_set_tlsext_host_name(ssl_, "localhost");
+    if (SSL_connect(ssl_) != 1) {
+      SSL_free(ssl_);
+      SSL_CTX_free(ctx_);
+      close(fd_);
+      throw std::runtime_error("TLS handshake failed");
+    }
   }
-  std::string data;
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+}
+
+RawClient::~RawClient() {
+  if (ssl_) SSL_free(ssl_);
+  if (ctx_) SSL_CTX_free(ctx_);
+  close(fd_);
+}
+
+bool RawClient::send(const std::string& bytes) {
+  size_t sent = 0;
+  auto start = std::chrono::steady_clock::now();
+  while (sent < bytes.size() && seconds_since(start) < 30) {
+    ssize_t n;
+    if (ssl_) {
+      ERR_clear_error();
+      int chunk = static_cast<int>(std::min<size_t>(bytes.size() - sent, 1 << 30));
+      n = SSL_write(ssl_, bytes.data() + sent, chunk);
+      if (n <= 0) {
+        int error = SSL_get_error(ssl_, static_cast<int>(n));
+        if (error != SSL_ERROR_WANT_WRITE && error != SSL_ERROR_WANT_READ) return false;
+        n = 0;
+      }
+    } else {
+      n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      if (n < 0) n = 0;
+    }
+    sent += static_cast<size_t>(n);
+    if (sent < bytes.size() && n == 0) {
+      pollfd p{fd_, POLLOUT, 0};
+      poll(&p, 1, 50);
+      // The server may answer and close before reading everything.
+      char peek;
+      if (recv(fd_, &peek, 1, MSG_PEEK) == 0) return false;
+    }
+  }
+  return sent == bytes.size();
+}
+
+bool RawClient::read_more(int timeout_ms) {
+  if (closed_) return false;
+  if (!ssl_ || SSL_pending(ssl_) == 0) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return false;
+  }
+  char buffer[65536];
+  ssize_t n;
+  if (ssl_) {
+    ERR_clear_error();
+    n = SSL_read(ssl_, buffer, sizeof buffer);
+    if (n <= 0) {
+      int error = SSL_get_error(ssl_, static_cast<int>(n));
+      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return true;
+      closed_ = true;
+      return false;
+    }
+  } else {
+    n = recv(fd_, buffer, sizeof buffer, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+  }
+  received_.append(buffer, static_cast<size_t>(n));
+  return true;
+}
+
+const std::string& RawClient::read_until(const std::string& marker, int count, int timeout_ms) {
+  auto start = std::chrono::steady_clock::now();
+  auto occurrences = [&] {
+    int n = 0;
+    for (size_t at = received_.find(marker); at != std::string::npos;
+         at = received_.find(marker, at + marker.size()))
+      ++n;
+    return n;
+  };
+  while (occurrences() < count) {
+    int left = timeout_ms - static_cast<int>(seconds_since(start) * 1000);
+    if (left <= 0 || (!read_more(left) && closed_)) break;
+  }
+  return received_;
+}
+
+bool RawClient::closed_within(int timeout_ms) {
+  auto start = std::chrono::steady_clock::now();
+  while (!closed_) {
+    int left = timeout_ms - static_cast<int>(seconds_since(start) * 1000);
+    if (left <= 0) break;
+    read_more(left);
+  }
+  return closed_;
+}
+
+RawReply raw_exchange(int port, const std::string& bytes, int timeout_ms, bool tls) {
+  RawReply reply;
+  RawClient client(port, tls);
+  auto start = std::chrono::steady_clock::now();
+  client.send(bytes);
   size_t head = 0;
-  while (seconds_since(start) * 1000 < timeout_ms) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 50) <= 0) continue;
-    char buffer[65536];
-    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    data.append(buffer, static_cast<size_t>(n));
+  while (true) {
+    int left = timeout_ms - static_cast<int>(seconds_since(start) * 1000);
+    if (left <= 0) break;
+    const std::string& data = client.received();
     if (!head) head = parse_head(data, &reply);
     if (head) {
       auto length = reply.headers.find("content-length");
       size_t want = length == reply.headers.end() ? 0 : std::stoul(length->second);
       if (data.size() >= head + want) break;
     }
+    if (!client.read_more(left) && client.closed()) break;
   }
-  close(fd);
-  if (head) reply.body = data.substr(head);
+  if (head) reply.body = client.received().substr(head);
   reply.seconds = seconds_since(start);
   return reply;
+}
+
+TestCertificate::TestCertificate() {
+  std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+      "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+      key() + " -out " + cert() + " >/dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl req failed");
 }
 
 std::string raw_request(const std::string& method, const std::string& target,

@@ -28,9 +28,39 @@ struct RawReply {
   double seconds = 0;  // from sending to the end of the reply
 };
 
-// Sends `bytes` to 127.0.0.1:port and reads one reply (or until the server closes or
-// `timeout_ms` passes).
-RawReply raw_exchange(int port, const std::string& bytes, int timeout_ms = 10000);
+// Sends `bytes` to 127.0.0.1:port (over TLS when `tls`, not checking the certificate) and reads
+// one reply (or until the server closes or `timeout_ms` passes).
+RawReply raw_exchange(int port, const std::string& bytes, int timeout_ms = 10000, bool tls = false);
+
+// A client connection to 127.0.0.1:port, plain or TLS (the certificate is not checked), that
+// sends and receives raw bytes.
+class RawClient {
+ public:
+  RawClient(int port, bool tls);
+  ~RawClient();
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  // Sends all of `bytes` (in one TLS record when it fits). False when the server closed.
+  bool send(const std::string& bytes);
+  // Reads until `marker` has arrived `count` times, the server closes, or the deadline passes;
+  // returns everything received so far.
+  const std::string& read_until(const std::string& marker, int count = 1, int timeout_ms = 5000);
+  // True when the server closes the connection before the deadline (what it sends is kept).
+  bool closed_within(int timeout_ms);
+  // Reads what arrives within the timeout; false when nothing did or the server closed.
+  bool read_more(int timeout_ms);
+  const std::string& received() const { return received_; }
+  bool closed() const { return closed_; }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  SSL* ssl_ = nullptr;
+  SSL_CTX* ctx_ = nullptr;
+  std::string received_;
+  bool closed_ = false;
+};
 
 // A request as raw bytes with Host, Content-Length (when there is a body) and Connection: close.
 std::string raw_request(const std::string& method, const std::string& target,
@@ -52,6 +82,18 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A self-signed certificate for localhost and 127.0.0.1 with its key, made with the openssl
+// command in a temporary folder.
+class TestCertificate {
+ public:
+  TestCertificate();
+  std::string cert() const { return dir_.file("cert.pem"); }
+  std::string key() const { return dir_.file("key.pem"); }
+
+ private:
+  TempDir dir_;
 };
 
 // Writes `text` to `path`.

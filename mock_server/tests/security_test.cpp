@@ -52,6 +52,25 @@ TEST(ControlApiAccess, AdminTokenIsRequiredWhenSet) {
   server.stop();
 }
 
+TEST(ControlApiAccess, AdminTokenIsRequiredOverTlsToo) {
+  testing::TestCertificate certificate;
+  ServerOptions options = testing::test_server_options();
+  options.admin_token = "admin-token-5d1f08";
+  options.tls_cert = certificate.cert();
+  options.tls_key = certificate.key();
+  MockServer server(options);
+  std::string error;
+  ASSERT_TRUE(server.start(&error)) << error;
+  auto get = [&](const std::vector<std::string>& headers) {
+    return testing::raw_exchange(
+        server.port(), testing::raw_request("GET", "/__mock/tokens", "", headers), 5000, true);
+  };
+  EXPECT_EQ(get({}).status, 401);
+  EXPECT_EQ(get({"Authorization: Bearer admin-token-5d1f09"}).status, 401);
+  EXPECT_EQ(get({"Authorization: Bearer admin-token-5d1f08"}).status, 200);
+  server.stop();
+}
+
 // Runs a session that uses every kind of secret, then greps the log for each of them.
 void expect_log_free_of_secrets(const std::string& format) {
   testing::TempDir dir;
