@@ -396,6 +396,9 @@ BUNDLED = {
     "curl": "cli:{adapters}/curl-client.sh",
     "requests-oauthlib": "jsonl:/usr/bin/python3 {adapters}/oauthlib_adapter.py",
     "example": "jsonl:/usr/bin/python3 {adapters}/example_adapter.py",
+    "authlib": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py",
+    "x-oauth2": "jsonl:{adapters}/x-oauth2/run",
+    "openid-client": "jsonl:{adapters}/openid-client/run",
 }
 
 

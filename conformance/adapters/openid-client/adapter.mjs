@@ -1,0 +1,198 @@
+// JSON-lines adapter (ADAPTERS.md, protocol 2) for openid-client (npm, pinned by
+// package-lock.json), used the way its README shows: a client.Configuration, the authorization
+// code flow with PKCE (buildAuthorizationUrl, authorizationCodeGrant), fetchProtectedResource
+// with the access token, refreshTokenGrant to refresh, genericGrantRequest for the password
+// grant. openid-client keeps no tokens and never refreshes by itself: the application stores the
+// token endpoint response and refreshes when the response's expiresIn() helper says 0 seconds
+// are left — the few lines every application writes. The adapter adds nothing more: no lock
+// around parallel refreshes, no refresh on a 401, no dropping of a refresh token the server
+// rejected.
+import * as client from 'openid-client';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const libVersion = require('openid-client/package.json').version;
+
+// The client's clock. openid-client reads the time with Date.now() (expiresIn() of a token
+// endpoint response: Date.now() + expires_in when received, compared with Date.now() when
+// asked), so advance_time moves Date.now() for this process.
+let clockOffsetMs = 0;
+const realNow = Date.now;
+Date.now = () => realNow() + clockOffsetMs;
+
+function emit(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+class Adapter {
+  constructor(cfg) {
+    this.cfg = cfg;
+    this.path = join(cfg.state_dir, 'tokens.json');
+    // 2BA's token and authorize URLs as the kit gives them (its /OAuth/Token), with the
+    // capabilities the mock's discovery document advertises (PKCE S256).
+    const issuer = cfg.token_url.replace(/\/OAuth\/Token$/i, '');
+    const server = {
+      issuer,
+      token_endpoint: cfg.token_url,
+      authorization_endpoint: cfg.authorize_url,
+      code_challenge_methods_supported: ['S256'],
+    };
+    let auth = client.None();
+    if (cfg.client_secret) {
+      auth = cfg.client_auth === 'basic' ? client.ClientSecretBasic(cfg.client_secret)
+        : client.ClientSecretPost(cfg.client_secret);
+    }
+    this.config = new client.Configuration(server, cfg.client_id, undefined, auth);
+    if (cfg.token_url.startsWith('http:')) client.allowInsecureRequests(this.config);
+    if (cfg.ca_file) {
+      // The customFetch documentation's way to change how requests are made: undici's fetch
+      // with an Agent that trusts the given CAs.
+      const undici = require('undici');
+      const agent = new undici.Agent({ connect: { ca: readFileSync(cfg.ca_file) } });
+      this.config[client.customFetch] = (url, options) => undici.fetch(url, { ...options, dispatcher: agent });
+    }
+    this.tokens = null; // { response: TokenEndpointResponse, expiresAt: ms or null }
+    if (existsSync(this.path)) this.tokens = JSON.parse(readFileSync(this.path, 'utf8'));
+  }
+
+  keep(response) {
+    const left = response.expiresIn();
+    this.tokens = { response, expiresAt: left === undefined ? null : Date.now() + left * 1000 };
+    writeFileSync(this.path, JSON.stringify(this.tokens));
+  }
+
+  expired() {
+    return this.tokens.expiresAt !== null && Date.now() >= this.tokens.expiresAt;
+  }
+
+  async loginPassword(username, password) {
+    this.keep(await client.genericGrantRequest(this.config, 'password', { username, password, ...this.scope() }));
+  }
+
+  scope() {
+    return this.cfg.scope ? { scope: this.cfg.scope } : {};
+  }
+
+  async refresh() {
+    if (!this.tokens) throw new Relogin();
+    this.keep(await client.refreshTokenGrant(this.config, this.tokens.response.refresh_token));
+  }
+
+  async call(path) {
+    if (!this.tokens) throw new Relogin();
+    if (this.expired()) await this.refresh();
+    const base = this.cfg.product_api_base || this.cfg.api_base;
+    const res = await client.fetchProtectedResource(this.config, this.tokens.response.access_token,
+      new URL(base + path), 'GET');
+    await res.arrayBuffer();
+    if (!res.ok) throw new HttpStatus(res.status);
+  }
+
+  async loginCode() {
+    let resolve;
+    const got = new Promise((r) => { resolve = r; });
+    const srv = http.createServer((req, res) => {
+      res.end();
+      resolve(req.url);
+    });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const redirectUri = `http://127.0.0.1:${srv.address().port}/callback`;
+      const codeVerifier = client.randomPKCECodeVerifier();
+      const parameters = {
+        redirect_uri: redirectUri,
+        code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+        ...this.scope(),
+      };
+      let state;
+      if (!this.config.serverMetadata().supportsPKCE()) {
+        state = client.randomState();
+        parameters.state = state;
+      }
+      emit({ event: 'authorize', url: client.buildAuthorizationUrl(this.config, parameters).href });
+      const path = await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Timeout()), 60000))]);
+      const currentUrl = new URL(path, redirectUri);
+      this.keep(await client.authorizationCodeGrant(this.config, currentUrl,
+        { pkceCodeVerifier: codeVerifier, expectedState: state }));
+    } finally {
+      srv.close();
+      srv.closeAllConnections();
+    }
+  }
+}
+
+class Relogin extends Error {}
+class Timeout extends Error {}
+class HttpStatus extends Error {
+  constructor(status) {
+    super(`HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+// The error member of a reply for an error of openid-client, oauth4webapi, fetch or the adapter.
+function errorReply(e) {
+  const message = `${e.name}: ${e.message}${e.cause?.message ? ` (${e.cause.message})` : ''}`;
+  let kind = 'other';
+  if (e instanceof Relogin) kind = 'relogin_required';
+  else if (e instanceof Timeout) kind = 'timeout';
+  else if (e instanceof client.AuthorizationResponseError) kind = e.error === 'access_denied' ? 'access_denied' : 'oauth';
+  else if (e instanceof client.ResponseBodyError) kind = e.status >= 500 ? 'server' : e.error === 'invalid_grant' ? 'relogin_required' : 'oauth';
+  else if (e instanceof client.WWWAuthenticateChallengeError) kind = 'oauth';
+  else if (e instanceof HttpStatus) kind = e.status >= 500 ? 'server' : 'oauth';
+  else if (e instanceof client.ClientError) {
+    if (/state/.test(e.message) || /state/.test(e.cause?.message ?? '')) kind = 'state_mismatch';
+    else if (e.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') kind = e.cause?.status >= 500 ? 'server' : 'oauth';
+    else if (e.code === 'OAUTH_PARSE_ERROR' || e.code === 'OAUTH_RESPONSE_IS_NOT_JSON') kind = 'parse';
+    else kind = 'oauth';
+  } else if (e instanceof TypeError && e.message === 'fetch failed') kind = 'transport';
+  return { kind, message };
+}
+
+let adapter = null;
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of rl) {
+  if (!line.trim()) continue;
+  const m = JSON.parse(line);
+  const { cmd, seq } = m;
+  if (cmd === 'start') {
+    adapter = new Adapter(m.config);
+    emit({
+      ready: true, version: (m.version ?? 1) >= 2 ? 2 : 1, implementation: {
+        name: 'openid-client', version: libVersion, language: 'javascript', node: process.version,
+        homepage: 'https://github.com/panva/openid-client', issues: 'https://github.com/panva/openid-client/issues',
+      },
+    });
+    continue;
+  }
+  if (cmd === 'stop') break;
+  try {
+    switch (cmd) {
+      case 'login_password': await adapter.loginPassword(m.username, m.password); break;
+      case 'login_code': await adapter.loginCode(); break;
+      case 'refresh': await adapter.refresh(); break;
+      case 'restart': adapter = new Adapter(adapter.cfg); break;
+      case 'info': break;
+      case 'advance_time': clockOffsetMs += Number(m.seconds) * 1000; break;
+      case 'call_api': {
+        const n = Math.max(1, Number(m.concurrency ?? 1));
+        const results = await Promise.allSettled(Array.from({ length: n }, () => adapter.call(m.path)));
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        break;
+      }
+      default:
+        emit({ seq, skipped: { reason: `${cmd} not supported` } });
+        continue;
+    }
+    emit({ seq, ok: true });
+  } catch (e) {
+    emit({ seq, error: errorReply(e) });
+  }
+}
+process.exit(0);
