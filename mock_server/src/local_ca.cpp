@@ -220,7 +220,9 @@ std::optional<LocalTlsFiles> make_local_tls(const std::string& dir_given,
                            {NID_subject_key_identifier, "hash"}},
                           error);
     if (!ca) return std::nullopt;
+    // Lambdas cannot capture structured bindings in C++17 (clang refuses).
     Key& key = ca_key;
+    X509* cert = ca.get();
     if (!write_pem(
             ca_key_file, 0600,
             [&key](BIO* bio) {
@@ -229,7 +231,7 @@ std::optional<LocalTlsFiles> make_local_tls(const std::string& dir_given,
             },
             error) ||
         !write_pem(
-            files.ca_file, 0644, [&ca](BIO* bio) { return PEM_write_bio_X509(bio, ca.get()); },
+            files.ca_file, 0644, [cert](BIO* bio) { return PEM_write_bio_X509(bio, cert); },
             error)) {
       return std::nullopt;
     }

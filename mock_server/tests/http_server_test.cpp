@@ -341,15 +341,17 @@ TEST_F(HttpServerTest, ABodyTrickledPastTheRequestDeadlineGets400) {
 TEST_F(HttpServerTest, AReaderThatTricklesIsResetAtTheWriteDeadline) {
   HttpServer::Options options;
   options.write_timeout_ms = 4000;      // the reader never stalls the writes this long
-  options.min_transfer_rate = 8 << 20;  // 8 MiB must be read within 4 s + 1 s
-  big_reply_bytes = 8 << 20;            // more than the kernel buffers hold for the connection
+  options.min_transfer_rate = 8 << 20;  // 32 MiB must be read within 4 s + 4 s
+  // Far more than the kernel buffers hold for the connection (tcp_wmem's maximum is often 4 MiB):
+  // most of the reply is still the server's to write when the deadline comes.
+  big_reply_bytes = 32 << 20;
   start(options);
   RawConnection c(port(), 16384);
   c.send_text("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
   // The reply has started once a byte arrives (slow under the sanitizers: 8 MiB buffers).
   pollfd first{c.fd(), POLLIN, 0};
   ASSERT_EQ(poll(&first, 1, 30000), 1);
-  // About 1 MB/s, steadily: the whole reply would take 8 s.
+  // About 1 MB/s, steadily: the whole reply would take 32 s.
   auto started = Clock::now();
   size_t got = 0;
   bool cut = false;
