@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -58,9 +59,20 @@ TEST(CrashSafety, KillNineDuringRefreshNeverLosesThePair) {
   const ClientConfig config = testing::demo_config(mock, store_path);
   ASSERT_TRUE(OAuthClient(config).login_password("demo", "demo").ok());
   const TokenStore store(store_path);
+  // Delays spread across process start, the request, the write and the rename: over the time a
+  // whole refresh takes here (about 10 ms in a plain build, far more under a sanitizer or load),
+  // so every stage is hit whatever the build.
+  auto whole_refresh = std::chrono::microseconds::max();
+  for (int i = 0; i < 3; ++i) {
+    const auto began = std::chrono::steady_clock::now();
+    Subprocess refresh({TWOBA_CLIENT_CLI, "refresh"}, testing::demo_env(mock, store_path));
+    ASSERT_EQ(refresh.wait(), 0);
+    whole_refresh = std::min(whole_refresh, std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - began));
+  }
   std::mt19937 random(12345);
-  // Delays spread across process start, the request, the write and the rename.
-  std::uniform_int_distribution<int> delay_us(0, 25000);
+  std::uniform_int_distribution<int64_t> delay_us(
+      0, std::max<int64_t>(25000, whole_refresh.count() * 3 / 2));
 
   int rotated_and_saved = 0;
   int killed_before_rotation = 0;
