@@ -73,6 +73,15 @@ class RawConnection {
     return false;
   }
 
+  // Sends one byte every 100 ms (at most 60) until the server closes: a slowloris client.
+  bool trickle_until_closed() {
+    for (int i = 0; i < 60; ++i) {
+      try_send("a");
+      if (closed_within(100)) return true;
+    }
+    return false;
+  }
+
  private:
   int occurrences(const std::string& marker) const {
     int n = 0;
@@ -313,12 +322,7 @@ TEST_F(HttpServerTest, AHeadTrickledPastTheRequestDeadlineIsCut) {
   c.send_text("GET /slowloris HTTP/1.1\r\nX-Pad: ");
   // A byte every 100 ms: never quiet for the read timeout, yet never a whole request.
   auto started = Clock::now();
-  bool cut = false;
-  for (int i = 0; i < 60 && !cut; ++i) {
-    c.try_send("a");
-    cut = c.closed_within(100);
-  }
-  EXPECT_TRUE(cut);
+  EXPECT_TRUE(c.trickle_until_closed());
   EXPECT_LT(Clock::now() - started, std::chrono::seconds(3));
 }
 
@@ -328,12 +332,7 @@ TEST_F(HttpServerTest, ABodyTrickledPastTheRequestDeadlineGets400) {
   start(options);
   RawConnection c(port());
   c.send_text("POST /slowloris HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
-  bool cut = false;
-  for (int i = 0; i < 60 && !cut; ++i) {
-    c.try_send("a");
-    cut = c.closed_within(100);
-  }
-  EXPECT_TRUE(cut);
+  EXPECT_TRUE(c.trickle_until_closed());
   EXPECT_NE(c.received().find("HTTP/1.1 400"), std::string::npos) << c.received();
   EXPECT_NE(c.received().find("arrived too slowly"), std::string::npos) << c.received();
 }
