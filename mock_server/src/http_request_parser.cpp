@@ -83,6 +83,14 @@ bool next_line(std::string_view data, size_t pos, std::string_view* line, size_t
   return true;
 }
 
+// Whether a line still waiting for its LF is already longer than `limit`. A CR at the end may
+// be the first half of the line's CR LF, so it is not counted yet.
+bool unfinished_line_exceeds(std::string_view rest, size_t limit) {
+  size_t length = rest.size();
+  if (length > 0 && rest.back() == '\r') --length;
+  return length > limit;
+}
+
 bool parse_decimal(std::string_view text, uint64_t* value) {
   if (text.empty() || text.size() > 18) return false;
   uint64_t out = 0;
@@ -349,7 +357,7 @@ ParseResult RequestParser::parse_chunked(std::string_view data, httplib::Request
         std::string_view line;
         size_t next;
         if (!next_line(data, pos_, &line, &next)) {
-          if (data.size() - pos_ > kMaxChunkSizeLineBytes)
+          if (unfinished_line_exceeds(data.substr(pos_), kMaxChunkSizeLineBytes))
             return error(400, "A chunk size line is longer than " +
                                   std::to_string(kMaxChunkSizeLineBytes) + " bytes.");
           return incomplete(true, expects_continue_);
@@ -403,7 +411,7 @@ ParseResult RequestParser::parse_chunked(std::string_view data, httplib::Request
         std::string_view line;
         size_t next;
         if (!next_line(data, pos_, &line, &next)) {
-          if (data.size() - pos_ > limits_.max_header_line_bytes)
+          if (unfinished_line_exceeds(data.substr(pos_), limits_.max_header_line_bytes))
             return error(431, "A trailer field is longer than the header line limit.");
           return incomplete(true, expects_continue_);
         }

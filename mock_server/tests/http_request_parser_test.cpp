@@ -249,5 +249,27 @@ TEST(RequestParser, ByteByByteGivesWhatOneCallGives) {
   EXPECT_EQ(again.body, "wikipedia");
 }
 
+// A line exactly at its limit may arrive with its CR before its LF; that CR is no excess.
+TEST(RequestParser, ALineAtItsLimitIsAcceptedWhenItsCrArrivesAlone) {
+  HttpLimits limits;
+  limits.max_header_line_bytes = 64;
+  const std::string trailer = "T: " + std::string(limits.max_header_line_bytes - 3, 'x');
+  const std::string extension = "1;e=" + std::string(kMaxChunkSizeLineBytes - 4, 'y');
+  const std::string bytes = "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                            extension + "\r\nz\r\n0\r\n" + trailer + "\r\n\r\n";
+  ASSERT_EQ(parse(bytes, limits).result.status, ParseStatus::kComplete);
+  RequestParser parser{limits};
+  httplib::Request req;
+  ParseResult r;
+  for (size_t n = 1; n <= bytes.size(); ++n) {
+    r = parser.parse(std::string_view(bytes).substr(0, n), &req);
+    if (n < bytes.size()) {
+      ASSERT_EQ(r.status, ParseStatus::kIncomplete) << n << ": " << r.error_message;
+    }
+  }
+  ASSERT_EQ(r.status, ParseStatus::kComplete);
+  EXPECT_EQ(req.body, "z");
+}
+
 }  // namespace
 }  // namespace mock2ba
