@@ -67,10 +67,11 @@ int main(int argc, char** argv) {
   }
   if (tls) tls->lock.reset();  // the certificate is loaded
   if (const auto& user = server->root().state()->fixture->auto_login) {
-    std::fprintf(stderr,
-                 "mock_server: TEST-ONLY fixture option auto_login: /OAuth/Authorize logs in \"%s\" "
-                 "without showing the login form\n",
-                 user->c_str());
+    std::fprintf(
+        stderr,
+        "mock_server: TEST-ONLY fixture option auto_login: /OAuth/Authorize logs in \"%s\" "
+        "without showing the login form\n",
+        user->c_str());
   }
   if (!server->start(&error)) {
     std::fprintf(stderr,

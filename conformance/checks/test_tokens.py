@@ -4,7 +4,7 @@ the resource server, and TLS (catalog sections F–J)."""
 import email.utils
 
 from kit.catalog import Blocked, check
-from kit.evidence import bearer_token, client_auth_methods, flows_present, form1, refresh_requests, where
+from kit.evidence import bearer_token, client_auth_methods, form1, refresh_requests, where
 from kit.journal import header, query_of, response_json
 
 ALL_FAIL = {"2ba": "FAIL", "rfc6749": "FAIL", "bcp": "FAIL"}

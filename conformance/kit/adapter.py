@@ -8,7 +8,6 @@ import select
 import shlex
 import signal
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional

@@ -4,7 +4,7 @@ docstring, what it does; faults and clock moves are made through the control API
 import email.utils
 import time
 
-from .flows import DEFAULT_API_PATH, flow
+from .flows import flow
 
 SEARCH_PATH = "/Product/Search?query=Niko"  # relative to the product API base
 API_FAULT_PATH = "/1/json/Product/Search"  # the mock's own path, for its fault rules

@@ -49,7 +49,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case mock2ba::ParseStatus::kError:
       if (result.error_message.empty()) std::abort();  // a rejection always says why
       switch (result.error_status) {
-        case 400: case 413: case 414: case 431: case 501: case 505:
+        case 400:
+        case 413:
+        case 414:
+        case 431:
+        case 501:
+        case 505:
           break;
         default:
           std::abort();

@@ -327,7 +327,8 @@ MockServer::ControlRefusal MockServer::control_refusal(const httplib::Request& r
   } else {
     // Loopback, or --control-from any (the container image, published on the host's loopback):
     // either way a web page must not steer it. DNS rebinding makes a web page's own name resolve
-    // to 127.0.0.1: its requests then carry that name as Host. A cross-site page carries its Origin.
+    // to 127.0.0.1: its requests then carry that name as Host. A cross-site page carries its
+    // Origin.
     if (req.has_header("Host") &&
         !is_own_or_loopback(host_of_authority(req.get_header_value("Host"))))
       return ControlRefusal::kForeignHost;

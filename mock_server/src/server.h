@@ -132,7 +132,7 @@ class MockServer {
   std::string make_base_url() const;
 
   int port_ = -1;
-  std::string base_url_;    // fixed once bound; every request needs it
+  std::string base_url_;  // fixed once bound; every request needs it
   std::thread thread_;
   std::unique_ptr<StateFile> state_file_;
 };
