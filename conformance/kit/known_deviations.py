@@ -50,9 +50,9 @@ def read_deviations(path: str) -> list[Deviation]:
 
 def compare(recs: list[dict], deviations: Optional[list[Deviation]], profile: str,
             strict: bool) -> Comparison:
-    """Without a deviations list every FAIL and ERROR is a failure of the run. With one, exactly
-    the listed results must happen: anything else that is not PASS/INFO/SKIP/BLOCKED, and every
-    listed result that did not happen, is unexpected."""
+    """Without a deviations list every FAIL and ERROR is a failure of the run. With one, a listed
+    check must end with exactly its listed verdict, and an unlisted FAIL, ERROR or BLOCKED is
+    unexpected too. An unlisted WARN, INFO or SKIP never fails a run, with a list or without."""
     expected = {d.check: d for d in deviations or [] if d.applies(profile, strict)}
     out = Comparison()
     for r in recs:
