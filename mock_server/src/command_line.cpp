@@ -39,40 +39,37 @@ class HelpFormatter : public CLI::Formatter {
   }
 };
 
-// A validator whose message follows CLI11's "--flag: " prefix; `ok` says whether text is fine.
-CLI::Validator check(std::function<bool(const std::string&)> ok,
-                     std::function<std::string(const std::string&)> message) {
-  return CLI::Validator([ok = std::move(ok), message = std::move(message)](
-                            std::string& text) { return ok(text) ? std::string() : message(text); },
-                        "");
+// Validators for CLI11, which prefixes their message with "--flag: ".
+CLI::Validator rule(std::function<bool(const std::string&)> ok, const std::string& message) {
+  return CLI::Validator(
+      [ok = std::move(ok), message](std::string& text) { return ok(text) ? "" : message; }, "");
 }
 
 CLI::Validator number(long min, long max) {
-  return check(
-      [min, max](const std::string& text) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
         char* end = nullptr;
         const long value = std::strtol(text.c_str(), &end, 10);
-        return !text.empty() && *end == '\0' && value >= min && value <= max;
-      },
-      [min, max](const std::string& text) {
+        if (!text.empty() && *end == '\0' && value >= min && value <= max) return {};
         return "expected a number from " + std::to_string(min) + " to " + std::to_string(max) +
                ", got '" + text + "'";
-      });
+      },
+      "");
 }
 
 CLI::Validator one_of(const std::string& a, const std::string& b) {
-  return check([a, b](const std::string& text) { return text == a || text == b; },
-               [a, b](const std::string& text) {
-                 return "expected " + a + " or " + b + ", got '" + text + "'";
-               });
+  return CLI::Validator(
+      [a, b](std::string& text) -> std::string {
+        if (text == a || text == b) return {};
+        return "expected " + a + " or " + b + ", got '" + text + "'";
+      },
+      "");
 }
 
-CLI::Validator non_empty(const std::string& what) {
-  return check([](const std::string& text) { return !text.empty(); },
-               [what](const std::string&) { return "expected " + what; });
-}
+bool non_empty(const std::string& text) { return !text.empty(); }
 
-// Everything parsed that is not yet a CommandLine field as it stands.
+// Values that become CommandLine fields after parsing (--quiet wins over --log-format in any
+// order).
 struct Words {
   std::string log_format = "text";
   std::string control_from = "loopback";
@@ -110,11 +107,11 @@ void define(CLI::App& app, CommandLine& cl, Words& words) {
   app.add_option("--https-dir", cl.https_dir,
                  "where --https keeps its CA and certificate\n"
                  "(default: $XDG_CACHE_HOME/twoba-mock or ~/.cache/twoba-mock)")
-      ->check(non_empty("a folder"))
+      ->check(rule(non_empty, "expected a folder"))
       ->type_name("DIR");
   app.add_option("--admin-token", o.admin_token, "Bearer token the control API (/__mock) requires")
-      ->check(check([](const std::string& text) { return text.size() >= 8; },
-                    [](const std::string&) { return "use at least 8 characters"; }))
+      ->check(rule([](const std::string& text) { return text.size() >= 8; },
+                   "use at least 8 characters"))
       ->type_name("TOKEN");
   app.add_option("--control-from", words.control_from,
                  "off loopback, open the control API without --admin-token\n"
@@ -137,7 +134,7 @@ void define(CLI::App& app, CommandLine& cl, Words& words) {
   app.add_option("--state-file", o.state_file,
                  "keep grants, tokens, codes and the clock offset in FILE across\n"
                  "restarts (written atomically before each state-changing reply)")
-      ->check(non_empty("a file name"))
+      ->check(rule(non_empty, "expected a file name"))
       ->type_name("FILE");
   app.add_flag("-h,--help", cl.show_help, "show this help");
   app.add_flag("--version", cl.show_version, "show the version");

@@ -37,7 +37,8 @@ const json& deref(const json& node) {
 
 // OpenAPI 3.0's schema dialect as JSON Schema draft 7: $refs inlined (the document has no
 // cycles) and `nullable` as a "null" type. `closed` also forbids members an object schema
-// does not list, so a reply member the document does not mention is a violation.
+// does not list, so a reply member the document does not mention is a violation. Members named
+// like a keyword that holds data (example, enum, default) are not converted.
 json to_json_schema(const json& node, bool closed) {
   if (node.is_array()) {
     json out = json::array();
@@ -55,7 +56,8 @@ json to_json_schema(const json& node, bool closed) {
     out["type"] = json::array({out["type"], "null"});
   }
   out.erase("nullable");
-  if (closed && out.contains("properties") && !out.contains("additionalProperties")) {
+  if (closed && out.value("type", json()) == "object" && out.contains("properties") &&
+      !out.contains("additionalProperties")) {
     out["additionalProperties"] = false;
   }
   return out;
@@ -145,6 +147,15 @@ void expect_accepted(TestServer& mock, const Call& call) {
   expect_documented_reply(call, reply);
 }
 
+constexpr char kRedirectUri[] = "http://127.0.0.1/callback";
+
+// A valid POST /__mock/codes body for demo-client with `extra` members added.
+json code_request(const json& extra) {
+  json body = {{"client_id", "demo-client"}, {"username", "demo"}, {"redirect_uri", kRedirectUri}};
+  body.update(extra);
+  return body;
+}
+
 // The default fixture with tokens of every kind issued, rotated and coded, a fault queued and
 // the journal holding a body that is not UTF-8: the replies then carry every optional member.
 void make_history(TestServer& mock) {
@@ -152,13 +163,11 @@ void make_history(TestServer& mock) {
   ASSERT_EQ(login.status, 200);
   ASSERT_EQ(mock.refresh(login.json()["refresh_token"]).status, 200);
   ASSERT_EQ(mock.login("openid offline_access").status, 200);
-  Reply code = mock.post_json("/__mock/codes", {{"client_id", "demo-client"},
-                                                {"username", "demo"},
-                                                {"redirect_uri", "http://127.0.0.1/callback"}});
+  Reply code = mock.post_json("/__mock/codes", code_request(json::object()));
   ASSERT_EQ(code.status, 200) << code.body;
   ASSERT_EQ(mock.post_form("/OAuth/Token", {{"grant_type", "authorization_code"},
                                             {"code", code.json()["code"]},
-                                            {"redirect_uri", "http://127.0.0.1/callback"},
+                                            {"redirect_uri", kRedirectUri},
                                             {"client_id", "demo-client"},
                                             {"client_secret", "demo-secret"}})
                 .status,
@@ -199,14 +208,11 @@ std::vector<Call> valid_calls() {
       {"post", "/__mock/tokens/revoke", {{"grant", 2}}},
       {"post", "/__mock/tokens/revoke", {{"client", "demo-client"}}},
       {"post", "/__mock/tokens/revoke", {{"token", "no-such-token"}}},
-      {"post",
-       "/__mock/codes",
-       {{"client_id", "demo-public"},
-        {"username", "demo"},
-        {"redirect_uri", "http://127.0.0.1/callback"},
-        {"scope", "openid"},
-        {"code_challenge", std::string(43, 'a')},
-        {"code_challenge_method", "plain"}}},
+      {"post", "/__mock/codes",
+       code_request({{"client_id", "demo-public"},
+                     {"scope", "openid"},
+                     {"code_challenge", std::string(43, 'a')},
+                     {"code_challenge_method", "plain"}})},
       {"get", "/__mock/openapi.json", nullptr},
       {"delete", "/__mock/requests", nullptr},
       {"delete", "/__mock/faults", nullptr},
@@ -279,26 +285,11 @@ TEST(OpenApiSchema, BodiesTheSchemaRejectsTheServerRejectsWith400) {
       {"post", "/__mock/tokens/expire", {{"scope", "openid"}}},
       {"post", "/__mock/codes", {{"client_id", "demo-client"}, {"username", "demo"}}},
       {"post", "/__mock/codes", {{"client_id", 5}, {"username", "demo"}, {"redirect_uri", "x"}}},
-      {"post",
-       "/__mock/codes",
-       {{"client_id", "demo-client"},
-        {"username", "demo"},
-        {"redirect_uri", "http://127.0.0.1/callback"},
-        {"code_challenge", "a"},
-        {"code_challenge_method", "MD5"}}},
-      {"post",
-       "/__mock/codes",
-       {{"client_id", "demo-client"},
-        {"username", "demo"},
-        {"redirect_uri", "http://127.0.0.1/callback"},
-        {"state", "x"}}},
-      {"post",
-       "/__mock/codes",
-       {{"client_id", "demo-client"},
-        {"username", "demo"},
-        {"redirect_uri", "http://127.0.0.1/callback"},
-        {"code_challenge", "a"},
-        {"code_challenge_method", ""}}},
+      {"post", "/__mock/codes",
+       code_request({{"code_challenge", "a"}, {"code_challenge_method", "MD5"}})},
+      {"post", "/__mock/codes",
+       code_request({{"code_challenge", "a"}, {"code_challenge_method", ""}})},
+      {"post", "/__mock/codes", code_request({{"state", "x"}})},
       {"put", "/__mock/fixture", json::array()},
   };
   for (const Call& call : rejected) {
