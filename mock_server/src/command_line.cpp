@@ -2,40 +2,18 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <climits>
+#include <cstdlib>
 #include <fstream>
 
 namespace mock2ba {
+namespace {
 
-std::string usage_text() {
-  return R"(Usage: mock_server [OPTIONS]
-An offline stand-in for 2BA's OAuth2 authorization server (authorize.2ba.nl).
+constexpr char kDescription[] =
+    "An offline stand-in for 2BA's OAuth2 authorization server (authorize.2ba.nl).";
 
-Options:
-  --fixture FILE         scenario to serve (default: fixtures/default.json)
-  --host ADDR            address to listen on (default 127.0.0.1); off loopback
-                         the control API needs --admin-token
-  --port N               port (default 8080; 0 takes a free port)
-  --tls-cert FILE        serve HTTPS with this PEM certificate ...
-  --tls-key FILE         ... and this PEM private key
-  --https                serve HTTPS with a certificate for the listening host, signed
-                         by a local CA made on first use; prints "CA-FILE <ca.pem>"
-                         after the READY line (trust that file in the client)
-  --https-dir DIR        where --https keeps its CA and certificate
-                         (default: $XDG_CACHE_HOME/twoba-mock or ~/.cache/twoba-mock)
-  --admin-token TOKEN    Bearer token the control API (/__mock) requires
-  --control-from any     off loopback, open the control API without --admin-token
-                         (for a container whose port is published to its host only)
-  --log-format FORMAT    per-request log lines on stderr: text (default) or json
-  --quiet                no per-request log lines
-  --journal-capacity N   requests kept in the journal (default 10000)
-  --threads N            event-loop threads (default: one per core but one, at least 1)
-  --state-file FILE      keep grants, tokens, codes and the clock offset in FILE across
-                         restarts (written atomically before each state-changing reply)
-  --help                 show this help
-  --version              show the version
-
-Prints "READY <base-url>" on stdout once it accepts connections.
+constexpr char kFooter[] = R"(Prints "READY <base-url>" on stdout once it accepts connections.
 Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot listen, 2 for a bad flag or fixture.
 
 Endpoints (paths match case-insensitively; /s/NAME/... serves NAME.json of the fixture's folder):
@@ -49,8 +27,127 @@ Endpoints (paths match case-insensitively; /s/NAME/... serves NAME.json of the f
   GET  /__mock/openapi.json                  OpenAPI 3 document of every route above
 
 Documentation: README.md, mock_server/README.md and fixtures/README.md
-(installed: share/twoba-mock/doc/ and share/twoba-mock/fixtures/README.md).
-)";
+(installed: share/twoba-mock/doc/ and share/twoba-mock/fixtures/README.md).)";
+
+// CLI11's help laid out as the project's tools print it: usage, description, options, footer.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string name,
+                        CLI::AppFormatMode mode) const override {
+    return make_usage(app, std::move(name)) + make_description(app) + make_groups(app, mode) +
+           "\n" + make_footer(app);
+  }
+};
+
+// Validators for CLI11, which prefixes their message with "--flag: ".
+CLI::Validator rule(std::function<bool(const std::string&)> ok, const std::string& message) {
+  return CLI::Validator(
+      [ok = std::move(ok), message](std::string& text) { return ok(text) ? "" : message; }, "");
+}
+
+CLI::Validator number(long min, long max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        char* end = nullptr;
+        const long value = std::strtol(text.c_str(), &end, 10);
+        if (!text.empty() && *end == '\0' && value >= min && value <= max) return {};
+        return "expected a number from " + std::to_string(min) + " to " + std::to_string(max) +
+               ", got '" + text + "'";
+      },
+      "");
+}
+
+CLI::Validator one_of(const std::string& a, const std::string& b) {
+  return CLI::Validator(
+      [a, b](std::string& text) -> std::string {
+        if (text == a || text == b) return {};
+        return "expected " + a + " or " + b + ", got '" + text + "'";
+      },
+      "");
+}
+
+bool non_empty(const std::string& text) { return !text.empty(); }
+
+// Values that become CommandLine fields after parsing (--quiet wins over --log-format in any
+// order).
+struct Words {
+  std::string log_format = "text";
+  std::string control_from = "loopback";
+  bool quiet = false;
+};
+
+// The grammar: one definition per flag drives parsing, validation and the help text.
+void define(CLI::App& app, CommandLine& cl, Words& words) {
+  app.description(kDescription);
+  app.footer(kFooter);
+  app.allow_extras();  // reported below as "unknown option", naming the word
+  app.set_help_flag();
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  auto formatter = std::make_shared<HelpFormatter>();
+  formatter->column_width(25);
+  app.formatter(formatter);
+
+  ServerOptions& o = cl.options;
+  app.add_option("--fixture", o.fixture_path, "scenario to serve (default: fixtures/default.json)")
+      ->type_name("FILE");
+  app.add_option("--host", o.host,
+                 "address to listen on (default 127.0.0.1); off loopback\n"
+                 "the control API needs --admin-token")
+      ->type_name("ADDR");
+  app.add_option("--port", o.port, "port (default 8080; 0 takes a free port)")
+      ->check(number(0, 65535))
+      ->type_name("N");
+  app.add_option("--tls-cert", o.tls_cert, "serve HTTPS with this PEM certificate ...")
+      ->type_name("FILE");
+  app.add_option("--tls-key", o.tls_key, "... and this PEM private key")->type_name("FILE");
+  app.add_flag("--https", cl.https,
+               "serve HTTPS with a certificate for the listening host, signed\n"
+               "by a local CA made on first use; prints \"CA-FILE <ca.pem>\"\n"
+               "after the READY line (trust that file in the client)");
+  app.add_option("--https-dir", cl.https_dir,
+                 "where --https keeps its CA and certificate\n"
+                 "(default: $XDG_CACHE_HOME/twoba-mock or ~/.cache/twoba-mock)")
+      ->check(rule(non_empty, "expected a folder"))
+      ->type_name("DIR");
+  app.add_option("--admin-token", o.admin_token, "Bearer token the control API (/__mock) requires")
+      ->check(rule([](const std::string& text) { return text.size() >= 8; },
+                   "use at least 8 characters"))
+      ->type_name("TOKEN");
+  app.add_option("--control-from", words.control_from,
+                 "off loopback, open the control API without --admin-token\n"
+                 "(for a container whose port is published to its host only)")
+      ->check(one_of("loopback", "any"))
+      ->type_name("any");
+  app.add_option("--log-format", words.log_format,
+                 "per-request log lines on stderr: text (default) or json")
+      ->check(one_of("text", "json"))
+      ->type_name("FORMAT");
+  app.add_flag("--quiet", words.quiet, "no per-request log lines");
+  app.add_option("--journal-capacity", o.journal_capacity,
+                 "requests kept in the journal (default 10000)")
+      ->check(number(0, 10000000))
+      ->type_name("N");
+  app.add_option("--threads", o.threads,
+                 "event-loop threads (default: one per core but one, at least 1)")
+      ->check(number(1, 4096))
+      ->type_name("N");
+  app.add_option("--state-file", o.state_file,
+                 "keep grants, tokens, codes and the clock offset in FILE across\n"
+                 "restarts (written atomically before each state-changing reply)")
+      ->check(rule(non_empty, "expected a file name"))
+      ->type_name("FILE");
+  app.add_flag("-h,--help", cl.show_help, "show this help");
+  app.add_flag("--version", cl.show_version, "show the version");
+}
+
+}  // namespace
+
+std::string usage_text() {
+  CommandLine cl;
+  Words words;
+  CLI::App app("", "mock_server");
+  define(app, cl, words);
+  return app.help();
 }
 
 std::string find_default_fixture() {
@@ -73,114 +170,32 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
                                               const std::string& default_fixture,
                                               std::string* error) {
   CommandLine cl;
-  cl.options.fixture_path = default_fixture;
-  cl.options.fixture_is_default = true;
-  auto number = [&](const std::string& flag, const std::string& text, long min,
-                    long max) -> std::optional<long> {
-    char* end = nullptr;
-    long value = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || value < min || value > max) {
-      *error = flag + ": expected a number from " + std::to_string(min) + " to " +
-               std::to_string(max) + ", got '" + text + "'";
-      return std::nullopt;
-    }
-    return value;
-  };
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool inline_value = false;
-    if (auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-      inline_value = true;
-    }
-    if (flag == "--help" || flag == "-h") {
-      cl.show_help = true;
-      continue;
-    }
-    if (flag == "--version") {
-      cl.show_version = true;
-      continue;
-    }
-    if (flag == "--quiet") {
-      cl.options.log_format = LogFormat::kNone;
-      continue;
-    }
-    if (flag == "--https") {
-      cl.https = true;
-      continue;
-    }
-    static const std::vector<std::string> kValued = {
-        "--fixture", "--host",        "--port",       "--tls-cert",
-        "--tls-key", "--admin-token", "--log-format", "--journal-capacity",
-        "--threads", "--state-file",  "--https-dir",  "--control-from"};
-    if (std::find(kValued.begin(), kValued.end(), flag) == kValued.end()) {
-      *error = "unknown option '" + flag + "' (see --help)";
-      return std::nullopt;
-    }
-    if (!inline_value) {
-      if (i + 1 >= args.size()) {
-        *error = flag + " needs a value";
-        return std::nullopt;
-      }
-      value = args[++i];
-    }
-    if (flag == "--fixture") {
-      cl.options.fixture_path = value;
-      cl.options.fixture_is_default = false;
-    } else if (flag == "--host") {
-      cl.options.host = value;
-    } else if (flag == "--port") {
-      auto port = number(flag, value, 0, 65535);
-      if (!port) return std::nullopt;
-      cl.options.port = static_cast<int>(*port);
-    } else if (flag == "--tls-cert") {
-      cl.options.tls_cert = value;
-    } else if (flag == "--tls-key") {
-      cl.options.tls_key = value;
-    } else if (flag == "--admin-token") {
-      if (value.size() < 8) {
-        *error = "--admin-token: use at least 8 characters";
-        return std::nullopt;
-      }
-      cl.options.admin_token = value;
-    } else if (flag == "--log-format") {
-      if (value != "text" && value != "json") {
-        *error = "--log-format: expected text or json, got '" + value + "'";
-        return std::nullopt;
-      }
-      if (cl.options.log_format != LogFormat::kNone) {
-        cl.options.log_format = value == "json" ? LogFormat::kJson : LogFormat::kText;
-      }
-    } else if (flag == "--journal-capacity") {
-      auto n = number(flag, value, 0, 10000000);
-      if (!n) return std::nullopt;
-      cl.options.journal_capacity = static_cast<size_t>(*n);
-    } else if (flag == "--state-file") {
-      if (value.empty()) {
-        *error = "--state-file: expected a file name";
-        return std::nullopt;
-      }
-      cl.options.state_file = value;
-    } else if (flag == "--https-dir") {
-      if (value.empty()) {
-        *error = "--https-dir: expected a folder";
-        return std::nullopt;
-      }
-      cl.https_dir = value;
-    } else if (flag == "--control-from") {
-      if (value != "any" && value != "loopback") {
-        *error = "--control-from: expected loopback or any, got '" + value + "'";
-        return std::nullopt;
-      }
-      cl.options.control_from_any = value == "any";
-    } else if (flag == "--threads") {
-      auto n = number(flag, value, 1, 4096);
-      if (!n) return std::nullopt;
-      cl.options.threads = static_cast<size_t>(*n);
-    }
+  Words words;
+  CLI::App app("", "mock_server");
+  define(app, cl, words);
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+    app.parse(reversed);
+  } catch (const CLI::ArgumentMismatch& e) {
+    // CLI11 says "--port: 1 required N missing"; the flag is the part before the colon.
+    const std::string message = e.what();
+    *error = message.substr(0, message.find(':')) + " needs a value";
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    *error = e.what();
+    return std::nullopt;
   }
+  if (const auto extra = app.remaining(); !extra.empty()) {
+    *error =
+        "unknown option '" + extra.front().substr(0, extra.front().find('=')) + "' (see --help)";
+    return std::nullopt;
+  }
+  cl.options.fixture_is_default = app.get_option("--fixture")->count() == 0;
+  if (cl.options.fixture_is_default) cl.options.fixture_path = default_fixture;
+  cl.options.log_format = words.quiet                  ? LogFormat::kNone
+                          : words.log_format == "json" ? LogFormat::kJson
+                                                       : LogFormat::kText;
+  cl.options.control_from_any = words.control_from == "any";
   if (cl.https && (!cl.options.tls_cert.empty() || !cl.options.tls_key.empty())) {
     *error = "--https makes its own certificate: give either --https or --tls-cert/--tls-key";
     return std::nullopt;

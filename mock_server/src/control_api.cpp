@@ -286,6 +286,12 @@ std::optional<CodeRequest> parse_code_request(const json& body, std::string* err
       return std::nullopt;
     }
   }
+  // It stands in for an authorization request, which must name its redirect_uri: the code is
+  // bound to it and the exchange must send the same one.
+  if (body.value("redirect_uri", "").empty()) {
+    *error = "redirect_uri: required (the code is bound to it)";
+    return std::nullopt;
+  }
   CodeRequest request;
   request.client_id = body.value("client_id", "");
   request.username = body.value("username", "");
@@ -295,7 +301,7 @@ std::optional<CodeRequest> parse_code_request(const json& body, std::string* err
   request.code_challenge = body.value("code_challenge", "");
   request.code_challenge_method =
       body.value("code_challenge_method", request.code_challenge.empty() ? "" : "plain");
-  if (request.code_challenge_method != "" && request.code_challenge_method != "S256" &&
+  if (body.contains("code_challenge_method") && request.code_challenge_method != "S256" &&
       request.code_challenge_method != "plain") {
     *error = "code_challenge_method: expected S256 or plain";
     return std::nullopt;

@@ -51,6 +51,23 @@ TEST(CommandLine, BadFlagsSaySpecificallyWhatIsWrong) {
   EXPECT_THAT(error, HasSubstr("--log-format"));
 }
 
+TEST(CommandLine, EmptyValuesAndRepeatsAreHandledAsBefore) {
+  std::string error;
+  EXPECT_FALSE(parse({"--state-file", ""}, &error));
+  EXPECT_THAT(error, HasSubstr("--state-file: expected a file name"));
+  EXPECT_FALSE(parse({"--https", "--https-dir", ""}, &error));
+  EXPECT_THAT(error, HasSubstr("--https-dir: expected a folder"));
+  EXPECT_FALSE(parse({"--prot=1"}, &error));
+  EXPECT_THAT(error, HasSubstr("unknown option '--prot'"));
+  EXPECT_FALSE(parse({"stray"}, &error));
+  EXPECT_THAT(error, HasSubstr("unknown option 'stray'"));
+  auto cl = parse({"--port", "1", "--port=2", "-h"}, &error);  // the last one wins
+  ASSERT_TRUE(cl) << error;
+  EXPECT_EQ(cl->options.port, 2);
+  EXPECT_TRUE(cl->show_help);
+  EXPECT_TRUE(cl->options.fixture_is_default);
+}
+
 TEST(CommandLine, QuietWinsOverLogFormat) {
   std::string error;
   auto cl = parse({"--quiet", "--log-format", "json"}, &error);
@@ -62,7 +79,8 @@ TEST(CommandLine, HelpMentionsEveryFlag) {
   std::string help = usage_text();
   for (const char* flag :
        {"--fixture", "--host", "--port", "--tls-cert", "--tls-key", "--admin-token", "--log-format",
-        "--quiet", "--journal-capacity", "--threads", "--version"}) {
+        "--quiet", "--journal-capacity", "--threads", "--state-file", "--https", "--https-dir",
+        "--control-from", "--help", "--version"}) {
     EXPECT_THAT(help, HasSubstr(flag));
   }
 }

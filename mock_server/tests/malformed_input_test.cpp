@@ -240,7 +240,7 @@ std::vector<Case> cases() {
        fixed(control_post("/__mock/codes", R"({"client_id":"x","username":"demo","redirect_uri":"http://a"})")),
        kControl400},
       {"code with a bad PKCE method",
-       fixed(control_post("/__mock/codes", R"({"client_id":"demo-client","username":"demo","code_challenge":"a",)"
+       fixed(control_post("/__mock/codes", R"({"client_id":"demo-client","username":"demo","redirect_uri":"http://a","code_challenge":"a",)"
                                            R"("code_challenge_method":"MD5"})")),
        kControl400},
       {"journal since not a number", fixed(raw_request("GET", "/__mock/requests?since=abc")), kControl400},

@@ -367,16 +367,21 @@ TEST_F(TokenEndpointTest, CodeGrantWithPkceThroughTheControlApi) {
 }
 
 TEST_F(TokenEndpointTest, PublicClientsMustUsePkceAndSendNoSecret) {
-  Reply no_pkce =
-      server_.post_json("/__mock/codes", {{"client_id", "demo-public"}, {"username", "demo"}});
+  const std::string redirect_uri = "http://127.0.0.1/callback";
+  Reply no_pkce = server_.post_json(
+      "/__mock/codes",
+      {{"client_id", "demo-public"}, {"username", "demo"}, {"redirect_uri", redirect_uri}});
   EXPECT_EQ(no_pkce.status, 400);
+  EXPECT_EQ(no_pkce.json()["error"], "code_challenge: this client must use PKCE");
   Reply issued = server_.post_json("/__mock/codes", {{"client_id", "demo-public"},
                                                      {"username", "demo"},
+                                                     {"redirect_uri", redirect_uri},
                                                      {"code_challenge", std::string(43, 'a')},
                                                      {"code_challenge_method", "plain"}});
-  ASSERT_EQ(issued.status, 200);
+  ASSERT_EQ(issued.status, 200) << issued.body;
   Reply with_secret = server_.post_form("/OAuth/Token", {{"grant_type", "authorization_code"},
                                                          {"code", issued.json()["code"]},
+                                                         {"redirect_uri", redirect_uri},
                                                          {"client_id", "demo-public"},
                                                          {"client_secret", "guess"},
                                                          {"code_verifier", std::string(43, 'a')}});
