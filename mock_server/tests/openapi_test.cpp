@@ -186,42 +186,26 @@ TEST(GrantTable, EveryGrantIsInDiscoveryTheDocumentAndAConfidentialClientsDefaul
   EXPECT_EQ(fixture.clients.at("c").grant_types, grants);
 }
 
-// Each registered grant reaches its own handler: with only grant_type and the client's
-// credentials, it asks for its own parameters rather than refusing the grant type.
+// Each registered grant reaches its own handler: for a client given every grant (a confidential
+// client's default), a request with only grant_type and the credentials is not refused for its
+// grant type; the handler asks for its own parameters (or, needing none, answers).
 TEST(GrantTable, EveryGrantIsServedByItsHandler) {
   TestServer mock;
+  json fixture = {{"clients", {{{"client_id", "c"}, {"client_secret", "s"}}}},
+                  {"users", {{{"username", "u"}, {"password", "p"}}}}};
+  ASSERT_EQ(mock.request("PUT", "/__mock/fixture", fixture.dump(), "application/json").status, 200);
   for (const GrantType& grant : grant_types()) {
-    auto reply = mock.post_form("/connect/token", {{"grant_type", grant.name},
-                                                   {"client_id", "demo-client"},
-                                                   {"client_secret", "demo-secret"}});
-    EXPECT_EQ(reply.status, 400) << grant.name;
-    EXPECT_EQ(reply.json()["error"], "invalid_request") << grant.name << ": " << reply.body;
+    auto reply = mock.post_form(
+        "/connect/token", {{"grant_type", grant.name}, {"client_id", "c"}, {"client_secret", "s"}});
+    EXPECT_TRUE(reply.status == 200 || reply.json()["error"] == "invalid_request")
+        << grant.name << ": " << reply.status << " " << reply.body;
   }
-  auto unknown = mock.post_form("/connect/token", {{"grant_type", "client_credentials"},
-                                                   {"client_id", "demo-client"},
-                                                   {"client_secret", "demo-secret"}});
+  auto unknown = mock.post_form(
+      "/connect/token",
+      {{"grant_type", "urn:example:no-such-grant"}, {"client_id", "c"}, {"client_secret", "s"}});
   EXPECT_EQ(unknown.json()["error"], "unsupported_grant_type");
   EXPECT_NE(unknown.json()["error_description"].get<std::string>().find(grant_type_names()),
             std::string::npos);
-}
-
-// The document's OAuthError lists exactly the codes the table marks as sent in JSON error bodies,
-// and each row names its own enumerator (oauth_error_name indexes the table by it).
-TEST(ErrorTable, TheDocumentListsExactlyTheJsonErrorCodes) {
-  std::set<std::string> json_codes;
-  std::set<std::string> names;
-  for (size_t i = 0; i < oauth_errors().size(); ++i) {
-    const OAuthErrorCode& row = oauth_errors()[i];
-    EXPECT_EQ(static_cast<size_t>(row.code), i) << row.name;
-    EXPECT_EQ(std::string(oauth_error_name(row.code)), row.name);
-    EXPECT_TRUE(names.insert(row.name).second) << "twice: " << row.name;
-    EXPECT_TRUE(row.token_endpoint || row.authorization_endpoint) << row.name << " is never sent";
-    if (row.token_endpoint) json_codes.insert(row.name);
-  }
-  json doc = document();
-  EXPECT_EQ(doc["components"]["schemas"]["OAuthError"]["properties"]["error"]["enum"]
-                .get<std::set<std::string>>(),
-            json_codes);
 }
 
 std::set<std::string> split_methods(const std::string& methods) {
