@@ -169,13 +169,15 @@ class AuthorizeFlow {
     }
     if (method != "POST") {
       ex_.res.set_header("Allow", "GET, POST");
-      error_page(405, "method_not_allowed", "The authorization endpoint takes GET and POST.");
+      error_page(405, OAuthError::kMethodNotAllowed,
+                 "The authorization endpoint takes GET and POST.");
       return;
     }
     // Whatever happens next, the password never reaches the journal.
     ex_.journal_body = redact_password_fields(ex_.req.body);
     if (!is_form_content_type(ex_.req.get_header_value("Content-Type"))) {
-      error_page(400, "invalid_request", "A POST here must be application/x-www-form-urlencoded.");
+      error_page(400, OAuthError::kInvalidRequest,
+                 "A POST here must be application/x-www-form-urlencoded.");
       return;
     }
     auto form = parse(ex_.req.body);
@@ -193,13 +195,14 @@ class AuthorizeFlow {
     std::string parse_error;
     auto form = Form::parse(text, &parse_error);
     if (!form) {
-      error_page(400, "invalid_request",
+      error_page(400, OAuthError::kInvalidRequest,
                  "The request parameters are malformed: " + parse_error + ".");
       return std::nullopt;
     }
     for (const auto& [name, value] : form->fields()) {
       if (!is_valid_utf8(name) || !is_valid_utf8(value)) {
-        error_page(400, "invalid_request", "The request parameters must be UTF-8 once decoded.");
+        error_page(400, OAuthError::kInvalidRequest,
+                   "The request parameters must be UTF-8 once decoded.");
         return std::nullopt;
       }
     }
@@ -229,25 +232,25 @@ class AuthorizeFlow {
 
     for (const char* name : {"client_id", "redirect_uri"}) {
       if (form.count(name) > 1) {
-        return error_page(400, "invalid_request",
+        return error_page(400, OAuthError::kInvalidRequest,
                           std::string("The parameter ") + name + " is repeated.");
       }
     }
     auto client_id = param(form, "client_id");
     if (!client_id)
-      return error_page(400, "invalid_request", "The client_id parameter is missing.");
+      return error_page(400, OAuthError::kInvalidRequest, "The client_id parameter is missing.");
     ex_.outcome["client_id"] = *client_id;
     auto client = fixture_.clients.find(*client_id);
     if (client == fixture_.clients.end()) {
-      return error_page(400, "invalid_client",
+      return error_page(400, OAuthError::kInvalidClient,
                         "The client '" + *client_id + "' is not registered.");
     }
     client_ = &client->second;
     auto redirect_uri = param(form, "redirect_uri");
     if (!redirect_uri)
-      return error_page(400, "invalid_request", "The redirect_uri parameter is missing.");
+      return error_page(400, OAuthError::kInvalidRequest, "The redirect_uri parameter is missing.");
     if (redirect_uri->find('#') != std::string::npos) {
-      return error_page(400, "invalid_request",
+      return error_page(400, OAuthError::kInvalidRequest,
                         "The redirect_uri must not contain a fragment (RFC 6749 §3.1.2).");
     }
     bool registered = false;
@@ -255,7 +258,7 @@ class AuthorizeFlow {
     for (const auto& uri : client_->redirect_uris)
       registered = registered || redirect_uri_matches(uri, *redirect_uri, self);
     if (!registered) {
-      return error_page(400, "invalid_request",
+      return error_page(400, OAuthError::kInvalidRequest,
                         "The redirect_uri '" + *redirect_uri +
                             "' is not registered for the client '" + client_->id + "'.");
     }
@@ -266,19 +269,20 @@ class AuthorizeFlow {
     for (const char* name :
          {"response_type", "scope", "state", "code_challenge", "code_challenge_method"}) {
       if (form.count(name) > 1) {
-        return redirect_error("invalid_request",
+        return redirect_error(OAuthError::kInvalidRequest,
                               std::string("The parameter ") + name + " is repeated.");
       }
     }
     auto response_type = param(form, "response_type");
     if (!response_type)
-      return redirect_error("invalid_request", "The response_type parameter is missing.");
+      return redirect_error(OAuthError::kInvalidRequest, "The response_type parameter is missing.");
     if (*response_type != "code") {
-      return redirect_error("unsupported_response_type", "Only response_type=code is supported.");
+      return redirect_error(OAuthError::kUnsupportedResponseType,
+                            "Only response_type=code is supported.");
     }
     if (!client_->grant_types.count("authorization_code")) {
       return redirect_error(
-          "unauthorized_client",
+          OAuthError::kUnauthorizedClient,
           "The client '" + client_->id + "' may not use the authorization code grant.");
     }
     scope_ = param(form, "scope");
@@ -286,7 +290,7 @@ class AuthorizeFlow {
       for (const auto& item : split_spaces(*scope_)) {
         if (!fixture_.scopes.count(item) || !client_->scopes.count(item)) {
           return redirect_error(
-              "invalid_scope",
+              OAuthError::kInvalidScope,
               "The scope '" + item + "' is unknown or not allowed for this client.");
         }
       }
@@ -294,21 +298,22 @@ class AuthorizeFlow {
     code_challenge_ = param(form, "code_challenge").value_or("");
     auto method = param(form, "code_challenge_method");
     if (method && code_challenge_.empty()) {
-      return redirect_error("invalid_request",
+      return redirect_error(OAuthError::kInvalidRequest,
                             "code_challenge_method was sent without a code_challenge.");
     }
     if (method && *method != "S256" && *method != "plain") {
-      return redirect_error("invalid_request",
+      return redirect_error(OAuthError::kInvalidRequest,
                             "The code_challenge_method must be S256 or plain (RFC 7636 §4.3).");
     }
     if (!code_challenge_.empty() && !is_pkce_value(code_challenge_)) {
       return redirect_error(
-          "invalid_request",
+          OAuthError::kInvalidRequest,
           "The code_challenge must be 43-128 unreserved characters (RFC 7636 §4.2).");
     }
     if (client_->require_pkce && code_challenge_.empty()) {
-      return redirect_error("invalid_request", "The client '" + client_->id +
-                                                   "' must use PKCE: send a code_challenge.");
+      return redirect_error(
+          OAuthError::kInvalidRequest,
+          "The client '" + client_->id + "' must use PKCE: send a code_challenge.");
     }
     if (!code_challenge_.empty()) code_challenge_method_ = method.value_or("plain");
     return true;
@@ -329,7 +334,7 @@ class AuthorizeFlow {
   void take_login(const Form& form) {
     if (form.value("action") == "cancel") {
       ex_.outcome["login"] = "cancel";
-      redirect_error("access_denied", "The user cancelled the login.");
+      redirect_error(OAuthError::kAccessDenied, "The user cancelled the login.");
       return;
     }
     std::string username = form.value("username");
@@ -364,7 +369,8 @@ class AuthorizeFlow {
     redirect(with_query(redirect_uri_, params));
   }
 
-  bool redirect_error(const std::string& error, const std::string& description) {
+  bool redirect_error(OAuthError code, const std::string& description) {
+    const char* error = oauth_error_name(code);
     ex_.outcome["error"] = error;
     Params params{{"error", error}, {"error_description", description}};
     if (state_) params.emplace_back("state", *state_);
@@ -389,7 +395,8 @@ class AuthorizeFlow {
                  html_escape(location) + "\">" + html_escape(host_of(location)) + "</a>.</p>\n"));
   }
 
-  bool error_page(int status, const std::string& error, const std::string& description) {
+  bool error_page(int status, OAuthError code, const std::string& description) {
+    const std::string error = oauth_error_name(code);
     ex_.outcome["error"] = error;
     ex_.outcome["error_page"] = true;
     std::string content =

@@ -1,5 +1,10 @@
 #include "discovery.h"
 
+#include <set>
+
+#include "endpoints.h"
+#include "grant_types.h"
+
 namespace mock2ba {
 
 void handle_discovery(Exchange& ex) {
@@ -9,9 +14,12 @@ void handle_discovery(Exchange& ex) {
   }
   nlohmann::ordered_json doc;
   doc["issuer"] = ex.base_url;
-  doc["authorization_endpoint"] = ex.base_url + "/connect/authorize";
-  doc["token_endpoint"] = ex.base_url + "/connect/token";
-  doc["grant_types_supported"] = {"authorization_code", "password", "refresh_token"};
+  for (const Endpoint& endpoint : endpoints()) {
+    if (endpoint.discovery_key) doc[endpoint.discovery_key] = ex.base_url + endpoint.path;
+  }
+  std::set<std::string> grants;  // sorted, as the document has always listed them
+  for (const GrantType& grant : grant_types()) grants.insert(grant.name);
+  doc["grant_types_supported"] = grants;
   doc["response_types_supported"] = {"code"};
   doc["code_challenge_methods_supported"] = {"S256", "plain"};
   doc["token_endpoint_auth_methods_supported"] = {"client_secret_post", "client_secret_basic",

@@ -7,9 +7,10 @@ void send_json(httplib::Response& res, int status, const std::string& body) {
   res.set_content(body, "application/json;charset=UTF-8");
 }
 
-void send_oauth_error(httplib::Response& res, int status, const std::string& error,
+void send_oauth_error(httplib::Response& res, int status, OAuthError error,
                       const std::string& description) {
-  nlohmann::ordered_json body = {{"error", error}, {"error_description", description}};
+  nlohmann::ordered_json body = {{"error", oauth_error_name(error)},
+                                 {"error_description", description}};
   res.set_header("Cache-Control", "no-store");
   res.set_header("Pragma", "no-cache");
   // Replace, not throw, on bytes that are not UTF-8: a description may quote the request.

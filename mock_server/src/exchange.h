@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "oauth_error.h"
 #include "tenant.h"
 
 namespace mock2ba {
@@ -30,7 +31,7 @@ struct Exchange {
 void send_json(httplib::Response& res, int status, const std::string& body);
 
 // Sends an RFC 6749 §5.2 error: {"error":…,"error_description":…}, never cached.
-void send_oauth_error(httplib::Response& res, int status, const std::string& error,
+void send_oauth_error(httplib::Response& res, int status, OAuthError error,
                       const std::string& description);
 
 // Sends 2BA's web-service error body {"IsError":true,"ErrorMessage":…,"Status":…}.

@@ -1,93 +1,123 @@
 #include "faults.h"
 
-#include <set>
+#include <optional>
+#include <type_traits>
 
+#include "endpoints.h"
 #include "text_util.h"
 
 namespace mock2ba {
 namespace {
 
-std::optional<Fault> parse_fault(const nlohmann::json& spec, const std::string& where,
-                                 std::string* error) {
-  auto fail = [&](const std::string& key, const std::string& message) {
-    *error = where + (key.empty() ? "" : "." + key) + ": " + message;
-    return std::nullopt;
-  };
-  if (!spec.is_object()) return fail("", "expected a fault object");
-  static const std::set<std::string> kKeys = {"path",    "grant_type",   "status",
-                                              "headers", "body",         "delay_ms",
-                                              "drop",    "after_commit", "times"};
-  for (const auto& item : spec.items()) {
-    if (!kKeys.count(item.key())) return fail(item.key(), "unknown key");
-  }
-  Fault f;
-  if (!spec.contains("path") || !spec["path"].is_string() ||
-      spec["path"].get<std::string>().empty() || spec["path"].get<std::string>()[0] != '/') {
-    return fail("path", "required: a path such as \"/OAuth/Token\"");
-  }
-  f.path = to_lower(spec["path"].get<std::string>());
-  if (spec.contains("grant_type")) {
-    if (!spec["grant_type"].is_string()) return fail("grant_type", "expected a string");
-    f.grant_type = spec["grant_type"].get<std::string>();
-  }
-  if (spec.contains("status")) {
-    if (!spec["status"].is_number_integer() || spec["status"] < 100 || spec["status"] > 599) {
-      return fail("status", "expected an HTTP status 100-599");
-    }
-    f.status = spec["status"].get<int>();
-    // An interim status cannot end a request, and 204 and 304 end at their headers.
-    if (*f.status < 200)
-      return fail("status", "1xx is an interim status, not a reply; use 200-599");
-  }
-  if (spec.contains("headers")) {
-    if (!spec["headers"].is_object()) return fail("headers", "expected an object of strings");
-    for (const auto& item : spec["headers"].items()) {
-      if (!item.value().is_string()) return fail("headers." + item.key(), "expected a string");
-      const std::string value = item.value().get<std::string>();
-      if (value.find_first_of("\r\n") != std::string::npos ||
-          item.key().find_first_of("\r\n:") != std::string::npos) {
-        return fail("headers." + item.key(),
-                    "header names and values cannot contain CR, LF or ':'");
-      }
-      f.headers.emplace_back(item.key(), value);
-    }
-  }
-  if (spec.contains("body")) {
-    if (!spec["body"].is_string()) return fail("body", "expected a string (it is sent as it is)");
-    f.body = spec["body"].get<std::string>();
-  }
-  if (spec.contains("delay_ms")) {
-    if (!spec["delay_ms"].is_number_integer() || spec["delay_ms"] < 0 ||
-        spec["delay_ms"] > 600000) {
-      return fail("delay_ms", "expected an integer 0-600000");
-    }
-    f.delay_ms = spec["delay_ms"].get<int>();
-  }
-  for (const char* key : {"drop", "after_commit"}) {
-    if (spec.contains(key) && !spec[key].is_boolean()) return fail(key, "expected true or false");
-  }
-  f.drop = spec.value("drop", false);
-  f.after_commit = spec.value("after_commit", false);
-  if (spec.contains("times")) {
-    if (!spec["times"].is_number_integer() || spec["times"] < 0 || spec["times"] > 1000000000) {
-      return fail("times", "expected an integer from 0 to 1000000000");
-    }
-    f.times = spec["times"].get<int>();
-  }
-  if (!f.status && !f.drop && !f.after_commit && f.delay_ms == 0) {
-    return fail("", "a fault needs at least one of status, drop, after_commit or delay_ms");
-  }
-  if (f.drop && f.status) return fail("drop", "drop sends no reply, so it cannot have a status");
-  if (f.status && (*f.status == 204 || *f.status == 304) && f.body && !f.body->empty())
-    return fail("body", "a " + std::to_string(*f.status) + " reply cannot carry a body");
-  return f;
+using nlohmann::json;
+
+// A fault spec that cannot be used: the key (empty: the whole object) and why.
+struct SpecError {
+  std::string key;
+  std::string message;
+};
+
+template <typename T>
+bool has_type(const json& v) {
+  if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
+  if constexpr (std::is_same_v<T, int>) return v.is_number_integer();
+  if constexpr (std::is_same_v<T, std::string>) return v.is_string();
+}
+
+// Reads `key` into `out` when present. Throws SpecError{key, message} when the value has another
+// type or `valid` refuses it (checked on the JSON value, before any narrowing).
+template <typename T, typename Out>
+void read(
+    const json& spec, const char* key, Out& out, const char* message,
+    bool (*valid)(const json&) = [](const json&) { return true; }) {
+  auto it = spec.find(key);
+  if (it == spec.end()) return;
+  if (!has_type<T>(*it) || !valid(*it)) throw SpecError{key, message};
+  out = it->template get<T>();
+}
+
+template <typename T>
+json or_null(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
 }
 
 }  // namespace
 
-bool is_token_route(const std::string& lower_route) {
-  return lower_route == "/oauth/token" || lower_route == "/connect/token";
+void to_json(json& j, const Fault& f) {
+  json headers = json::object();
+  for (const auto& [name, value] : f.headers) headers[name] = value;
+  j = {{"id", f.id},
+       {"path", f.path},
+       {"grant_type", or_null(f.grant_type)},
+       {"status", or_null(f.status)},
+       {"headers", std::move(headers)},
+       {"body", or_null(f.body)},
+       {"delay_ms", f.delay_ms},
+       {"drop", f.drop},
+       {"after_commit", f.after_commit},
+       {"times", f.times},
+       {"hits", f.hits}};
 }
+
+// Throws SpecError. The keys a spec may have are those to_json writes, less the server's own.
+void from_json(const json& spec, Fault& f) {
+  if (!spec.is_object()) throw SpecError{"", "expected a fault object"};
+  static const json kWritten = Fault{};
+  for (const auto& item : spec.items()) {
+    if (!kWritten.contains(item.key()) || item.key() == "id" || item.key() == "hits")
+      throw SpecError{item.key(), "unknown key"};
+  }
+  read<std::string>(
+      spec, "path", f.path, "required: a path such as \"/OAuth/Token\"",
+      [](const json& v) { return v.get_ref<const std::string&>().rfind('/', 0) == 0; });
+  if (f.path.empty()) throw SpecError{"path", "required: a path such as \"/OAuth/Token\""};
+  f.path = to_lower(f.path);
+  read<std::string>(spec, "grant_type", f.grant_type, "expected a string");
+  read<int>(spec, "status", f.status, "expected an HTTP status 100-599",
+            [](const json& v) { return v >= 100 && v <= 599; });
+  // An interim status cannot end a request, and 204 and 304 end at their headers.
+  if (f.status && *f.status < 200)
+    throw SpecError{"status", "1xx is an interim status, not a reply; use 200-599"};
+  if (spec.contains("headers")) {
+    if (!spec["headers"].is_object()) throw SpecError{"headers", "expected an object of strings"};
+    for (const auto& item : spec["headers"].items()) {
+      if (!item.value().is_string()) throw SpecError{"headers." + item.key(), "expected a string"};
+      const std::string value = item.value().get<std::string>();
+      if (value.find_first_of("\r\n") != std::string::npos ||
+          item.key().find_first_of("\r\n:") != std::string::npos) {
+        throw SpecError{"headers." + item.key(),
+                        "header names and values cannot contain CR, LF or ':'"};
+      }
+      f.headers.emplace_back(item.key(), value);
+    }
+  }
+  read<std::string>(spec, "body", f.body, "expected a string (it is sent as it is)");
+  read<int>(spec, "delay_ms", f.delay_ms, "expected an integer 0-600000",
+            [](const json& v) { return v >= 0 && v <= 600000; });
+  read<bool>(spec, "drop", f.drop, "expected true or false");
+  read<bool>(spec, "after_commit", f.after_commit, "expected true or false");
+  read<int>(spec, "times", f.times, "expected an integer from 0 to 1000000000",
+            [](const json& v) { return v >= 0 && v <= 1000000000; });
+  if (!f.status && !f.drop && !f.after_commit && f.delay_ms == 0)
+    throw SpecError{"", "a fault needs at least one of status, drop, after_commit or delay_ms"};
+  if (f.drop && f.status)
+    throw SpecError{"drop", "drop sends no reply, so it cannot have a status"};
+  if (f.status && (*f.status == 204 || *f.status == 304) && f.body && !f.body->empty())
+    throw SpecError{"body", "a " + std::to_string(*f.status) + " reply cannot carry a body"};
+}
+
+namespace {
+
+std::optional<Fault> parse_fault(const json& spec, const std::string& where, std::string* error) {
+  try {
+    return spec.get<Fault>();
+  } catch (const SpecError& e) {
+    *error = where + (e.key.empty() ? "" : "." + e.key) + ": " + e.message;
+    return std::nullopt;
+  }
+}
+
+}  // namespace
 
 std::optional<std::vector<int>> FaultQueue::add(const nlohmann::json& spec, std::string* error) {
   std::vector<Fault> parsed;
@@ -117,9 +147,8 @@ std::optional<Fault> FaultQueue::take(const std::string& lower_route,
                                       const std::string& grant_type) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
-    bool path_matches =
-        it->path == lower_route || (is_token_route(it->path) && is_token_route(lower_route));
-    if (!path_matches || (it->grant_type && *it->grant_type != grant_type)) continue;
+    if (!same_endpoint(it->path, lower_route) || (it->grant_type && *it->grant_type != grant_type))
+      continue;
     ++it->hits;
     Fault hit = *it;
     if (it->times != 0 && it->hits >= it->times) faults_.erase(it);
@@ -131,24 +160,7 @@ std::optional<Fault> FaultQueue::take(const std::string& lower_route,
 
 nlohmann::json FaultQueue::to_json() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& f : faults_) {
-    nlohmann::json headers = nlohmann::json::object();
-    for (const auto& [k, v] : f.headers) headers[k] = v;
-    list.push_back(
-        {{"id", f.id},
-         {"path", f.path},
-         {"grant_type", f.grant_type ? nlohmann::json(*f.grant_type) : nlohmann::json(nullptr)},
-         {"status", f.status ? nlohmann::json(*f.status) : nlohmann::json(nullptr)},
-         {"headers", headers},
-         {"body", f.body ? nlohmann::json(*f.body) : nlohmann::json(nullptr)},
-         {"delay_ms", f.delay_ms},
-         {"drop", f.drop},
-         {"after_commit", f.after_commit},
-         {"times", f.times},
-         {"hits", f.hits}});
-  }
-  return {{"faults", std::move(list)}};
+  return {{"faults", faults_}};
 }
 
 void FaultQueue::clear() {

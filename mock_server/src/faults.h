@@ -29,8 +29,11 @@ struct Fault {
   int hits = 0;
 };
 
-// Whether a route is one of the token endpoint's paths (they are one endpoint).
-bool is_token_route(const std::string& lower_route);
+// The fault as GET /__mock/faults lists it.
+void to_json(nlohmann::json& j, const Fault& f);
+// A fault from its spec (POST /__mock/faults); every key is checked. Throws on a bad spec (use
+// FaultQueue::add, which turns that into an error naming the key).
+void from_json(const nlohmann::json& spec, Fault& f);
 
 class FaultQueue {
  public:

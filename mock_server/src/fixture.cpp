@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "grant_types.h"
 #include "json_input.h"
 
 namespace mock2ba {
@@ -14,29 +16,58 @@ namespace {
 
 using nlohmann::json;
 
-// Reads one JSON object strictly: every key must be known, every value of the right type.
+// Edits (insertions, deletions, substitutions) that turn `a` into `b`; for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Reads one JSON object strictly: every value of the right type, and every key one that the
+// parsing code asked about. The reader records each key asked for (present or not);
+// reject_unread_keys() then refuses the rest, so a key the code does not read cannot be
+// accepted and silently ignored. An error met while reading is reported as a misspelt key
+// instead when the object holds an unread key two edits from an absent one that was asked for.
 class ObjectReader {
  public:
-  ObjectReader(const json& object, std::string path, const std::string& source)
-      : object_(object), path_(std::move(path)), source_(source) {
+  // kOpen: other keys are data (product records), so none is refused or called a misspelling.
+  enum Keys { kStrict, kOpen };
+
+  ObjectReader(const json& object, std::string path, const std::string& source, Keys keys = kStrict)
+      : object_(object), path_(std::move(path)), source_(source), keys_(keys) {
     if (!object_.is_object()) fail(path_, "expected an object, got " + describe(object_));
   }
 
-  // Rejects keys that no accessor asked about (call after reading every key).
-  void reject_unknown_keys(const std::set<std::string>& known) const {
+  // Fails on the first key no accessor asked about (call after reading the whole object).
+  void reject_unread_keys() const {
     for (const auto& item : object_.items()) {
-      if (!known.count(item.key())) fail(key_path(item.key()), "unknown key");
+      if (!asked_.count(item.key())) fail_unknown(item.key(), nearest_absent(item.key()));
     }
   }
 
-  bool has(const char* key) const { return object_.contains(key); }
-  const json& raw(const char* key) const { return object_.at(key); }
+  bool has(const char* key) {
+    asked_.insert(key);
+    return object_.contains(key);
+  }
+  const json& raw(const char* key) {
+    asked_.insert(key);
+    return object_.at(key);
+  }
   std::string key_path(const std::string& key) const {
     return path_.empty() ? key : path_ + "." + key;
   }
 
   // Integers are seconds or counts; the cap keeps millisecond arithmetic far from overflow.
-  std::optional<int64_t> integer(const char* key, int64_t min) const {
+  std::optional<int64_t> integer(const char* key, int64_t min) {
     constexpr int64_t kMax = 100000000000;  // 1e11 s, about 3,000 years
     if (!has(key)) return std::nullopt;
     const json& v = raw(key);
@@ -48,14 +79,14 @@ class ObjectReader {
     return v.get<int64_t>();
   }
 
-  std::optional<bool> boolean(const char* key) const {
+  std::optional<bool> boolean(const char* key) {
     if (!has(key)) return std::nullopt;
     if (!raw(key).is_boolean())
       fail(key_path(key), "expected true or false, got " + describe(raw(key)));
     return raw(key).get<bool>();
   }
 
-  std::optional<std::string> string(const char* key, bool allow_empty = false) const {
+  std::optional<std::string> string(const char* key, bool allow_empty = false) {
     if (!has(key)) return std::nullopt;
     const json& v = raw(key);
     if (!v.is_string() || (!allow_empty && v.get<std::string>().empty())) {
@@ -64,13 +95,13 @@ class ObjectReader {
     return v.get<std::string>();
   }
 
-  std::string required_string(const char* key) const {
+  std::string required_string(const char* key) {
     auto v = string(key);
     if (!v) fail(key_path(key), "missing (required)");
     return *v;
   }
 
-  std::optional<std::string> one_of(const char* key, const std::set<std::string>& allowed) const {
+  std::optional<std::string> one_of(const char* key, const std::set<std::string>& allowed) {
     auto v = string(key);
     if (v && !allowed.count(*v)) {
       std::string list;
@@ -80,7 +111,7 @@ class ObjectReader {
     return v;
   }
 
-  std::optional<std::vector<std::string>> string_list(const char* key) const {
+  std::optional<std::vector<std::string>> string_list(const char* key) {
     if (!has(key)) return std::nullopt;
     const json& v = raw(key);
     if (!v.is_array()) fail(key_path(key), "expected a list of strings, got " + describe(v));
@@ -96,39 +127,51 @@ class ObjectReader {
   }
 
   [[noreturn]] void fail(const std::string& path, const std::string& message) const {
-    throw FixtureError(source_ + ": " + path + ": " + message);
+    if (keys_ == kStrict && object_.is_object()) {
+      for (const auto& item : object_.items()) {
+        if (asked_.count(item.key())) continue;
+        if (const std::string* meant = nearest_absent(item.key())) fail_unknown(item.key(), meant);
+      }
+    }
+    throw_error(path, message);
   }
 
   static std::string describe(const json& v) { return describe_json_value(v); }
 
  private:
+  [[noreturn]] void throw_error(const std::string& path, const std::string& message) const {
+    throw FixtureError(source_ + ": " + path + ": " + message);
+  }
+
+  [[noreturn]] void fail_unknown(const std::string& key, const std::string* meant) const {
+    throw_error(key_path(key), meant ? "unknown key (did you mean \"" + *meant + "\"?)"
+                                     : std::string("unknown key"));
+  }
+
+  // The key asked for but absent that `key` is nearest to, two edits at most; or nullptr.
+  const std::string* nearest_absent(const std::string& key) const {
+    const std::string* nearest = nullptr;
+    size_t best = 3;
+    for (const auto& candidate : asked_) {
+      if (object_.contains(candidate)) continue;
+      size_t distance = edit_distance(key, candidate);
+      if (distance < best) best = distance, nearest = &candidate;
+    }
+    return nearest;
+  }
+
   const json& object_;
   std::string path_;
   const std::string& source_;
+  Keys keys_;
+  std::set<std::string> asked_;  // every key an accessor asked about
 };
 
-const std::set<std::string> kPolicyKeys = {"access_token_lifetime",
-                                           "refresh_token_lifetime",
-                                           "refresh_token_idle_lifetime",
-                                           "rotate_refresh_tokens",
-                                           "reuse",
-                                           "reuse_grace_period",
-                                           "return_refresh_token_on_refresh",
-                                           "code_lifetime",
-                                           "token_type",
-                                           "refresh_token_requires_offline_access",
-                                           "include_expires_in",
-                                           "expires_in_as_string",
-                                           "extra_response_fields",
-                                           "token_format"};
-
-const std::set<std::string> kGrantTypes = {"password", "refresh_token", "authorization_code"};
 const std::set<std::string> kRights = {"*", "Product", "TradeItem", "Thumbnail"};
 
 void apply_policy(Policy& policy, const json& object, const std::string& path,
                   const std::string& source) {
   ObjectReader r(object, path, source);
-  r.reject_unknown_keys(kPolicyKeys);
   if (auto v = r.integer("access_token_lifetime", 1)) policy.access_token_lifetime = *v;
   if (auto v = r.integer("refresh_token_lifetime", 0)) policy.refresh_token_lifetime = *v;
   if (auto v = r.integer("refresh_token_idle_lifetime", 0)) policy.refresh_token_idle_lifetime = *v;
@@ -168,6 +211,7 @@ void apply_policy(Policy& policy, const json& object, const std::string& path,
   if (auto v = r.one_of("token_format", {"urlsafe", "hostile"})) {
     policy.token_format = *v == "hostile" ? TokenFormat::kHostile : TokenFormat::kUrlSafe;
   }
+  r.reject_unread_keys();
   if (policy.reuse == ReusePolicy::kGrace && r.has("reuse") && policy.reuse_grace_period == 0) {
     r.fail(r.key_path("reuse_grace_period"),
            "\"reuse\": \"grace\" needs a reuse_grace_period >= 1");
@@ -176,25 +220,22 @@ void apply_policy(Policy& policy, const json& object, const std::string& path,
 
 Client parse_client(const json& object, const std::string& path, const Fixture& fixture) {
   ObjectReader r(object, path, fixture.source);
-  r.reject_unknown_keys({"client_id", "client_secret", "name", "grant_types", "redirect_uris",
-                         "scopes", "require_pkce", "policy"});
   Client client;
   client.id = r.required_string("client_id");
   client.secret = r.string("client_secret");
   client.name = r.string("name").value_or(client.id);
   if (auto grants = r.string_list("grant_types")) {
     for (size_t i = 0; i < grants->size(); ++i) {
-      if (!kGrantTypes.count((*grants)[i])) {
+      if (!find_grant_type((*grants)[i])) {
         r.fail(r.key_path("grant_types") + "[" + std::to_string(i) + "]",
-               "unknown grant type \"" + (*grants)[i] +
-                   "\" (expected password, refresh_token or authorization_code)");
+               "unknown grant type \"" + (*grants)[i] + "\" (expected " + grant_type_names() + ")");
       }
       client.grant_types.insert((*grants)[i]);
     }
-  } else if (client.is_public()) {
-    client.grant_types = {"authorization_code", "refresh_token"};
   } else {
-    client.grant_types = kGrantTypes;
+    for (const GrantType& grant : grant_types()) {
+      if (grant.for_public_clients || !client.is_public()) client.grant_types.insert(grant.name);
+    }
   }
   client.redirect_uris = r.string_list("redirect_uris").value_or(std::vector<std::string>{});
   if (auto scopes = r.string_list("scopes")) {
@@ -215,6 +256,7 @@ Client parse_client(const json& object, const std::string& path, const Fixture& 
   client.policy = fixture.policy;
   if (r.has("policy"))
     apply_policy(client.policy, r.raw("policy"), r.key_path("policy"), fixture.source);
+  r.reject_unread_keys();
   for (const auto& [name, user] : fixture.users) {
     if (!user.policy_overrides) continue;
     Policy policy = client.policy;
@@ -226,7 +268,6 @@ Client parse_client(const json& object, const std::string& path, const Fixture& 
 
 User parse_user(const json& object, const std::string& path, const Fixture& fixture) {
   ObjectReader r(object, path, fixture.source);
-  r.reject_unknown_keys({"username", "password", "rights", "policy"});
   User user;
   user.username = r.required_string("username");
   if (!r.has("password")) r.fail(r.key_path("password"), "missing (required)");
@@ -244,13 +285,12 @@ User parse_user(const json& object, const std::string& path, const Fixture& fixt
     apply_policy(probe, r.raw("policy"), r.key_path("policy"), fixture.source);
     user.policy_overrides = r.raw("policy");
   }
+  r.reject_unread_keys();
   return user;
 }
 
 Schedule parse_schedule(const json& object, const std::string& path, const Fixture& fixture) {
   ObjectReader r(object, path, fixture.source);
-  r.reject_unknown_keys(
-      {"token", "per", "nth", "from", "user", "client", "lifetime", "idle_lifetime"});
   Schedule s;
   auto token = r.one_of("token", {"access_token", "refresh_token"});
   if (!token)
@@ -275,12 +315,12 @@ Schedule parse_schedule(const json& object, const std::string& path, const Fixtu
     r.fail(r.key_path("idle_lifetime"), "only refresh tokens have an idle lifetime");
   }
   if (!s.lifetime && !s.idle_lifetime) r.fail(path, "give \"lifetime\" or \"idle_lifetime\"");
+  r.reject_unread_keys();
   return s;
 }
 
 TimedEvent parse_event(const json& object, const std::string& path, const Fixture& fixture) {
   ObjectReader r(object, path, fixture.source);
-  r.reject_unknown_keys({"at", "after", "action", "user", "client"});
   TimedEvent e;
   if (auto at = r.integer("at", 0)) e.at_ms = *at * 1000;
   if (auto after = r.integer("after", 0)) e.after_ms = *after * 1000;
@@ -298,10 +338,11 @@ TimedEvent parse_event(const json& object, const std::string& path, const Fixtur
   if (e.client && !fixture.clients.count(*e.client)) {
     r.fail(r.key_path("client"), "no such client \"" + *e.client + "\"");
   }
+  r.reject_unread_keys();
   return e;
 }
 
-json parse_records(const ObjectReader& r, const char* key, const std::vector<const char*>& required,
+json parse_records(ObjectReader& r, const char* key, const std::vector<const char*>& required,
                    const std::string& source) {
   if (!r.has(key)) return json::array();
   const json& list = r.raw(key);
@@ -309,7 +350,7 @@ json parse_records(const ObjectReader& r, const char* key, const std::vector<con
     r.fail(key, "expected a list of objects, got " + ObjectReader::describe(list));
   for (size_t i = 0; i < list.size(); ++i) {
     std::string item_path = std::string(key) + "[" + std::to_string(i) + "]";
-    ObjectReader item(list[i], item_path, source);
+    ObjectReader item(list[i], item_path, source, ObjectReader::kOpen);  // other keys are data
     for (const char* field : required) {
       if (!item.has(field)) item.fail(item.key_path(field), "missing (required)");
       if (!item.raw(field).is_string() && !item.raw(field).is_number_integer()) {
@@ -339,8 +380,6 @@ Fixture parse_fixture(const json& document, const std::string& source) {
   Fixture fixture;
   fixture.source = source;
   ObjectReader r(document, "", fixture.source);
-  r.reject_unknown_keys({"description", "policy", "scopes", "clients", "users", "schedules",
-                         "events", "clock", "products", "trade_items", "auto_login"});
   fixture.description = r.string("description", true).value_or("");
   if (r.has("policy")) apply_policy(fixture.policy, r.raw("policy"), "policy", fixture.source);
   auto scopes = r.string_list("scopes").value_or(
@@ -390,14 +429,15 @@ Fixture parse_fixture(const json& document, const std::string& source) {
   }
   if (r.has("clock")) {
     ObjectReader clock(r.raw("clock"), "clock", fixture.source);
-    clock.reject_unknown_keys({"start", "frozen"});
     if (auto start = clock.integer("start", 0)) fixture.clock_start_ms = *start * 1000;
     fixture.clock_frozen = clock.boolean("frozen").value_or(false);
+    clock.reject_unread_keys();
   }
   fixture.products = parse_records(r, "products", {"Id", "GTIN", "ManufacturerGLN", "Productcode"},
                                    fixture.source);
   fixture.trade_items =
       parse_records(r, "trade_items", {"SupplierGLN", "SuppliersTradeItemId"}, fixture.source);
+  r.reject_unread_keys();
   return fixture;
 }
 

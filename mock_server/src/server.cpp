@@ -9,14 +9,12 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "authorize_endpoint.h"
 #include "client_auth.h"
 #include "control_api.h"
-#include "discovery.h"
+#include "endpoints.h"
 #include "form.h"
 #include "product_api.h"
 #include "text_util.h"
-#include "token_endpoint.h"
 
 namespace mock2ba {
 namespace {
@@ -208,7 +206,8 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
           dispatch(req, reply.response, &reply.effect);
         },
         [](int status, const std::string& message, httplib::Response& res) {
-          send_oauth_error(res, status, status >= 500 ? "server_error" : "invalid_request",
+          send_oauth_error(res, status,
+                           status >= 500 ? OAuthError::kServerError : OAuthError::kInvalidRequest,
                            message);
         },
         [this](const httplib::Request& req) { return may_block(req); });
@@ -217,12 +216,7 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
                                 options_.tls_key + ": " + e.what());
   }
 
-  add_route("/oauth/token", handle_token_endpoint);
-  add_route("/connect/token", handle_token_endpoint);
-  add_route("/.well-known/openid-configuration", handle_discovery);
-  add_route("/oauth/authorize", handle_authorize_endpoint);
-  add_route("/connect/authorize", handle_authorize_endpoint);
-  add_route("/", handle_base_page);
+  for (const Endpoint& endpoint : endpoints()) add_route(to_lower(endpoint.path), endpoint.handle);
 }
 
 MockServer::~MockServer() { stop(); }
@@ -385,13 +379,14 @@ bool MockServer::validate(const httplib::Request& req, httplib::Response& res) c
   for (const auto& [name, value] : req.headers) {
     if (has_control_bytes(name) || has_control_bytes(value)) {
       ask_to_close(req, res);
-      send_oauth_error(res, 400, "invalid_request", "A header contains a NUL or control byte.");
+      send_oauth_error(res, 400, OAuthError::kInvalidRequest,
+                       "A header contains a NUL or control byte.");
       return false;
     }
   }
   if (req.path.find('\0') != std::string::npos || !is_valid_utf8(req.path) ||
       !is_valid_utf8(req.target)) {
-    send_oauth_error(res, 400, "invalid_request",
+    send_oauth_error(res, 400, OAuthError::kInvalidRequest,
                      "The path or query is not valid UTF-8 or contains a NUL byte.");
     return false;
   }

@@ -4,6 +4,7 @@
 
 #include "client_auth.h"
 #include "form.h"
+#include "grant_types.h"
 #include "text_util.h"
 
 namespace mock2ba {
@@ -37,212 +38,81 @@ void append_json_token(std::string& out, std::string_view token) {
 
 // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
 // Points into the form (no copy); nullptr when absent or empty.
-const std::string* param(const Form& form, const char* name) {
+const std::string* form_param(const Form& form, const char* name) {
   const std::string* value = form.find(name);
   return value && !value->empty() ? value : nullptr;
 }
 
-std::optional<std::string> optional_param(const Form& form, const char* name) {
-  const std::string* value = param(form, name);
-  return value ? std::optional<std::string>(*value) : std::nullopt;
-}
-
-class TokenRequest {
+class TokenRequest : public GrantRequest {
  public:
   explicit TokenRequest(Exchange& ex) : ex_(ex), fixture_(*ex.state->fixture) {}
 
   void handle() {
     if (ex_.req.method != "POST") {
       ex_.res.set_header("Allow", "POST");
-      return error(405, "invalid_request", "The token endpoint accepts only POST (RFC 6749 §3.2).");
+      return error(405, OAuthError::kInvalidRequest,
+                   "The token endpoint accepts only POST (RFC 6749 §3.2).");
     }
     if (!is_form_content_type(ex_.req.get_header_value("Content-Type"))) {
-      return error(400, "invalid_request",
+      return error(400, OAuthError::kInvalidRequest,
                    "The Content-Type must be application/x-www-form-urlencoded.");
     }
     std::string parse_error;
     auto form = Form::parse(ex_.req.body, &parse_error);
     if (!form)
-      return error(400, "invalid_request", "The body is not a valid form: " + parse_error + ".");
+      return error(400, OAuthError::kInvalidRequest,
+                   "The body is not a valid form: " + parse_error + ".");
     form_ = std::move(*form);
     for (const auto& [name, value] : form_.fields()) {
       if (!is_valid_utf8(name) || !is_valid_utf8(value)) {
-        return error(400, "invalid_request", "Form values must be UTF-8 once decoded.");
+        return error(400, OAuthError::kInvalidRequest, "Form values must be UTF-8 once decoded.");
       }
     }
     // Usually no name repeats and the per-name counts are skipped.
     for (const auto& name : has_repeated_names(form_) ? kSingleValued : kNone) {
       if (form_.count(name) > 1) {
-        return error(400, "invalid_request",
+        return error(400, OAuthError::kInvalidRequest,
                      "The parameter '" + name + "' is repeated (RFC 6749 §3.2).");
       }
     }
-    const std::string* grant_type = param(form_, "grant_type");
+    const std::string* grant_type = form_param(form_, "grant_type");
     if (grant_type) ex_.outcome["grant_type"] = *grant_type;
     if (!authenticate_client()) return;
-    if (!grant_type) return error(400, "invalid_request", "The grant_type parameter is missing.");
-    static const std::set<std::string> kGrants = {"password", "refresh_token",
-                                                  "authorization_code"};
-    if (!kGrants.count(*grant_type)) {
-      return error(400, "unsupported_grant_type",
-                   "The grant type '" + *grant_type +
-                       "' is not supported; use password, refresh_token or authorization_code.");
+    if (!grant_type)
+      return error(400, OAuthError::kInvalidRequest, "The grant_type parameter is missing.");
+    const GrantType* grant = find_grant_type(*grant_type);
+    if (!grant) {
+      return error(
+          400, OAuthError::kUnsupportedGrantType,
+          "The grant type '" + *grant_type + "' is not supported; use " + grant_type_names() + ".");
     }
     if (!client_->grant_types.count(*grant_type)) {
       return error(
-          400, "unauthorized_client",
+          400, OAuthError::kUnauthorizedClient,
           "The client '" + client_->id + "' may not use the grant type '" + *grant_type + "'.");
     }
-    scope_ = optional_param(form_, "scope");
+    if (const std::string* scope = form_param(form_, "scope")) scope_ = *scope;
     if (scope_ && !check_scope()) return;
-    if (*grant_type == "password") return password_grant();
-    if (*grant_type == "refresh_token") {
-      refreshing_ = true;
-      return refresh_grant();
-    }
-    return code_grant();
+    grant->handle(*this);
   }
 
- private:
-  void error(int status, const std::string& code, const std::string& description) {
-    ex_.outcome["error"] = code;
-    if (code == "invalid_client" && used_basic_) {
+  // GrantRequest, for the grant handlers.
+  const std::string* param(const char* name) const override { return form_param(form_, name); }
+  const Form& form() const override { return form_; }
+  const Client& client() const override { return *client_; }
+  const std::optional<std::string>& scope() const override { return scope_; }
+  Exchange& exchange() override { return ex_; }
+
+  void error(int status, OAuthError code, const std::string& description) override {
+    ex_.outcome["error"] = oauth_error_name(code);
+    if (code == OAuthError::kInvalidClient && used_basic_) {
       status = 401;
       ex_.res.set_header("WWW-Authenticate", "Basic realm=\"2BA\"");
     }
     send_oauth_error(ex_.res, status, code, description);
   }
 
-  bool authenticate_client() {
-    std::string header = ex_.req.get_header_value("Authorization");
-    std::string basic_error;
-    auto basic = parse_basic_authorization(header, &basic_error);
-    if (!basic && !basic_error.empty()) {
-      used_basic_ = true;
-      ex_.outcome["client_auth_failure"] = "malformed_basic";
-      error(401, "invalid_client", basic_error);
-      return false;
-    }
-    used_basic_ = basic.has_value();
-    const std::string* body_id = param(form_, "client_id");
-    const std::string* body_secret = param(form_, "client_secret");
-    std::string client_id;
-    std::vector<const std::string*> presented;  // acceptable spellings of the secret
-    if (basic) {
-      if (body_secret) {
-        ex_.outcome["client_auth_failure"] = "secret_sent_twice";
-        error(400, "invalid_request",
-              "Client credentials were sent both in the Authorization header and in the body; use "
-              "one method.");
-        return false;
-      }
-      if (body_id && *body_id != basic->client_id && *body_id != basic->raw_client_id) {
-        ex_.outcome["client_auth_failure"] = "client_id_mismatch";
-        error(400, "invalid_request",
-              "The client_id in the body differs from the one in the Authorization header.");
-        return false;
-      }
-      client_id =
-          fixture_.clients.count(basic->client_id) ? basic->client_id : basic->raw_client_id;
-      presented = {&basic->client_secret, &basic->raw_client_secret};
-      ex_.outcome["client_auth"] = "client_secret_basic";
-      ex_.outcome["basic_form_encoded"] = basic->client_secret != basic->raw_client_secret ||
-                                          basic->client_id != basic->raw_client_id;
-    } else {
-      if (!body_id) {
-        ex_.outcome["client_auth_failure"] = "missing_client_id";
-        error(400, "invalid_client",
-              "Client authentication is missing: send client_id and client_secret in the body or "
-              "use HTTP Basic.");
-        return false;
-      }
-      client_id = *body_id;
-      if (body_secret) presented = {body_secret};
-      ex_.outcome["client_auth"] = body_secret ? "client_secret_post" : "none";
-    }
-    ex_.outcome["client_id"] = client_id;
-    auto it = fixture_.clients.find(client_id);
-    if (it == fixture_.clients.end()) {
-      ex_.outcome["client_auth_failure"] = "unknown_client";
-      error(400, "invalid_client", "The client '" + client_id + "' is unknown.");
-      return false;
-    }
-    client_ = &it->second;
-    if (client_->is_public()) {
-      if (!presented.empty() && !(presented.size() == 1 && presented[0]->empty())) {
-        ex_.outcome["client_auth_failure"] = "secret_for_public_client";
-        error(400, "invalid_client",
-              "The client '" + client_id + "' is public and has no secret; send none.");
-        return false;
-      }
-      return true;
-    }
-    for (const std::string* secret : presented) {
-      if (secrets_equal(*secret, *client_->secret)) return true;
-    }
-    // Say which part failed (a mock may; the real server would not): the usual mistakes are a
-    // secret never sent and the secret of another client or environment.
-    const char* where = used_basic_ ? "in the Authorization header (HTTP Basic)" : "in the body";
-    if (presented.empty()) {
-      ex_.outcome["client_auth_failure"] = "missing_secret";
-      error(400, "invalid_client",
-            "The client_secret of client '" + client_id +
-                "' is missing: send it in the body or use HTTP Basic.");
-    } else {
-      ex_.outcome["client_auth_failure"] = "wrong_secret";
-      error(400, "invalid_client",
-            "The client_secret sent " + std::string(where) + " is wrong for client '" + client_id +
-                "'.");
-    }
-    return false;
-  }
-
-  bool check_scope() {
-    for (const auto& item : split_spaces(*scope_)) {
-      if (!fixture_.scopes.count(item) || !client_->scopes.count(item)) {
-        error(400, "invalid_scope",
-              "The scope '" + item + "' is unknown or not allowed for this client.");
-        return false;
-      }
-    }
-    return true;
-  }
-
-  void password_grant() {
-    const std::string* username = param(form_, "username");
-    const std::string* password = form_.find("password");
-    if (!username || !password) {
-      return error(400, "invalid_request", "The password grant needs both username and password.");
-    }
-    ex_.outcome["username"] = *username;
-    auto user = fixture_.users.find(*username);
-    if (user == fixture_.users.end() || !secrets_equal(*password, user->second.password)) {
-      return error(400, "invalid_grant", "The user name or password is incorrect.");
-    }
-    auto tokens = ex_.state->store.issue_for_password(*client_, user->second, scope_.value_or(""),
-                                                      scope_.has_value(), ex_.now);
-    succeed(tokens);
-  }
-
-  void refresh_grant() {
-    const std::string* refresh_token = param(form_, "refresh_token");
-    if (!refresh_token)
-      return error(400, "invalid_request", "The refresh_token parameter is missing.");
-    auto result = ex_.state->store.refresh(*refresh_token, *client_, scope_, ex_.now);
-    finish(result);
-  }
-
-  void code_grant() {
-    const std::string* code = param(form_, "code");
-    if (!code) return error(400, "invalid_request", "The code parameter is missing.");
-    auto result =
-        ex_.state->store.redeem_code(*code, *client_, optional_param(form_, "redirect_uri"),
-                                     optional_param(form_, "code_verifier"), ex_.now);
-    finish(result);
-  }
-
-  void finish(const GrantResult& result) {
-    const char* state_key = refreshing_ ? "refresh_token_state" : "code_state";
+  void finish(const GrantResult& result, const char* state_key) override {
     if (result.error) {
       ex_.outcome[state_key] = token_state_name(result.error->state);
       if (result.error->grant_id)
@@ -253,7 +123,7 @@ class TokenRequest {
     succeed(*result.tokens);
   }
 
-  void succeed(const IssuedTokens& tokens) {
+  void succeed(const IssuedTokens& tokens) override {
     auto user = fixture_.users.find(tokens.username);
     const Policy& policy =
         fixture_.policy_for(*client_, user == fixture_.users.end() ? nullptr : &user->second);
@@ -294,12 +164,107 @@ class TokenRequest {
     send_json(ex_.res, 200, body);
   }
 
+ private:
+  bool authenticate_client() {
+    std::string header = ex_.req.get_header_value("Authorization");
+    std::string basic_error;
+    auto basic = parse_basic_authorization(header, &basic_error);
+    if (!basic && !basic_error.empty()) {
+      used_basic_ = true;
+      ex_.outcome["client_auth_failure"] = "malformed_basic";
+      error(401, OAuthError::kInvalidClient, basic_error);
+      return false;
+    }
+    used_basic_ = basic.has_value();
+    const std::string* body_id = form_param(form_, "client_id");
+    const std::string* body_secret = form_param(form_, "client_secret");
+    std::string client_id;
+    std::vector<const std::string*> presented;  // acceptable spellings of the secret
+    if (basic) {
+      if (body_secret) {
+        ex_.outcome["client_auth_failure"] = "secret_sent_twice";
+        error(400, OAuthError::kInvalidRequest,
+              "Client credentials were sent both in the Authorization header and in the body; use "
+              "one method.");
+        return false;
+      }
+      if (body_id && *body_id != basic->client_id && *body_id != basic->raw_client_id) {
+        ex_.outcome["client_auth_failure"] = "client_id_mismatch";
+        error(400, OAuthError::kInvalidRequest,
+              "The client_id in the body differs from the one in the Authorization header.");
+        return false;
+      }
+      client_id =
+          fixture_.clients.count(basic->client_id) ? basic->client_id : basic->raw_client_id;
+      presented = {&basic->client_secret, &basic->raw_client_secret};
+      ex_.outcome["client_auth"] = "client_secret_basic";
+      ex_.outcome["basic_form_encoded"] = basic->client_secret != basic->raw_client_secret ||
+                                          basic->client_id != basic->raw_client_id;
+    } else {
+      if (!body_id) {
+        ex_.outcome["client_auth_failure"] = "missing_client_id";
+        error(400, OAuthError::kInvalidClient,
+              "Client authentication is missing: send client_id and client_secret in the body or "
+              "use HTTP Basic.");
+        return false;
+      }
+      client_id = *body_id;
+      if (body_secret) presented = {body_secret};
+      ex_.outcome["client_auth"] = body_secret ? "client_secret_post" : "none";
+    }
+    ex_.outcome["client_id"] = client_id;
+    auto it = fixture_.clients.find(client_id);
+    if (it == fixture_.clients.end()) {
+      ex_.outcome["client_auth_failure"] = "unknown_client";
+      error(400, OAuthError::kInvalidClient, "The client '" + client_id + "' is unknown.");
+      return false;
+    }
+    client_ = &it->second;
+    if (client_->is_public()) {
+      if (!presented.empty() && !(presented.size() == 1 && presented[0]->empty())) {
+        ex_.outcome["client_auth_failure"] = "secret_for_public_client";
+        error(400, OAuthError::kInvalidClient,
+              "The client '" + client_id + "' is public and has no secret; send none.");
+        return false;
+      }
+      return true;
+    }
+    for (const std::string* secret : presented) {
+      if (secrets_equal(*secret, *client_->secret)) return true;
+    }
+    // Say which part failed (a mock may; the real server would not): the usual mistakes are a
+    // secret never sent and the secret of another client or environment.
+    const char* where = used_basic_ ? "in the Authorization header (HTTP Basic)" : "in the body";
+    if (presented.empty()) {
+      ex_.outcome["client_auth_failure"] = "missing_secret";
+      error(400, OAuthError::kInvalidClient,
+            "The client_secret of client '" + client_id +
+                "' is missing: send it in the body or use HTTP Basic.");
+    } else {
+      ex_.outcome["client_auth_failure"] = "wrong_secret";
+      error(400, OAuthError::kInvalidClient,
+            "The client_secret sent " + std::string(where) + " is wrong for client '" + client_id +
+                "'.");
+    }
+    return false;
+  }
+
+  bool check_scope() {
+    for (const auto& item : split_spaces(*scope_)) {
+      if (!fixture_.scopes.count(item) || !client_->scopes.count(item)) {
+        error(400, OAuthError::kInvalidScope,
+              "The scope '" + item + "' is unknown or not allowed for this client.");
+        return false;
+      }
+    }
+    return true;
+  }
+
   Exchange& ex_;
   const Fixture& fixture_;
   Form form_;
   const Client* client_ = nullptr;
   bool used_basic_ = false;
-  bool refreshing_ = false;  // the refresh_token grant, not the authorization_code one
   std::optional<std::string> scope_;
 };
 

@@ -35,10 +35,9 @@ std::string sha256(const std::string& input) {
   return std::string(reinterpret_cast<char*>(digest), length);
 }
 
-GrantResult fail(std::string error, std::string description,
-                 TokenState state = TokenState::kUnknown, uint64_t grant_id = 0) {
-  return GrantResult{std::nullopt,
-                     GrantError{std::move(error), std::move(description), state, grant_id}};
+GrantResult fail(OAuthError error, std::string description, TokenState state = TokenState::kUnknown,
+                 uint64_t grant_id = 0) {
+  return GrantResult{std::nullopt, GrantError{error, std::move(description), state, grant_id}};
 }
 
 }  // namespace
@@ -202,22 +201,23 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
   FreshTokens fresh = mint(client.policy.token_format);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = refresh_.find(refresh_token);
-  if (it == refresh_.end()) return fail("invalid_grant", "The refresh token is unknown.");
+  if (it == refresh_.end()) return fail(OAuthError::kInvalidGrant, "The refresh token is unknown.");
   RefreshRecord& record = it->second;
   Grant& grant = grants_.at(record.grant_id);
   TokenState state = refresh_state_locked(record, now);
   if (grant.client_id != client.id) {
-    return fail("invalid_grant", "The refresh token was issued to another client.", state,
+    return fail(OAuthError::kInvalidGrant, "The refresh token was issued to another client.", state,
                 grant.id);
   }
   if (state == TokenState::kRevoked) {
-    return fail("invalid_grant", "The refresh token has been revoked.", state, grant.id);
+    return fail(OAuthError::kInvalidGrant, "The refresh token has been revoked.", state, grant.id);
   }
   // An expired token stays expired even when it was also rotated.
   bool expired = (record.expires_ms != 0 && now >= record.expires_ms) ||
                  (record.idle_ms != 0 && now >= record.last_used_ms + record.idle_ms);
   if (expired)
-    return fail("invalid_grant", "The refresh token has expired.", TokenState::kExpired, grant.id);
+    return fail(OAuthError::kInvalidGrant, "The refresh token has expired.", TokenState::kExpired,
+                grant.id);
 
   const Policy& policy = policy_locked(grant);
   if (state == TokenState::kRotated) {
@@ -226,12 +226,12 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
     if (!in_grace) {
       if (policy.reuse == ReusePolicy::kRevokeGrant) {
         revoke_grant_locked(grant);
-        return fail("invalid_grant",
+        return fail(OAuthError::kInvalidGrant,
                     "The refresh token was already used; every token of this grant is now revoked.",
                     state, grant.id);
       }
-      return fail("invalid_grant", "The refresh token was already used (it was rotated).", state,
-                  grant.id);
+      return fail(OAuthError::kInvalidGrant, "The refresh token was already used (it was rotated).",
+                  state, grant.id);
     }
   }
   if (scope) {
@@ -239,8 +239,9 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
       bool granted =
           grant.has_scope ? scope_contains(grant.scope, item) : client.scopes.count(item) > 0;
       if (!granted) {
-        return fail("invalid_scope", "The scope '" + item + "' was not part of the original grant.",
-                    state, grant.id);
+        return fail(OAuthError::kInvalidScope,
+                    "The scope '" + item + "' was not part of the original grant.", state,
+                    grant.id);
       }
     }
   }
@@ -300,25 +301,27 @@ GrantResult TokenStore::redeem_code(const std::string& code, const Client& clien
   FreshTokens fresh = mint(client.policy.token_format);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = codes_.find(code);
-  if (it == codes_.end()) return fail("invalid_grant", "The authorization code is unknown.");
+  if (it == codes_.end())
+    return fail(OAuthError::kInvalidGrant, "The authorization code is unknown.");
   CodeRecord& record = it->second;
   if (record.used) {
     auto grant = grants_.find(record.grant_id);
     if (grant != grants_.end()) revoke_grant_locked(grant->second);
-    return fail("invalid_grant",
+    return fail(OAuthError::kInvalidGrant,
                 "The authorization code was already used; the tokens it issued are now revoked.",
                 TokenState::kRotated, record.grant_id);
   }
   if (now >= record.expires_ms) {
-    return fail("invalid_grant", "The authorization code has expired.", TokenState::kExpired);
+    return fail(OAuthError::kInvalidGrant, "The authorization code has expired.",
+                TokenState::kExpired);
   }
   const CodeRequest& bound = record.request;
   if (bound.client_id != client.id) {
-    return fail("invalid_grant", "The authorization code was issued to another client.",
+    return fail(OAuthError::kInvalidGrant, "The authorization code was issued to another client.",
                 TokenState::kActive);
   }
   if (!bound.redirect_uri.empty() && redirect_uri.value_or("") != bound.redirect_uri) {
-    return fail("invalid_grant",
+    return fail(OAuthError::kInvalidGrant,
                 redirect_uri
                     ? "The redirect_uri does not match the one of the authorization request."
                     : "The redirect_uri of the authorization request is required.",
@@ -326,20 +329,21 @@ GrantResult TokenStore::redeem_code(const std::string& code, const Client& clien
   }
   if (!bound.code_challenge.empty()) {
     if (!code_verifier)
-      return fail("invalid_grant", "The code_verifier is missing (PKCE).", TokenState::kActive);
+      return fail(OAuthError::kInvalidGrant, "The code_verifier is missing (PKCE).",
+                  TokenState::kActive);
     const std::string& v = *code_verifier;
     if (!is_pkce_value(v)) {
-      return fail("invalid_grant",
+      return fail(OAuthError::kInvalidGrant,
                   "The code_verifier must be 43-128 unreserved characters (RFC 7636 §4.1).",
                   TokenState::kActive);
     }
     std::string expected = bound.code_challenge_method == "S256" ? base64url_encode(sha256(v)) : v;
     if (expected != bound.code_challenge) {
-      return fail("invalid_grant", "The code_verifier does not match the code_challenge.",
+      return fail(OAuthError::kInvalidGrant, "The code_verifier does not match the code_challenge.",
                   TokenState::kActive);
     }
   } else if (code_verifier) {
-    return fail("invalid_grant",
+    return fail(OAuthError::kInvalidGrant,
                 "A code_verifier was sent but the authorization request had no code_challenge.",
                 TokenState::kActive);
   }

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "fixture.h"
+#include "oauth_error.h"
 #include "sharded_map.h"
 
 namespace mock2ba {
@@ -40,7 +41,7 @@ struct IssuedTokens {
 
 // A failed grant: the OAuth error code, a description and, for evidence, the token's state.
 struct GrantError {
-  std::string error;  // invalid_grant, invalid_scope, ...
+  OAuthError error = OAuthError::kInvalidGrant;
   std::string description;
   TokenState state = TokenState::kUnknown;
   uint64_t grant_id = 0;

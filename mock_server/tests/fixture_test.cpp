@@ -152,6 +152,60 @@ TEST(Fixture, ClientErrorsNameTheClient) {
   EXPECT_THAT(load_error(doc), HasSubstr("users[0].rights[0]: unknown right"));
 }
 
+// The reader refuses every key its parsing code never asked about, in every kind of object: a
+// key that nothing reads cannot be accepted and silently ignored.
+TEST(Fixture, AKeyNoReaderAsksForIsRefusedInEveryObject) {
+  const std::pair<const char*, const char*> kPlaces[] = {
+      {"", ""},
+      {"/policy", "policy."},
+      {"/clients/0", "clients[0]."},
+      {"/clients/0/policy", "clients[0].policy."},
+      {"/users/0", "users[0]."},
+      {"/users/0/policy", "users[0].policy."},
+      {"/schedules/0", "schedules[0]."},
+      {"/events/0", "events[0]."},
+      {"/clock", "clock."},
+  };
+  for (const auto& [pointer, path] : kPlaces) {
+    json doc = minimal();
+    doc["policy"] = json::object();
+    doc["clients"][0]["policy"] = json::object();
+    doc["users"][0]["policy"] = json::object();
+    doc["schedules"] = json::parse(R"([{"token": "refresh_token", "nth": 1, "lifetime": 5}])");
+    doc["events"] = json::parse(R"([{"after": 5, "action": "revoke", "user": "u"}])");
+    doc["clock"] = json::object();
+    ASSERT_EQ(load_error(doc), "") << "the document without the key must load";
+    doc[json::json_pointer(pointer)]["read_by_nothing"] = 1;
+    EXPECT_EQ(load_error(doc), std::string("test.json: ") + path + "read_by_nothing: unknown key")
+        << pointer;
+  }
+}
+
+// A misspelt key is named, with the key it resembles, even where the key it stands for is
+// required or its absence breaks a rule before the whole object has been read.
+TEST(Fixture, AMisspeltKeyIsNamedWithWhatItResembles) {
+  json doc = minimal();
+  doc["users"][0].erase("username");
+  doc["users"][0]["usrname"] = "u";
+  EXPECT_THAT(load_error(doc),
+              HasSubstr("users[0].usrname: unknown key (did you mean \"username\"?)"));
+  doc = minimal();
+  doc["clients"].push_back({{"client_id", "pub"}, {"require_pkc", false}});
+  EXPECT_THAT(load_error(doc),
+              HasSubstr("clients[1].require_pkc: unknown key (did you mean \"require_pkce\"?)"));
+  doc = minimal();
+  doc["policy"] = {{"acces_token_lifetime", 5}};
+  EXPECT_THAT(load_error(doc), HasSubstr("policy.acces_token_lifetime: unknown key (did you mean "
+                                         "\"access_token_lifetime\"?)"));
+  doc = minimal();
+  doc["policy"] = {{"colour", 5}};
+  EXPECT_EQ(load_error(doc), "test.json: policy.colour: unknown key");  // nothing resembles it
+  doc = minimal();
+  doc["products"] = json::parse(R"([{"Id": 1, "GTIN": "1", "ManufacturerGLN": "1",
+                                     "Productcode": "x", "Gtin2": "free-form data"}])");
+  EXPECT_EQ(load_error(doc), "") << "a product record's other keys are data";
+}
+
 TEST(Fixture, FileErrorsNameTheFile) {
   try {
     load_fixture_file("/nonexistent/fixture.json");

@@ -1,5 +1,7 @@
 // The OpenAPI document against the server: every served route is documented and every
-// documented path is served, its $refs resolve, and GET /__mock/openapi.json serves it.
+// documented path is served, its $refs resolve, and GET /__mock/openapi.json serves it. And the
+// grant and endpoint tables against everything that reads them (discovery, routing, faults, the
+// fixture's defaults, the document), so that a table and a reader cannot drift apart.
 #include "openapi.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +10,11 @@
 #include <set>
 
 #include "control_api.h"
+#include "endpoints.h"
+#include "faults.h"
+#include "fixture.h"
+#include "grant_types.h"
+#include "oauth_error.h"
 #include "product_api.h"
 #include "test_server.h"
 #include "text_util.h"
@@ -24,6 +31,7 @@ json document() { return json::parse(openapi_json()); }
 std::set<std::string> served_routes(MockServer& server) {
   std::set<std::string> out;
   for (const auto& r : server.routes()) out.insert(r);
+  for (const auto& endpoint : endpoints()) out.insert(to_lower(endpoint.path));
   for (const auto& r : product_api_routes()) out.insert(r);
   for (const auto& r : control_api_routes()) out.insert(r);
   return out;
@@ -153,6 +161,117 @@ TEST(OpenApi, TokenReplyAndErrorSchemasMatchWhatTheServerSends) {
   check(mock.get("/__mock/requests").json()["requests"][0], "JournalEntry");
   check(mock.get("/__mock/tokens").json(), "TokenList");
   check(mock.get("/__mock/faults").json(), "FaultList");
+}
+
+std::set<std::string> registered_grants() {
+  std::set<std::string> out;
+  for (const GrantType& grant : grant_types()) out.insert(grant.name);
+  return out;
+}
+
+TEST(GrantTable, EveryGrantIsInDiscoveryTheDocumentAndAConfidentialClientsDefaults) {
+  std::set<std::string> grants = registered_grants();
+  ASSERT_EQ(grants.size(), grant_types().size()) << "a grant type is registered twice";
+  TestServer mock;
+  auto discovery = mock.get("/.well-known/openid-configuration").json();
+  EXPECT_EQ(discovery["grant_types_supported"].get<std::set<std::string>>(), grants);
+  json doc = document();
+  EXPECT_EQ(doc["components"]["schemas"]["TokenRequest"]["properties"]["grant_type"]["enum"]
+                .get<std::set<std::string>>(),
+            grants);
+  Fixture fixture = parse_fixture(json::parse(R"({
+    "clients": [{"client_id": "c", "client_secret": "s"}],
+    "users": [{"username": "u", "password": "p"}]})"),
+                                  "test.json");
+  EXPECT_EQ(fixture.clients.at("c").grant_types, grants);
+}
+
+// Each registered grant reaches its own handler: for a client given every grant (a confidential
+// client's default), a request with only grant_type and the credentials is not refused for its
+// grant type; the handler asks for its own parameters (or, needing none, answers).
+TEST(GrantTable, EveryGrantIsServedByItsHandler) {
+  TestServer mock;
+  json fixture = {{"clients", {{{"client_id", "c"}, {"client_secret", "s"}}}},
+                  {"users", {{{"username", "u"}, {"password", "p"}}}}};
+  ASSERT_EQ(mock.request("PUT", "/__mock/fixture", fixture.dump(), "application/json").status, 200);
+  for (const GrantType& grant : grant_types()) {
+    auto reply = mock.post_form(
+        "/connect/token", {{"grant_type", grant.name}, {"client_id", "c"}, {"client_secret", "s"}});
+    EXPECT_TRUE(reply.status == 200 || reply.json()["error"] == "invalid_request")
+        << grant.name << ": " << reply.status << " " << reply.body;
+  }
+  auto unknown = mock.post_form(
+      "/connect/token",
+      {{"grant_type", "urn:example:no-such-grant"}, {"client_id", "c"}, {"client_secret", "s"}});
+  EXPECT_EQ(unknown.json()["error"], "unsupported_grant_type");
+  EXPECT_NE(unknown.json()["error_description"].get<std::string>().find(grant_type_names()),
+            std::string::npos);
+}
+
+std::set<std::string> split_methods(const std::string& methods) {
+  std::set<std::string> out;
+  for (const auto& method : split_spaces(methods)) out.insert(method);
+  return out;
+}
+
+// Every path in the table is documented with its methods, routed to its endpoint for each of
+// them (not the catch-all 404) and refused with 405 for another method.
+TEST(EndpointTable, EveryPathIsDocumentedWithItsMethodsAndRouted) {
+  TestServer mock;
+  json doc = document();
+  for (const Endpoint& endpoint : endpoints()) {
+    std::set<std::string> methods = split_methods(endpoint.methods);
+    ASSERT_FALSE(methods.empty()) << endpoint.path;
+    std::set<std::string> documented;
+    for (const auto& op : doc["paths"].value(endpoint.path, json::object()).items()) {
+      std::string method = op.key();
+      std::transform(method.begin(), method.end(), method.begin(), ::toupper);
+      documented.insert(method);
+    }
+    EXPECT_EQ(documented, methods) << endpoint.path;
+    for (const auto& method : methods) {
+      auto reply = mock.request(method, endpoint.path);
+      EXPECT_NE(reply.status, 0) << method << " " << endpoint.path;
+      EXPECT_NE(reply.status, 404) << method << " " << endpoint.path << ": " << reply.body;
+      EXPECT_NE(reply.status, 405) << method << " " << endpoint.path;
+    }
+    EXPECT_EQ(mock.request("DELETE", endpoint.path).status, 405) << endpoint.path;
+  }
+  EXPECT_EQ(mock.request("GET", "/connect/no-such-endpoint").status, 404);
+}
+
+TEST(EndpointTable, DiscoveryNamesExactlyTheTablesDiscoveryPaths) {
+  TestServer mock;
+  auto discovery = mock.get("/.well-known/openid-configuration").json();
+  std::set<std::string> keys;
+  for (const Endpoint& endpoint : endpoints()) {
+    if (!endpoint.discovery_key) continue;
+    keys.insert(endpoint.discovery_key);
+    EXPECT_EQ(discovery[endpoint.discovery_key], mock.base_url() + endpoint.path);
+  }
+  for (const auto& item : discovery.items()) {
+    const std::string& key = item.key();
+    if (key.size() > 9 && key.compare(key.size() - 9, 9, "_endpoint") == 0)
+      EXPECT_TRUE(keys.count(key)) << key << " is not from the endpoint table";
+  }
+  for (const auto& required : document()["components"]["schemas"]["Discovery"]["required"]) {
+    std::string key = required.get<std::string>();
+    if (key != "issuer") EXPECT_TRUE(keys.count(key)) << key << " is required but not in the table";
+  }
+}
+
+// A fault set on one path of an endpoint hits a request to any of its paths, and no other.
+TEST(EndpointTable, AFaultOnOnePathOfAnEndpointMatchesEveryPathOfIt) {
+  for (const Endpoint& set_on : endpoints()) {
+    for (const Endpoint& requested : endpoints()) {
+      FaultQueue faults;
+      std::string error;
+      ASSERT_TRUE(faults.add({{"path", set_on.path}, {"status", 503}}, &error)) << error;
+      bool hit = faults.take(to_lower(requested.path), "").has_value();
+      EXPECT_EQ(hit, std::string(set_on.name) == requested.name)
+          << set_on.path << " -> " << requested.path;
+    }
+  }
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ TEST_F(TokenStoreTest, RefreshRotatesAndRejectsReuse) {
 
   GrantResult reuse = refresh(*t.refresh_token, kT0 + 2000);
   ASSERT_TRUE(reuse.error);
-  EXPECT_EQ(reuse.error->error, "invalid_grant");
+  EXPECT_EQ(std::string(oauth_error_name(reuse.error->error)), "invalid_grant");
   EXPECT_EQ(reuse.error->state, TokenState::kRotated);
   // The default policy rejects the reuse but leaves the newest token working.
   EXPECT_TRUE(refresh(*r.tokens->refresh_token, kT0 + 3000).tokens);
@@ -151,7 +151,7 @@ TEST_F(TokenStoreTest, RefreshTokenIsBoundToItsClient) {
   IssuedTokens t = login();
   auto r = refresh(*t.refresh_token, kT0, "other");
   ASSERT_TRUE(r.error);
-  EXPECT_EQ(r.error->error, "invalid_grant");
+  EXPECT_EQ(std::string(oauth_error_name(r.error->error)), "invalid_grant");
   EXPECT_TRUE(refresh(*t.refresh_token, kT0).tokens);  // the failed attempt did not consume it
 }
 
@@ -170,7 +170,7 @@ TEST_F(TokenStoreTest, ScopeWithoutOfflineAccessGetsNoRefreshToken) {
   auto t = login("u", kT0, "openid offline_access");
   auto widened = store_->refresh(*t.refresh_token, client("c"), std::string("apix"), kT0);
   ASSERT_TRUE(widened.error);
-  EXPECT_EQ(widened.error->error, "invalid_scope");
+  EXPECT_EQ(std::string(oauth_error_name(widened.error->error)), "invalid_scope");
 }
 
 TEST_F(TokenStoreTest, CodesAreSingleUseAndReuseRevokes) {
@@ -183,7 +183,7 @@ TEST_F(TokenStoreTest, CodesAreSingleUseAndReuseRevokes) {
   auto second = store_->redeem_code(code, client("c"), std::string("http://127.0.0.1:9/cb"),
                                     std::nullopt, kT0);
   ASSERT_TRUE(second.error);
-  EXPECT_EQ(second.error->error, "invalid_grant");
+  EXPECT_EQ(std::string(oauth_error_name(second.error->error)), "invalid_grant");
   EXPECT_EQ(store_->check_access(first.tokens->access_token, kT0).state, TokenState::kRevoked);
 }
 
@@ -253,7 +253,8 @@ TEST_F(TokenStoreTest, ConcurrentRefreshesOfOneTokenHaveExactlyOneWinner) {
       threads.emplace_back([&] {
         auto r = refresh(*t.refresh_token, kT0);
         if (r.tokens) ++wins;
-        if (r.error && r.error->error == "invalid_grant") ++invalid_grants;
+        if (r.error && std::string(oauth_error_name(r.error->error)) == "invalid_grant")
+          ++invalid_grants;
       });
     }
     for (auto& th : threads) th.join();
