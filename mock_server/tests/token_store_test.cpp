@@ -306,8 +306,8 @@ TEST_F(TokenStoreTest, StateFileLinesAndCompactionsRestoreTheSameStore) {
   ASSERT_NE(mkdtemp(dir.data()), nullptr);
   const std::string path = dir + "/state.json";
   std::atomic<TimeMs> now{kT0};
-  {
-    StateFile file(
+  auto follow = [&](uint64_t min_compaction_bytes) {
+    return std::make_unique<StateFile>(
         path,
         [&] {
           std::string out;
@@ -319,52 +319,68 @@ TEST_F(TokenStoreTest, StateFileLinesAndCompactionsRestoreTheSameStore) {
           if (!store_->write_changes(out, now)) return std::nullopt;
           return out;
         },
-        /*min_compaction_bytes=*/4096);
-    file.commit();
-    std::vector<std::string> refresh_tokens;
-    for (int i = 0; i < 300; ++i) {
-      now += 1000;
-      if (i == 200) now += 2 * 3600 * 1000;  // every access token so far expires and is purged
-      switch (i % 6) {
-        case 0:
-          refresh_tokens.push_back(*login(i % 12 ? "u" : "v", now).refresh_token);
-          break;
-        case 1:
-        case 2: {
-          auto next = refresh(refresh_tokens.back(), now);
-          ASSERT_TRUE(next.tokens) << next.error->description;
-          refresh_tokens.back() = *next.tokens->refresh_token;
-          break;
-        }
-        case 3:
-          store_->revoke(TokenSelector{refresh_tokens[refresh_tokens.size() / 2], {}, {}, {}}, now);
-          break;
-        case 4: {
-          CodeRequest request{"c", "u", "http://127.0.0.1:9/cb", "", false, "", ""};
-          auto [code, expires] = store_->create_code(request, now);
-          if (i % 12 == 4) store_->redeem_code(code, client("c"), request.redirect_uri, {}, now);
-          break;
-        }
-        case 5:
-          store_->expire(TokenSelector{{}, {}, {}, uint64_t(i / 6)}, now);
-          break;
+        min_compaction_bytes);
+  };
+  auto expect_file_restores_the_store = [&] {
+    auto contents = StateFile::read(path);
+    ASSERT_TRUE(contents);
+    EXPECT_FALSE(contents->changes.empty());
+    TokenStore restored(fixture_);
+    restored.restore(contents->snapshot);
+    for (const auto& change : contents->changes) restored.apply_changes(change);
+    json expected = persisted(*store_, now);
+    EXPECT_EQ(persisted(restored, now), expected);
+    // Nothing more than the file meant to keep came back (a rotated token the snapshot leaves
+    // out, an expired one purged since).
+    EXPECT_EQ(restored.refresh_token_count(), expected["refresh"].size());
+    EXPECT_EQ(restored.access_token_count(), expected["access"].size());
+  };
+
+  auto file = follow(4096);
+  file->commit();
+  std::vector<std::string> refresh_tokens;
+  for (int i = 0; i < 300; ++i) {
+    now += 1000;
+    switch (i % 6) {
+      case 0:
+        refresh_tokens.push_back(*login(i % 12 ? "u" : "v", now).refresh_token);
+        break;
+      case 1:
+      case 2: {
+        auto next = refresh(refresh_tokens.back(), now);
+        ASSERT_TRUE(next.tokens) << next.error->description;
+        refresh_tokens.back() = *next.tokens->refresh_token;
+        break;
       }
-      file.commit();
+      case 3:
+        store_->revoke(TokenSelector{refresh_tokens[refresh_tokens.size() / 2], {}, {}, {}}, now);
+        break;
+      case 4: {
+        CodeRequest request{"c", "u", "http://127.0.0.1:9/cb", "", false, "", ""};
+        auto [code, expires] = store_->create_code(request, now);
+        if (i % 12 == 4) store_->redeem_code(code, client("c"), request.redirect_uri, {}, now);
+        break;
+      }
+      case 5:
+        store_->expire(TokenSelector{{}, {}, {}, uint64_t(i / 6)}, now);
+        break;
     }
-    EXPECT_GT(file.snapshots(), 3u) << "the lines were never compacted";
-    EXPECT_GT(file.writes(), 2 * file.snapshots()) << "changes were not appended";
+    file->commit();
   }
-  auto contents = StateFile::read(path);
-  ASSERT_TRUE(contents);
-  EXPECT_FALSE(contents->changes.empty());
-  TokenStore restored(fixture_);
-  restored.restore(contents->snapshot);
-  for (const auto& change : contents->changes) restored.apply_changes(change);
-  json expected = persisted(*store_, now);
-  EXPECT_EQ(persisted(restored, now), expected);
-  // Nothing more than the file meant to keep came back (a rotated token the snapshot leaves out).
-  EXPECT_EQ(restored.refresh_token_count(), expected["refresh"].size());
-  EXPECT_EQ(restored.access_token_count(), expected["access"].size());
+  EXPECT_GT(file->snapshots(), 3u) << "the lines were never compacted";
+  EXPECT_GT(file->writes(), 2 * file->snapshots()) << "changes were not appended";
+  file.reset();
+  expect_file_restores_the_store();
+
+  // Purging in memory reaches the file as lines too (here no compaction can follow it).
+  file = follow(uint64_t{1} << 40);
+  file->commit();
+  now += 2 * 3600 * 1000;  // every access token so far expires and is purged at the next issue
+  login("u", now);
+  file->commit();
+  EXPECT_EQ(file->snapshots(), 1u);
+  file.reset();
+  expect_file_restores_the_store();
   std::filesystem::remove_all(dir);
 }
 
