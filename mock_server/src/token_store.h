@@ -181,12 +181,9 @@ class TokenStore {
     bool used = false;
     uint64_t grant_id = 0;
   };
-  // The records' JSON as the state file stores them (see token_store.cpp).
-  friend void to_json(nlohmann::json& j, const AccessRecord& a);
+  // Reading the records from the state file (see token_store.cpp).
   friend void from_json(const nlohmann::json& j, AccessRecord& a);
-  friend void to_json(nlohmann::json& j, const RefreshRecord& r);
   friend void from_json(const nlohmann::json& j, RefreshRecord& r);
-  friend void to_json(nlohmann::json& j, const CodeRecord& c);
   friend void from_json(const nlohmann::json& j, CodeRecord& c);
   // What a snapshot or a change holds, read before anything is replaced.
   struct Image;
