@@ -132,7 +132,12 @@ bool StateFile::write(std::string* error) {
   }
   std::string text = snapshot_();
   text += '\n';
-  return write_atomically(text, error);
+  if (write_atomically(text, error)) return true;
+  // The store now counts its changes from this snapshot, which is not on disk: lines appended
+  // to the old file would describe neither. The next write is a snapshot again.
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  return false;
 }
 
 bool StateFile::append(const std::string& text, std::string* error) {

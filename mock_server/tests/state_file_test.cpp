@@ -178,22 +178,30 @@ TEST(StateFile, AnUnreadableStateFileStopsTheStartWithExit2) {
             std::string::npos);
 }
 
+// Runs a mock on `state`, logs in `logins` times and kills it with -9; returns the access tokens
+// that got a 200.
+std::vector<std::string> log_in_then_kill9(const testing::TempDir& dir, const std::string& state,
+                                           int logins) {
+  std::vector<std::string> access;
+  testing::ChildServer server({"--quiet", "--state-file", state}, dir.file("first.log"));
+  EXPECT_TRUE(server.ready());
+  auto client = client_for(server);
+  for (int i = 0; i < logins; ++i) {
+    auto login = client.Post("/OAuth/Token",
+                             "grant_type=password&username=demo&password=demo" + kAuth, kForm);
+    if (login && login->status == 200) access.push_back(json::parse(login->body)["access_token"]);
+  }
+  EXPECT_EQ(server.stop(SIGKILL), SIGKILL);
+  return access;
+}
+
 // A crash in the middle of an append leaves a last line without its newline; no reply waited
 // for it. A restart leaves that line out and keeps everything before it.
 TEST(StateFile, ALastLineCutShortByACrashIsLeftOut) {
   testing::TempDir dir;
   const std::string state = dir.file("state.json");
-  std::string access;
-  {
-    testing::ChildServer server({"--quiet", "--state-file", state}, dir.file("first.log"));
-    ASSERT_TRUE(server.ready());
-    auto client = client_for(server);
-    auto login = client.Post("/OAuth/Token",
-                             "grant_type=password&username=demo&password=demo" + kAuth, kForm);
-    ASSERT_TRUE(login && login->status == 200);
-    access = json::parse(login->body)["access_token"];
-    EXPECT_EQ(server.stop(SIGKILL), SIGKILL);
-  }
+  std::vector<std::string> access = log_in_then_kill9(dir, state, 1);
+  ASSERT_EQ(access.size(), 1u);
   std::string text = testing::read_file(state);
   ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << "expected a snapshot and one line";
   testing::write_file(state, text + R"({"clock":{"now_ms":17)");
@@ -201,7 +209,8 @@ TEST(StateFile, ALastLineCutShortByACrashIsLeftOut) {
   testing::ChildServer server({"--quiet", "--state-file", state}, dir.file("second.log"));
   ASSERT_TRUE(server.ready()) << testing::read_file(dir.file("second.log"));
   auto client = client_for(server);
-  auto api = client.Get("/1/json/Product/Search?query=a", {{"Authorization", "Bearer " + access}});
+  auto api =
+      client.Get("/1/json/Product/Search?query=a", {{"Authorization", "Bearer " + access[0]}});
   ASSERT_TRUE(api);
   EXPECT_EQ(api->status, 200) << "the line before the cut was lost: " << api->body;
   EXPECT_NE(testing::read_file(dir.file("second.log")).find("line 3 was cut short"),
@@ -213,17 +222,7 @@ TEST(StateFile, ALastLineCutShortByACrashIsLeftOut) {
 TEST(StateFile, ADamagedLineBeforeTheLastStopsTheStartNamingFileAndLine) {
   testing::TempDir dir;
   const std::string state = dir.file("state.json");
-  {
-    testing::ChildServer server({"--quiet", "--state-file", state}, dir.file("first.log"));
-    ASSERT_TRUE(server.ready());
-    auto client = client_for(server);
-    for (int i = 0; i < 2; ++i) {
-      auto login = client.Post("/OAuth/Token",
-                               "grant_type=password&username=demo&password=demo" + kAuth, kForm);
-      ASSERT_TRUE(login && login->status == 200);
-    }
-    EXPECT_EQ(server.stop(SIGKILL), SIGKILL);
-  }
+  ASSERT_EQ(log_in_then_kill9(dir, state, 2).size(), 2u);
   std::vector<std::string> lines;
   std::istringstream in(testing::read_file(state));
   for (std::string line; std::getline(in, line);) lines.push_back(line);
