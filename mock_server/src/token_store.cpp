@@ -384,6 +384,7 @@ int TokenStore::for_selected_locked(const TokenSelector& selector, Fn&& fn) {
     if (auto a = access_.find(*selector.token); a != access_.end()) {
       fn(&a->second, nullptr);
       mark_grant_locked(a->second.grant_id);
+      if (tracking_) rewrite_access_.insert(a->second.grant_id);
       ++affected;
     }
     if (auto r = refresh_.find(*selector.token); r != refresh_.end()) {
@@ -399,6 +400,7 @@ int TokenStore::for_selected_locked(const TokenSelector& selector, Fn&& fn) {
                     (selector.grant && grant.id == *selector.grant);
     if (!selected) continue;
     mark_grant_locked(id);
+    if (tracking_) rewrite_access_.insert(id);
     for (const auto& token : grant.access_tokens) {
       if (auto a = access_.find(token); a != access_.end()) {
         fn(&a->second, nullptr);
@@ -505,6 +507,7 @@ void TokenStore::purge_locked(TimeMs now) {
   for (auto it = access_.begin(); it != access_.end();) {
     if (it->second.expires_ms <= horizon) {
       mark_grant_locked(it->second.grant_id);
+      if (tracking_) rewrite_access_.insert(it->second.grant_id);
       it = access_.erase(it);
     } else {
       note_expiry_locked(it->second.expires_ms);
@@ -652,12 +655,14 @@ struct TokenStore::Image {
   std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> per_user_counts;
   std::vector<uint64_t> gone_grants;
   std::vector<std::string> gone_codes;
+  // Grants whose record lists only access tokens to add to those the grant has.
+  std::unordered_set<uint64_t> appended_access;
 };
 
 void TokenStore::write_store_locked(std::string& out, TimeMs now,
                                     const std::vector<uint64_t>* grant_ids,
                                     const std::vector<std::string>* codes,
-                                    const std::vector<std::string>* users) const {
+                                    const std::vector<std::string>* users) {
   // What a restart needs: tokens and codes that memory would purge by now are left out (expired
   // longer than the retention), and so are rotated refresh tokens past their reuse grace period:
   // after a restart, presenting one gets the same 400 as an unknown token (the journal then says
@@ -709,15 +714,20 @@ void TokenStore::write_store_locked(std::string& out, TimeMs now,
         .boolean(r.revoked)
         .close('}');
   };
-  auto put_grant = [&](const Grant& g) {
+  auto put_grant = [&](Grant& g) {
     const Policy& policy = policy_locked(g);
     std::vector<const std::string*> retired, live_access;
     for (const auto& t : g.retired_refresh_tokens) {
       auto it = refresh_.find(t);
       if (it != refresh_.end() && refresh_kept(it->second, policy)) retired.push_back(&t);
     }
-    for (const auto& t : g.access_tokens) {
-      if (access_kept(t)) live_access.push_back(&t);
+    // A line of changes lists only the access tokens issued since the file last had the grant,
+    // unless some of the older ones changed or were purged.
+    bool appended_only = !full && !rewrite_access_.count(g.id);
+    size_t from = appended_only ? std::min(g.access_tokens_on_disk, g.access_tokens.size()) : 0;
+    g.access_tokens_on_disk = g.access_tokens.size();
+    for (size_t i = from; i < g.access_tokens.size(); ++i) {
+      if (access_kept(g.access_tokens[i])) live_access.push_back(&g.access_tokens[i]);
     }
     auto current = refresh_.find(g.current_refresh_token);
     bool current_kept = current != refresh_.end() && refresh_kept(current->second, policy);
@@ -754,7 +764,9 @@ void TokenStore::write_store_locked(std::string& out, TimeMs now,
     for (const std::string* t : retired) w.string(*t);
     w.close(']').key("access_tokens").open('[');
     for (const std::string* t : live_access) w.string(*t);
-    w.close(']').close('}');
+    w.close(']');
+    if (appended_only) w.key("access_tokens_appended").boolean(true);
+    w.close('}');
     if (current_kept) put_refresh(current->first, current->second);
     for (const std::string* t : retired) put_refresh(*t, refresh_.find(*t)->second);
     for (const std::string* t : live_access) {
@@ -772,7 +784,7 @@ void TokenStore::write_store_locked(std::string& out, TimeMs now,
   };
   std::vector<uint64_t> gone_grants;
   if (full) {
-    for (const auto& [id, g] : grants_) put_grant(g);
+    for (auto& [id, g] : grants_) put_grant(g);
   } else {
     for (uint64_t id : *grant_ids) {
       auto it = grants_.find(id);
@@ -859,6 +871,7 @@ void TokenStore::write_snapshot(std::string& out, TimeMs now) {
   changed_grants_.clear();
   changed_codes_.clear();
   changed_users_.clear();
+  rewrite_access_.clear();
 }
 
 bool TokenStore::write_changes(std::string& out, TimeMs now) {
@@ -871,6 +884,7 @@ bool TokenStore::write_changes(std::string& out, TimeMs now) {
   changed_grants_.clear();
   changed_codes_.clear();
   changed_users_.clear();
+  rewrite_access_.clear();
   return true;
 }
 
@@ -880,6 +894,7 @@ TokenStore::Image TokenStore::read_image(const nlohmann::json& s) const {
     image.next_grant_id = s.value("next_grant_id", uint64_t{1});
     for (const auto& j : s.at("grants")) {
       Grant g = j.get<Grant>();
+      if (j.value("access_tokens_appended", false)) image.appended_access.insert(g.id);
       if (fixture_->clients.count(g.client_id)) {
         image.grants.push_back(std::move(g));
       } else {
@@ -924,6 +939,15 @@ void TokenStore::merge_locked(Image& image) {
   }
   for (auto& g : image.grants) {
     uint64_t id = g.id;
+    auto old = grants_.find(id);
+    if (old != grants_.end() && image.appended_access.count(id)) {
+      // Kept out of the erase below, which takes the grant's replaced refresh tokens.
+      std::vector<std::string> access = std::move(old->second.access_tokens);
+      old->second.access_tokens.clear();
+      access.insert(access.end(), std::make_move_iterator(g.access_tokens.begin()),
+                    std::make_move_iterator(g.access_tokens.end()));
+      g.access_tokens = std::move(access);
+    }
     erase_grant_locked(id);
     mark_grant_locked(id);
     next_grant_id_ = std::max(next_grant_id_, id + 1);
@@ -966,6 +990,7 @@ void TokenStore::restore(const nlohmann::json& s) {
   changed_grants_.clear();
   changed_codes_.clear();
   changed_users_.clear();
+  rewrite_access_.clear();
   merge_locked(image);
 }
 

@@ -155,6 +155,9 @@ class TokenStore {
     std::string current_refresh_token;
     std::vector<std::string> retired_refresh_tokens;  // rotated, kept for reuse detection
     std::vector<std::string> access_tokens;  // vector: deque's 512-byte blocks per grant cost RSS
+    // How many of access_tokens the state file holds: a line of changes adds only the others, so
+    // a grant refreshed many times is not written whole each time.
+    size_t access_tokens_on_disk = 0;
     NLOHMANN_DEFINE_TYPE_INTRUSIVE(Grant, id, client_id, username, scope, has_scope, wants_refresh,
                                    created_ms, revoked, access_tokens_issued, refresh_tokens_issued,
                                    refreshes, current_refresh_token, retired_refresh_tokens,
@@ -194,7 +197,7 @@ class TokenStore {
   // Writes the listed grants, codes and users, or (null lists) every one, in the snapshot's shape.
   void write_store_locked(std::string& out, TimeMs now, const std::vector<uint64_t>* grant_ids,
                           const std::vector<std::string>* codes,
-                          const std::vector<std::string>* users) const;
+                          const std::vector<std::string>* users);
   // While a state file follows the store: what changed since it was last written.
   void mark_grant_locked(uint64_t id) {
     if (tracking_) changed_grants_.insert(id);
@@ -255,6 +258,8 @@ class TokenStore {
   std::unordered_set<uint64_t> changed_grants_;
   std::unordered_set<std::string> changed_codes_;
   std::unordered_set<std::string> changed_users_;
+  // Changed grants whose access tokens were purged or changed: written with the whole list.
+  std::unordered_set<uint64_t> rewrite_access_;
 };
 
 }  // namespace mock2ba
