@@ -123,8 +123,9 @@ class TokenStore {
   // store remembers which grants, codes and users change, for write_changes().
   void write_snapshot(std::string& out, TimeMs now);
   // Appends, as JSON text of the snapshot's shape, what changed since the last write_snapshot()
-  // or write_changes(): the changed grants with their tokens, changed codes and per-user
-  // counters, and "gone_grants"/"gone_codes" for those that left. False (nothing appended) when
+  // or write_changes(): the changed grants with their refresh tokens and the access tokens issued
+  // since (all of them, when older ones changed), changed codes and per-user counters, and
+  // "gone_grants"/"gone_codes" for those that left. False (nothing appended) when
   // no write_snapshot() came first, so only a full snapshot can describe the contents.
   bool write_changes(std::string& out, TimeMs now);
   // Replaces the contents with a snapshot. Grants of clients the fixture no longer has are
