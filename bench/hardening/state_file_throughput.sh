@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of the token endpoint with --state-file over 15 one-second slices of wrk load
 # against one mock, so a store (and state file) that grows with the run shows as falling req/s.
+# Each second also shows the state file's size: its snapshot line and the lines appended after it.
 # Usage: bench/hardening/state_file_throughput.sh MOCK_BINARY [password|refresh] [SECONDS]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,5 +21,8 @@ for i in $(seq "$seconds"); do
   rate="$(wrk -t1 -c16 -d1s -s "$root/bench/lua/$workload.lua" "$url/OAuth/Token" |
           sed -n 's/^Requests\/sec: *//p')"
   size="$(stat -c %s "$dir/state.json" 2>/dev/null || echo 0)"
-  printf 'second %2d: %8.0f req/s, state file %s bytes\n' "$i" "$rate" "$size"
+  # The first line is the snapshot; the lines after it, the changes appended since.
+  snapshot="$(head -n 1 "$dir/state.json" 2>/dev/null | wc -c)"
+  printf 'second %2d: %8.0f req/s, state file %s bytes (snapshot %s, appended %s)\n' \
+    "$i" "$rate" "$size" "$snapshot" "$((size - snapshot))"
 done

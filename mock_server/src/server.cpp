@@ -110,21 +110,38 @@ std::string utc_timestamp() {
   return buffer;
 }
 
-// Puts a saved clock and token store into a fresh scenario state. A flowing clock keeps its
-// offset from real time; a frozen one its instant.
-void restore_state(TenantState& state, const nlohmann::json& saved) {
-  if (saved.value("format", "") != "twoba-mock-state/1")
+constexpr char kStateFormat[] = "twoba-mock-state/2";
+
+// The clock as each line of the state file records it.
+nlohmann::json state_clock(const TenantState& state, TimeMs now) {
+  return {{"now_ms", now}, {"real_ms", real_now_ms()}, {"frozen", state.clock.frozen()}};
+}
+
+// Puts a saved clock and token store into a fresh scenario state: the snapshot, then each line
+// of changes. A flowing clock keeps its offset from real time; a frozen one its instant.
+void restore_state(TenantState& state, const StateFile::Contents& saved) {
+  std::string format = saved.snapshot.value("format", "");
+  // A /1 file is a snapshot without lines of changes.
+  if (format != kStateFormat && format != "twoba-mock-state/1")
     throw std::runtime_error("not a mock state file");
+  size_t line = 1;
   try {
-    const nlohmann::json& clock = saved.at("clock");
+    const nlohmann::json* last = &saved.snapshot;
+    state.store.restore(saved.snapshot.at("store"));
+    for (const auto& change : saved.changes) {
+      ++line;
+      state.store.apply_changes(change.at("store"));
+      last = &change;
+    }
+    line = 1 + saved.changes.size();
+    const nlohmann::json& clock = last->at("clock");
     TimeMs now = clock.at("now_ms").get<TimeMs>();
     bool frozen = clock.at("frozen").get<bool>();
     state.clock.set(frozen ? now : real_now_ms() + (now - clock.at("real_ms").get<TimeMs>()));
     state.clock.set_frozen(frozen);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(std::string("malformed clock: ") + e.what());
+  } catch (const std::exception& e) {
+    throw std::runtime_error("line " + std::to_string(line) + ": " + e.what());
   }
-  state.store.restore(saved.at("store"));
 }
 
 }  // namespace
@@ -133,16 +150,25 @@ std::string MockServer::state_snapshot() const {
   auto state = root_->state();
   TimeMs now = state->clock.now_ms();
   // The store is written as text straight into the document (see TokenStore::write_snapshot).
-  std::string out =
-      nlohmann::json{
-          {"format", "twoba-mock-state/1"},
-          {"fixture", state->fixture->source},
-          {"clock",
-           {{"now_ms", now}, {"real_ms", real_now_ms()}, {"frozen", state->clock.frozen()}}}}
-          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out = nlohmann::json{{"format", kStateFormat},
+                                   {"fixture", state->fixture->source},
+                                   {"clock", state_clock(*state, now)}}
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   out.pop_back();  // the closing brace
   out += ",\"store\":";
   state->store.write_snapshot(out, now);
+  out += '}';
+  return out;
+}
+
+std::optional<std::string> MockServer::state_changes() const {
+  auto state = root_->state();
+  TimeMs now = state->clock.now_ms();
+  std::string out = nlohmann::json{{"clock", state_clock(*state, now)}}.dump();
+  out.pop_back();
+  out += ",\"store\":";
+  // A store that a reset or fixture load put in place has no snapshot on disk yet.
+  if (!state->store.write_changes(out, now)) return std::nullopt;
   out += '}';
   return out;
 }
@@ -177,8 +203,9 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
     } catch (const std::exception& e) {
       throw std::invalid_argument("--state-file " + options_.state_file + ": " + e.what());
     }
-    state_file_ =
-        std::make_unique<StateFile>(options_.state_file, [this] { return state_snapshot(); });
+    state_file_ = std::make_unique<StateFile>(
+        options_.state_file, [this] { return state_snapshot(); },
+        [this] { return state_changes(); });
     state_file_->commit();
   }
 

@@ -72,8 +72,11 @@ class MockServer {
   // scheme://host:port of the root scenario.
   std::string base_url() const { return base_url_; }
   Tenant& root() { return *root_; }
-  // What --state-file stores, as JSON text: the root scenario's clock and token store.
+  // What --state-file stores, as one line of JSON text: the root scenario's clock and token
+  // store; and then its clock and what changed in the store since (nullopt: only a snapshot can
+  // say, the state was replaced).
   std::string state_snapshot() const;
+  std::optional<std::string> state_changes() const;
 
   // Serves `handler` for a lower-cased route (any method; handlers check it).
   void add_route(const std::string& lower_route, Route handler);

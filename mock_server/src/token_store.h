@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "clock.h"
@@ -119,11 +120,21 @@ class TokenStore {
 
   // Appends, as JSON text, what --state-file keeps: grants, tokens, codes and counters, without
   // what is dead at `now`: tokens and codes expired longer than purging keeps them, rotated
-  // refresh tokens past their reuse grace period, and grants left with nothing.
-  void write_snapshot(std::string& out, TimeMs now) const;
+  // refresh tokens past their reuse grace period, and grants left with nothing. From then on the
+  // store remembers which grants, codes and users change, for write_changes().
+  void write_snapshot(std::string& out, TimeMs now);
+  // Appends, as JSON text of the snapshot's shape, what changed since the last write_snapshot()
+  // or write_changes(): the changed grants with their refresh tokens and the access tokens issued
+  // since (all of them, when older ones changed), changed codes and per-user counters, and
+  // "gone_grants"/"gone_codes" for those that left. False (nothing appended) when
+  // no write_snapshot() came first, so only a full snapshot can describe the contents.
+  bool write_changes(std::string& out, TimeMs now);
   // Replaces the contents with a snapshot. Grants of clients the fixture no longer has are
   // dropped with their tokens. Throws std::runtime_error when the snapshot is malformed.
   void restore(const nlohmann::json& snapshot);
+  // Applies what write_changes() wrote on top of the contents (each changed grant replaces the
+  // one of its id, with its tokens). Throws std::runtime_error, changing nothing, when malformed.
+  void apply_changes(const nlohmann::json& changes);
 
   // Live counts, for tests and health.
   size_t access_token_count() const;
@@ -146,6 +157,13 @@ class TokenStore {
     std::string current_refresh_token;
     std::vector<std::string> retired_refresh_tokens;  // rotated, kept for reuse detection
     std::vector<std::string> access_tokens;  // vector: deque's 512-byte blocks per grant cost RSS
+    // How many of access_tokens the state file holds: a line of changes adds only the others, so
+    // a grant refreshed many times is not written whole each time.
+    size_t access_tokens_on_disk = 0;
+    NLOHMANN_DEFINE_TYPE_INTRUSIVE(Grant, id, client_id, username, scope, has_scope, wants_refresh,
+                                   created_ms, revoked, access_tokens_issued, refresh_tokens_issued,
+                                   refreshes, current_refresh_token, retired_refresh_tokens,
+                                   access_tokens)
   };
   struct AccessRecord {
     uint64_t grant_id = 0;
@@ -168,6 +186,24 @@ class TokenStore {
     bool used = false;
     uint64_t grant_id = 0;
   };
+  // Reading the records from the state file (see token_store.cpp).
+  friend void from_json(const nlohmann::json& j, AccessRecord& a);
+  friend void from_json(const nlohmann::json& j, RefreshRecord& r);
+  friend void from_json(const nlohmann::json& j, CodeRecord& c);
+  // What a snapshot or a change holds, read before anything is replaced.
+  struct Image;
+  Image read_image(const nlohmann::json& store) const;
+  // Puts an image's grants (each replacing the grant of its id), tokens, codes and counters in.
+  void merge_locked(Image& image);
+  void erase_grant_locked(uint64_t id);
+  // Writes the listed grants, codes and users, or (null lists) every one, in the snapshot's shape.
+  void write_store_locked(std::string& out, TimeMs now, const std::vector<uint64_t>* grant_ids,
+                          const std::vector<std::string>* codes,
+                          const std::vector<std::string>* users);
+  // While a state file follows the store: what changed since it was last written.
+  void mark_grant_locked(uint64_t id) {
+    if (tracking_) changed_grants_.insert(id);
+  }
 
   // Sets *policy_out to the grant's policy.
   Grant& new_grant_locked(const Client& client, const std::string& username,
@@ -220,6 +256,12 @@ class TokenStore {
   // No token or code can die before this instant, so a sweep earlier would find nothing: without
   // it, long-lived tokens under load cause O(n) sweeps under the mutex (p99 stalls).
   TimeMs earliest_expiry_ms_ = std::numeric_limits<TimeMs>::max();
+  bool tracking_ = false;  // set by write_snapshot(): a state file follows this store
+  std::unordered_set<uint64_t> changed_grants_;
+  std::unordered_set<std::string> changed_codes_;
+  std::unordered_set<std::string> changed_users_;
+  // Changed grants whose access tokens were purged or changed: written with the whole list.
+  std::unordered_set<uint64_t> rewrite_access_;
 };
 
 }  // namespace mock2ba

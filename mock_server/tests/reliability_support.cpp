@@ -20,7 +20,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "fixture.h"
+#include "state_file.h"
 #include "text_util.h"
+#include "token_store.h"
 
 namespace mock2ba::testing {
 namespace {
@@ -252,6 +255,29 @@ TempDir::~TempDir() {
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
+}
+
+nlohmann::json restored_grants(const std::string& state_file) {
+  auto contents = StateFile::read(state_file);
+  if (!contents) throw std::runtime_error(state_file + ": no state file");
+  TokenStore store(
+      std::make_shared<const Fixture>(load_fixture_file(fixture_dir() + "/default.json")));
+  store.restore(contents->snapshot.at("store"));
+  const nlohmann::json* last = &contents->snapshot;
+  for (const auto& change : contents->changes) {
+    store.apply_changes(change.at("store"));
+    last = &change;
+  }
+  return store.describe(std::nullopt, std::nullopt,
+                        last->at("clock").at("now_ms").get<TimeMs>())["grants"];
+}
+
+std::set<std::string> refresh_tokens_of(const nlohmann::json& grants) {
+  std::set<std::string> tokens;
+  for (const auto& grant : grants) {
+    for (const auto& token : grant["refresh_tokens"]) tokens.insert(token["token"]);
+  }
+  return tokens;
 }
 
 std::string read_file(const std::string& path) {

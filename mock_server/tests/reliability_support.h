@@ -7,6 +7,8 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -99,6 +101,12 @@ class TestCertificate {
 // Writes `text` to `path`.
 void write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);
+
+// The grants with their tokens, as the control API lists them, that a restart on the default
+// fixture finds in a --state-file (its snapshot and every complete line of changes after it).
+nlohmann::json restored_grants(const std::string& state_file);
+// The refresh tokens among them.
+std::set<std::string> refresh_tokens_of(const nlohmann::json& grants);
 
 // mock_server run as a child process; stderr goes to a file.
 class ChildServer {

@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "form.h"
@@ -174,6 +176,66 @@ TEST(StateFile, AnUnreadableStateFileStopsTheStartWithExit2) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
   EXPECT_NE(testing::read_file(dir.file("err.log")).find(dir.file("state.json")),
             std::string::npos);
+}
+
+// Runs a mock on `state`, logs in `logins` times and kills it with -9; returns the access tokens
+// that got a 200.
+std::vector<std::string> log_in_then_kill9(const testing::TempDir& dir, const std::string& state,
+                                           int logins) {
+  std::vector<std::string> access;
+  testing::ChildServer server({"--quiet", "--state-file", state}, dir.file("first.log"));
+  EXPECT_TRUE(server.ready());
+  auto client = client_for(server);
+  for (int i = 0; i < logins; ++i) {
+    auto login = client.Post("/OAuth/Token",
+                             "grant_type=password&username=demo&password=demo" + kAuth, kForm);
+    if (login && login->status == 200) access.push_back(json::parse(login->body)["access_token"]);
+  }
+  EXPECT_EQ(server.stop(SIGKILL), SIGKILL);
+  return access;
+}
+
+// A crash in the middle of an append leaves a last line without its newline; no reply waited
+// for it. A restart leaves that line out and keeps everything before it.
+TEST(StateFile, ALastLineCutShortByACrashIsLeftOut) {
+  testing::TempDir dir;
+  const std::string state = dir.file("state.json");
+  std::vector<std::string> access = log_in_then_kill9(dir, state, 1);
+  ASSERT_EQ(access.size(), 1u);
+  std::string text = testing::read_file(state);
+  ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << "expected a snapshot and one line";
+  testing::write_file(state, text + R"({"clock":{"now_ms":17)");
+
+  testing::ChildServer server({"--quiet", "--state-file", state}, dir.file("second.log"));
+  ASSERT_TRUE(server.ready()) << testing::read_file(dir.file("second.log"));
+  auto client = client_for(server);
+  auto api =
+      client.Get("/1/json/Product/Search?query=a", {{"Authorization", "Bearer " + access[0]}});
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 200) << "the line before the cut was lost: " << api->body;
+  EXPECT_NE(testing::read_file(dir.file("second.log")).find("line 3 was cut short"),
+            std::string::npos);
+}
+
+// A complete line that is not what the mock writes means the file was damaged or edited: the
+// start stops with exit 2, naming the file and the line, rather than serve a partial state.
+TEST(StateFile, ADamagedLineBeforeTheLastStopsTheStartNamingFileAndLine) {
+  testing::TempDir dir;
+  const std::string state = dir.file("state.json");
+  ASSERT_EQ(log_in_then_kill9(dir, state, 2).size(), 2u);
+  std::vector<std::string> lines;
+  std::istringstream in(testing::read_file(state));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u) << "expected a snapshot and two lines";
+  for (const std::string damaged : {R"({"clock":{"now_ms":17)", R"({"store":{"grants":5}})"}) {
+    testing::write_file(state, lines[0] + "\n" + damaged + "\n" + lines[2] + "\n");
+    testing::ChildServer server({"--quiet", "--state-file", state}, dir.file("second.log"));
+    EXPECT_FALSE(server.ready()) << damaged;
+    int status = server.stop(SIGKILL);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
+    std::string log = testing::read_file(dir.file("second.log"));
+    EXPECT_NE(log.find(state + ": line 2: "), std::string::npos) << log;
+  }
 }
 
 // Not a pass/fail threshold on speed, only a ceiling: prints what a durable write costs.

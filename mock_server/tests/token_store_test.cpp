@@ -1,10 +1,14 @@
 #include "token_store.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
+#include "state_file.h"
 #include "text_util.h"
 
 namespace mock2ba {
@@ -284,6 +288,117 @@ TEST_F(TokenStoreTest, DescribeListsGrantsWithStates) {
   EXPECT_EQ(g["refresh_tokens"][0]["state"], "rotated");
   EXPECT_EQ(g["refresh_tokens"][1]["state"], "active");
   EXPECT_TRUE(store_->describe(std::string("v"), std::nullopt, kT0)["grants"].empty());
+}
+
+// What --state-file keeps, in the shape a snapshot has, with the grants in id order.
+json persisted(TokenStore& store, TimeMs now) {
+  std::string text;
+  store.write_snapshot(text, now);
+  json snapshot = json::parse(text);
+  std::sort(snapshot["grants"].begin(), snapshot["grants"].end(),
+            [](const json& a, const json& b) { return a["id"] < b["id"]; });
+  return snapshot;
+}
+
+// --state-file appends what changed and now and then compacts into a new snapshot: a store
+// read back from the file (the snapshot, then each line) is the store that wrote it.
+TEST_F(TokenStoreTest, StateFileLinesAndCompactionsRestoreTheSameStore) {
+  std::string dir = std::filesystem::temp_directory_path() / "token-store-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const std::string path = dir + "/state.json";
+  std::atomic<TimeMs> now{kT0};
+  auto follow = [&](uint64_t min_compaction_bytes) {
+    return std::make_unique<StateFile>(
+        path,
+        [&] {
+          std::string out;
+          store_->write_snapshot(out, now);
+          return out;
+        },
+        [&]() -> std::optional<std::string> {
+          std::string out;
+          if (!store_->write_changes(out, now)) return std::nullopt;
+          return out;
+        },
+        min_compaction_bytes);
+  };
+  auto expect_file_restores_the_store = [&] {
+    auto contents = StateFile::read(path);
+    ASSERT_TRUE(contents);
+    EXPECT_FALSE(contents->changes.empty());
+    TokenStore restored(fixture_);
+    restored.restore(contents->snapshot);
+    for (const auto& change : contents->changes) restored.apply_changes(change);
+    json expected = persisted(*store_, now);
+    EXPECT_EQ(persisted(restored, now), expected);
+    // Nothing more than the file meant to keep came back (a rotated token the snapshot leaves
+    // out, an expired one purged since). The clock below stays within the 5 minutes a token
+    // expired by the control API is kept, except where purging makes memory forget it too.
+    EXPECT_EQ(restored.refresh_token_count(), expected["refresh"].size());
+    EXPECT_EQ(restored.access_token_count(), expected["access"].size());
+  };
+
+  auto file = follow(4096);
+  file->commit();
+  std::vector<std::string> refresh_tokens;
+  for (int i = 0; i < 300; ++i) {
+    now += 500;
+    switch (i % 6) {
+      case 0:
+        refresh_tokens.push_back(*login(i % 12 ? "u" : "v", now).refresh_token);
+        break;
+      case 1:
+      case 2: {
+        auto next = refresh(refresh_tokens.back(), now);
+        ASSERT_TRUE(next.tokens) << next.error->description;
+        refresh_tokens.back() = *next.tokens->refresh_token;
+        break;
+      }
+      case 3:
+        store_->revoke(TokenSelector{refresh_tokens[refresh_tokens.size() / 2], {}, {}, {}}, now);
+        break;
+      case 4: {
+        CodeRequest request{"c", "u", "http://127.0.0.1:9/cb", "", false, "", ""};
+        auto [code, expires] = store_->create_code(request, now);
+        if (i % 12 == 4) store_->redeem_code(code, client("c"), request.redirect_uri, {}, now);
+        break;
+      }
+      case 5:
+        store_->expire(TokenSelector{{}, {}, {}, uint64_t(i / 6)}, now);
+        break;
+    }
+    file->commit();
+  }
+  EXPECT_GT(file->snapshots(), 3u) << "the lines were never compacted";
+  EXPECT_GT(file->writes(), 2 * file->snapshots()) << "changes were not appended";
+  file.reset();
+  expect_file_restores_the_store();
+
+  // A grant refreshed many times: each line adds only its new access tokens, unless an older
+  // one changed (here no compaction follows, so only the lines tell).
+  file = follow(uint64_t{1} << 40);
+  file->commit();
+  IssuedTokens chain = login("u", now);
+  file->commit();
+  for (int i = 0; i < 20; ++i) {
+    now += 10;
+    auto next = refresh(*chain.refresh_token, now);
+    ASSERT_TRUE(next.tokens);
+    if (i == 10) store_->revoke(TokenSelector{chain.access_token, {}, {}, {}}, now);
+    chain.refresh_token = next.tokens->refresh_token;
+    file->commit();
+  }
+  EXPECT_EQ(file->snapshots(), 1u);
+  expect_file_restores_the_store();
+
+  // Purging in memory reaches the file as lines too.
+  now += 2 * 3600 * 1000;  // every access token so far expires and is purged at the next issue
+  login("u", now);
+  file->commit();
+  EXPECT_EQ(file->snapshots(), 1u);
+  file.reset();
+  expect_file_restores_the_store();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
