@@ -45,7 +45,7 @@ std::optional<StateFile::Contents> StateFile::read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return std::nullopt;
-    throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+    throw std::runtime_error(std::string("cannot open: ") + std::strerror(errno));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
@@ -55,8 +55,8 @@ std::optional<StateFile::Contents> StateFile::read(const std::string& path) {
     auto document = parse_json_input(std::string_view(text).substr(from, to - from), &error);
     if (document && !document->is_object()) error = "not an object";
     if (!document || !error.empty()) {
-      throw std::runtime_error(path + (line == 1 ? "" : ": line " + std::to_string(line)) +
-                               ": not a state file (" + error + ")");
+      throw std::runtime_error((line == 1 ? "" : "line " + std::to_string(line) + ": ") +
+                               "not a state file (" + error + ")");
     }
     return std::move(*document);
   };

@@ -42,8 +42,8 @@ class StateFile {
     nlohmann::json snapshot;
     std::vector<nlohmann::json> changes;
   };
-  // Reads a state file. nullopt when it does not exist; throws std::runtime_error naming the
-  // file (and line) when it exists but cannot be read or a line is not a JSON object. An
+  // Reads a state file. nullopt when it does not exist; throws std::runtime_error saying why
+  // (and on which line) when it exists but cannot be read or a line is not a JSON object. An
   // unterminated last line (an append cut short by a crash) is left out.
   static std::optional<Contents> read(const std::string& path);
 

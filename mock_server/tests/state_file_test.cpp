@@ -234,7 +234,8 @@ TEST(StateFile, ADamagedLineBeforeTheLastStopsTheStartNamingFileAndLine) {
     int status = server.stop(SIGKILL);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
     std::string log = testing::read_file(dir.file("second.log"));
-    EXPECT_NE(log.find(state + ": line 2: "), std::string::npos) << log;
+    EXPECT_NE(log.find("--state-file " + state + ": line 2: "), std::string::npos) << log;
+    EXPECT_EQ(log.find(state), log.rfind(state)) << "the file is named once: " << log;
   }
 }
 
