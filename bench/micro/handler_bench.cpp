@@ -23,11 +23,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "exchange.h"
 #include "fixture.h"
 #include "form.h"
 #include "product_api.h"
-#include "tenant.h"
+#include "request_context.h"
+#include "scenario.h"
 #include "token_endpoint.h"
 
 namespace mock2ba {
@@ -42,10 +42,10 @@ constexpr char kProductTarget[] = "/1/json/Product/DetailsForProduct?gtin=087118
 // work; the store grows by one grant per password grant (a run is well under a million).
 constexpr TimeMs kStepMs = 1;
 
-std::shared_ptr<Tenant> make_tenant() {
+std::shared_ptr<Scenario> make_scenario() {
   auto fixture =
       std::make_shared<const Fixture>(load_fixture_file(TWOBA_FIXTURE_DIR "/default.json"));
-  return std::make_shared<Tenant>("", std::move(fixture), 0);
+  return std::make_shared<Scenario>("", std::move(fixture), 0);
 }
 
 httplib::Request token_request(std::string body) {
@@ -59,12 +59,12 @@ httplib::Request token_request(std::string body) {
   return req;
 }
 
-// One request through a handler as the server runs it: state lookup, Exchange, handler.
+// One request through a handler as the server runs it: state lookup, RequestContext, handler.
 template <typename Handler>
-httplib::Response serve(Tenant& tenant, const httplib::Request& req, const char* route, TimeMs now,
-                        Handler handler) {
+httplib::Response serve(Scenario& scenario, const httplib::Request& req, const char* route,
+                        TimeMs now, Handler handler) {
   httplib::Response res;
-  Exchange ex{req, res, tenant, tenant.state(), kBaseUrl, route};
+  RequestContext ex{req, res, scenario, scenario.state(), kBaseUrl, route};
   ex.now = now;
   handler(ex);
   if (res.status != 200) {
@@ -82,15 +82,15 @@ std::string member(const std::string& body, const char* name) {
 // callgrind) run exactly the same code. Each has its own scenario state.
 class Operation {
  protected:
-  Operation() : tenant_(make_tenant()), now_(tenant_->state()->clock.now_ms()) {}
+  Operation() : scenario_(make_scenario()), now_(scenario_->state()->clock.now_ms()) {}
   // A password grant's reply body.
   std::string login() {
-    return serve(*tenant_, token_request(std::string(kPasswordForm) + kClient), "/oauth/token",
+    return serve(*scenario_, token_request(std::string(kPasswordForm) + kClient), "/oauth/token",
                  now_, handle_token_endpoint)
         .body;
   }
 
-  std::shared_ptr<Tenant> tenant_;
+  std::shared_ptr<Scenario> scenario_;
   TimeMs now_;
 };
 
@@ -99,7 +99,7 @@ class PasswordOp : public Operation {
   void run() {
     now_ += kStepMs;
     benchmark::DoNotOptimize(
-        serve(*tenant_, req_, "/oauth/token", now_, handle_token_endpoint).body.size());
+        serve(*scenario_, req_, "/oauth/token", now_, handle_token_endpoint).body.size());
   }
 
  private:
@@ -113,7 +113,7 @@ class RefreshOp : public Operation {
     now_ += kStepMs;
     auto req = token_request(
         "grant_type=refresh_token&refresh_token=" + form_encode(refresh_token_) + kClient);
-    auto res = serve(*tenant_, req, "/oauth/token", now_, handle_token_endpoint);
+    auto res = serve(*scenario_, req, "/oauth/token", now_, handle_token_endpoint);
     // The next refresh presents this reply's token, as a client does (rotation). Found by hand,
     // not with a JSON parser, to keep the client's cost out of the figure.
     static constexpr char kKey[] = "\"refresh_token\":\"";
@@ -138,7 +138,7 @@ class ProductOp : public Operation {
   // The clock stands still: the one access token must stay valid.
   void run() {
     benchmark::DoNotOptimize(
-        serve(*tenant_, req_, "/1/json/product/detailsforproduct", now_, handle_product_api)
+        serve(*scenario_, req_, "/1/json/product/detailsforproduct", now_, handle_product_api)
             .body.size());
   }
 

@@ -157,7 +157,7 @@ std::string host_of(const std::string& uri) {
 
 class AuthorizeFlow {
  public:
-  explicit AuthorizeFlow(Exchange& ex) : ex_(ex), fixture_(*ex.state->fixture) {}
+  explicit AuthorizeFlow(RequestContext& ex) : ex_(ex), fixture_(*ex.state->fixture) {}
 
   void handle() {
     const std::string& method = ex_.req.method;
@@ -463,7 +463,7 @@ class AuthorizeFlow {
     send_page(ex_.res, status, page("Log in", "card", content));
   }
 
-  Exchange& ex_;
+  RequestContext& ex_;
   const Fixture& fixture_;
   const Client* client_ = nullptr;
   std::string redirect_uri_;
@@ -510,9 +510,9 @@ std::string redact_password_fields(const std::string& body) {
   return out;
 }
 
-void handle_authorize_endpoint(Exchange& ex) { AuthorizeFlow(ex).handle(); }
+void handle_authorize_endpoint(RequestContext& ex) { AuthorizeFlow(ex).handle(); }
 
-void handle_base_page(Exchange& ex) {
+void handle_base_page(RequestContext& ex) {
   if (ex.req.method != "GET" && ex.req.method != "HEAD") {
     ex.res.set_header("Allow", "GET");
     return send_json(ex.res, 405, nlohmann::json{{"error", "Use GET."}}.dump());
@@ -537,7 +537,8 @@ void handle_base_page(Exchange& ex) {
         "which 2BA's sample applications use as their redirect_uri.</p>\n"
         "<dl><dt>code</dt><dd><code class=\"box\">" +
         html_escape(code) + "</code></dd>\n" + state_html +
-        "</dl>\n<div class=\"meta\"><p>Exchange it with <code>POST " + html_escape(ex.base_url) +
+        "</dl>\n<div class=\"meta\"><p>RequestContext it with <code>POST " +
+        html_escape(ex.base_url) +
         "/OAuth/Token</code>: <code>grant_type=authorization_code</code>, this <code>code</code>, "
         "the same "
         "<code>redirect_uri</code>, your client credentials and, with PKCE, the "

@@ -6,16 +6,16 @@
 #include <string>
 #include <vector>
 
-#include "exchange.h"
+#include "request_context.h"
 
 namespace mock2ba {
 
 // GET (or POST without credentials) validates an authorization request and shows the login
 // form; POST with the form's fields logs in (302 with a code), cancels or shows the form again.
-void handle_authorize_endpoint(Exchange& ex);
+void handle_authorize_endpoint(RequestContext& ex);
 
 // GET /: shows the code (or error) that arrived at the mock's own base URL, else a landing page.
-void handle_base_page(Exchange& ex);
+void handle_base_page(RequestContext& ex);
 
 // Whether a redirect_uri sent by a client matches one registered URI: exact string equality;
 // "self" matches any of `self_urls` with or without a trailing slash; a registered loopback

@@ -18,7 +18,7 @@ void control_error(httplib::Response& res, int status, const std::string& messag
             json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-std::optional<json> json_body(Exchange& ex) {
+std::optional<json> json_body(RequestContext& ex) {
   if (ex.req.body.empty()) return json::object();
   std::string error;
   auto body = parse_json_input(ex.req.body, &error);
@@ -29,13 +29,13 @@ std::optional<json> json_body(Exchange& ex) {
   return body;
 }
 
-json clock_json(const TenantState& state) {
+json clock_json(const ScenarioState& state) {
   TimeMs now = state.clock.now_ms();
   return {{"now", now / 1000}, {"now_ms", now}, {"frozen", state.clock.frozen()}};
 }
 
-void clock(Exchange& ex) {
-  TenantState& state = *ex.state;
+void clock(RequestContext& ex) {
+  ScenarioState& state = *ex.state;
   if (ex.req.method == "POST") {
     auto body = json_body(ex);
     if (!body) return;
@@ -52,9 +52,9 @@ void clock(Exchange& ex) {
   send_json(ex.res, 200, clock_json(state).dump());
 }
 
-void requests(Exchange& ex) {
+void requests(RequestContext& ex) {
   if (ex.req.method == "DELETE") {
-    ex.tenant.journal().clear();
+    ex.scenario.journal().clear();
     return send_json(ex.res, 200, json{{"status", "cleared"}}.dump());
   }
   if (ex.req.method != "GET") return control_error(ex.res, 405, "Use GET or DELETE.");
@@ -71,27 +71,27 @@ void requests(Exchange& ex) {
   if (ex.req.has_param("path")) path = to_lower(ex.req.get_param_value("path"));
   // The journal keeps requests byte for byte; bytes that are not UTF-8 are shown replaced.
   send_json(ex.res, 200,
-            ex.tenant.journal()
+            ex.scenario.journal()
                 .to_json(since, path)
                 .dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-void faults(Exchange& ex) {
-  if (ex.req.method == "GET") return send_json(ex.res, 200, ex.tenant.faults().to_json().dump());
+void faults(RequestContext& ex) {
+  if (ex.req.method == "GET") return send_json(ex.res, 200, ex.scenario.faults().to_json().dump());
   if (ex.req.method == "DELETE") {
-    ex.tenant.faults().clear();
+    ex.scenario.faults().clear();
     return send_json(ex.res, 200, json{{"status", "cleared"}}.dump());
   }
   if (ex.req.method != "POST") return control_error(ex.res, 405, "Use GET, POST or DELETE.");
   auto body = json_body(ex);
   if (!body) return;
   std::string error;
-  auto ids = ex.tenant.faults().add(*body, &error);
+  auto ids = ex.scenario.faults().add(*body, &error);
   if (!ids) return control_error(ex.res, 400, error);
   send_json(ex.res, 200, json{{"ids", *ids}}.dump());
 }
 
-void tokens(Exchange& ex, const std::string& action) {
+void tokens(RequestContext& ex, const std::string& action) {
   TokenStore& store = ex.state->store;
   if (action.empty()) {
     if (ex.req.method != "GET") return control_error(ex.res, 405, "Use GET.");
@@ -113,7 +113,7 @@ void tokens(Exchange& ex, const std::string& action) {
   send_json(ex.res, 200, json{{"affected", affected}}.dump());
 }
 
-void codes(Exchange& ex) {
+void codes(RequestContext& ex) {
   if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
   auto body = json_body(ex);
   if (!body) return;
@@ -134,35 +134,35 @@ void codes(Exchange& ex) {
   send_json(ex.res, 200, json{{"code", code}, {"expires_at", expires / 1000}}.dump());
 }
 
-void load_fixture(Exchange& ex) {
+void load_fixture(RequestContext& ex) {
   if (ex.req.method != "PUT") return control_error(ex.res, 405, "Use PUT with a fixture document.");
   auto body = json_body(ex);
   if (!body) return;
   try {
     auto fixture = std::make_shared<const Fixture>(parse_fixture(*body, "PUT /__mock/fixture"));
-    ex.tenant.load(std::move(fixture));
+    ex.scenario.load(std::move(fixture));
   } catch (const FixtureError& e) {
     return control_error(ex.res, 400, e.what());
   }
   send_json(ex.res, 200, json{{"status", "loaded"}}.dump());
 }
 
-void health(Exchange& ex) {
+void health(RequestContext& ex) {
   send_json(ex.res, 200,
             json{{"status", "ok"},
-                 {"scenario", ex.tenant.name()},
+                 {"scenario", ex.scenario.name()},
                  {"fixture", ex.state->fixture->source},
                  {"now", ex.now / 1000}}
                 .dump());
 }
 
-void reset(Exchange& ex) {
+void reset(RequestContext& ex) {
   if (ex.req.method != "POST") return control_error(ex.res, 405, "Use POST.");
-  ex.tenant.reset();
+  ex.scenario.reset();
   send_json(ex.res, 200, json{{"status", "reset"}}.dump());
 }
 
-void openapi(Exchange& ex) {
+void openapi(RequestContext& ex) {
   if (ex.req.method != "GET") return control_error(ex.res, 405, "Use GET.");
   static const json kDocument = json::parse(openapi_json());
   json doc = kDocument;
@@ -172,16 +172,16 @@ void openapi(Exchange& ex) {
 }
 
 // Every control endpoint, by path below /__mock. control_api_routes() lists the same table.
-const std::map<std::string, void (*)(Exchange&)>& control_routes() {
-  static const std::map<std::string, void (*)(Exchange&)> kRoutes = {
+const std::map<std::string, void (*)(RequestContext&)>& control_routes() {
+  static const std::map<std::string, void (*)(RequestContext&)> kRoutes = {
       {"/health", health},
       {"/reset", reset},
       {"/clock", clock},
       {"/requests", requests},
       {"/faults", faults},
-      {"/tokens", [](Exchange& ex) { tokens(ex, ""); }},
-      {"/tokens/revoke", [](Exchange& ex) { tokens(ex, "revoke"); }},
-      {"/tokens/expire", [](Exchange& ex) { tokens(ex, "expire"); }},
+      {"/tokens", [](RequestContext& ex) { tokens(ex, ""); }},
+      {"/tokens/revoke", [](RequestContext& ex) { tokens(ex, "revoke"); }},
+      {"/tokens/expire", [](RequestContext& ex) { tokens(ex, "expire"); }},
       {"/codes", codes},
       {"/fixture", load_fixture},
       {"/openapi.json", openapi},
@@ -309,7 +309,7 @@ std::optional<CodeRequest> parse_code_request(const json& body, std::string* err
   return request;
 }
 
-void handle_control_api(Exchange& ex) {
+void handle_control_api(RequestContext& ex) {
   const std::string sub = ex.route.substr(std::string("/__mock").size());
   auto route = control_routes().find(sub);
   if (route != control_routes().end()) return route->second(ex);

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "exchange.h"
+#include "request_context.h"
 
 namespace mock2ba {
 
@@ -26,7 +26,7 @@ std::optional<TokenSelector> parse_token_selector(const nlohmann::json& body, st
 std::optional<CodeRequest> parse_code_request(const nlohmann::json& body, std::string* error);
 
 // Answers a control-API request (access has already been checked). `route` starts at /__mock.
-void handle_control_api(Exchange& ex);
+void handle_control_api(RequestContext& ex);
 
 // Every control-API path the server answers, e.g. "/__mock/clock" (lower case).
 std::vector<std::string> control_api_routes();

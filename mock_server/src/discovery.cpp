@@ -7,7 +7,7 @@
 
 namespace mock2ba {
 
-void handle_discovery(Exchange& ex) {
+void handle_discovery(RequestContext& ex) {
   if (ex.req.method != "GET") {
     ex.res.set_header("Allow", "GET");
     return send_json(ex.res, 405, nlohmann::json{{"error", "Use GET."}}.dump());

@@ -2,12 +2,12 @@
 #ifndef MOCK2BA_DISCOVERY_H_
 #define MOCK2BA_DISCOVERY_H_
 
-#include "exchange.h"
+#include "request_context.h"
 
 namespace mock2ba {
 
 // Serves the discovery document (RFC 8414 / OpenID Connect Discovery) for this scenario.
-void handle_discovery(Exchange& ex);
+void handle_discovery(RequestContext& ex);
 
 }  // namespace mock2ba
 

@@ -7,16 +7,16 @@
 #include <string_view>
 #include <vector>
 
-#include "exchange.h"
+#include "request_context.h"
 
 namespace mock2ba {
 
 struct Endpoint {
-  const char* name;           // one endpoint may have several paths (2BA's and OpenID's)
-  const char* path;           // as 2BA and the docs spell it; matched case-insensitively
-  const char* methods;        // space-separated, as documented; the handler refuses others
-  void (*handle)(Exchange&);  // serves any method (handlers check it)
-  const char* discovery_key;  // the discovery document's member for this path, or nullptr
+  const char* name;                 // one endpoint may have several paths (2BA's and OpenID's)
+  const char* path;                 // as 2BA and the docs spell it; matched case-insensitively
+  const char* methods;              // space-separated, as documented; the handler refuses others
+  void (*handle)(RequestContext&);  // serves any method (handlers check it)
+  const char* discovery_key;        // the discovery document's member for this path, or nullptr
 };
 
 // Every endpoint path, discovery's in the order the document lists them.

@@ -15,7 +15,7 @@ using nlohmann::json;
 constexpr char kPrefix[] = "/1/json/";
 
 struct Call {
-  Exchange& ex;
+  RequestContext& ex;
   const Fixture& fixture;
   const ProductCatalog& catalog;
   Form query;
@@ -154,7 +154,7 @@ const std::map<std::string, Operation>& operations() {
   return kOperations;
 }
 
-void unauthorized(Exchange& ex, const std::string& message, bool invalid_token) {
+void unauthorized(RequestContext& ex, const std::string& message, bool invalid_token) {
   // RFC 6750 §3.1: no error code when the request carried no token at all.
   ex.res.set_header("WWW-Authenticate", invalid_token
                                             ? "Bearer realm=\"2BA\", error=\"invalid_token\""
@@ -191,7 +191,7 @@ std::vector<std::string> product_api_routes() {
   return out;
 }
 
-void handle_product_api(Exchange& ex) {
+void handle_product_api(RequestContext& ex) {
   const std::string name = ex.route.substr(sizeof kPrefix - 1);
   auto op = operations().find(name);
   if (op == operations().end()) {

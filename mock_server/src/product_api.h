@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "exchange.h"
+#include "request_context.h"
 
 namespace mock2ba {
 
@@ -29,7 +29,7 @@ bool is_product_api_route(const std::string& lower_route);
 std::vector<std::string> product_api_routes();
 
 // Answers a product-API call with 2BA's field names and {IsError,ErrorMessage,Status} errors.
-void handle_product_api(Exchange& ex);
+void handle_product_api(RequestContext& ex);
 
 }  // namespace mock2ba
 

@@ -113,13 +113,13 @@ std::string utc_timestamp() {
 constexpr char kStateFormat[] = "twoba-mock-state/2";
 
 // The clock as each line of the state file records it.
-nlohmann::json state_clock(const TenantState& state, TimeMs now) {
+nlohmann::json state_clock(const ScenarioState& state, TimeMs now) {
   return {{"now_ms", now}, {"real_ms", real_now_ms()}, {"frozen", state.clock.frozen()}};
 }
 
 // Puts a saved clock and token store into a fresh scenario state: the snapshot, then each line
 // of changes. A flowing clock keeps its offset from real time; a frozen one its instant.
-void restore_state(TenantState& state, const StateFile::Contents& saved) {
+void restore_state(ScenarioState& state, const StateFile::Contents& saved) {
   std::string format = saved.snapshot.value("format", "");
   // A /1 file is a snapshot without lines of changes.
   if (format != kStateFormat && format != "twoba-mock-state/1")
@@ -195,7 +195,7 @@ MockServer::MockServer(ServerOptions options) : options_(std::move(options)) {
   fixture_folder_label_ = options_.fixture_is_default
                               ? "the default fixture folder (choose another with --fixture FILE)"
                               : "the fixture folder '" + fixture_dir_ + "'";
-  root_ = std::make_shared<Tenant>("", std::move(fixture), options_.journal_capacity);
+  root_ = std::make_shared<Scenario>("", std::move(fixture), options_.journal_capacity);
 
   if (!options_.state_file.empty()) {
     try {
@@ -282,19 +282,19 @@ void MockServer::stop() {
 bool MockServer::may_block(const httplib::Request& req) const {
   if (state_file_) return true;  // every change is on disk before its reply
   std::string_view path = req.path;
-  Tenant* tenant = root_.get();
+  Scenario* scenario = root_.get();
   if (is_scenario_path(path)) {
     std::string name = to_lower(scenario_name(path));
     std::lock_guard<std::mutex> lock(scenarios_mutex_);
     auto it = scenarios_.find(name);
     if (it == scenarios_.end()) return true;  // loading reads a file
-    tenant = it->second.get();
+    scenario = it->second.get();
     path = scenario_route(path, name.size());
   }
   // Reading a whole journal and loading a fixture document are the control API's large jobs.
   if (is_control_path(path))
     return iequals(path, "/__mock/requests") || iequals(path, "/__mock/fixture");
-  return tenant->faults().has_any();  // a fault may delay its reply
+  return scenario->faults().has_any();  // a fault may delay its reply
 }
 
 std::string MockServer::make_base_url() const {
@@ -304,7 +304,7 @@ std::string MockServer::make_base_url() const {
   return (options_.tls_cert.empty() ? "http://" : "https://") + host + ":" + std::to_string(port_);
 }
 
-std::shared_ptr<Tenant> MockServer::scenario(const std::string& name, std::string* error) {
+std::shared_ptr<Scenario> MockServer::scenario(const std::string& name, std::string* error) {
   {
     std::lock_guard<std::mutex> lock(scenarios_mutex_);
     auto it = scenarios_.find(name);
@@ -315,9 +315,9 @@ std::shared_ptr<Tenant> MockServer::scenario(const std::string& name, std::strin
   const std::string file = name + ".json";
   try {
     auto fixture = std::make_shared<const Fixture>(load_fixture_file(fixture_dir_ + "/" + file));
-    auto tenant = std::make_shared<Tenant>(name, std::move(fixture), options_.journal_capacity);
+    auto scenario = std::make_shared<Scenario>(name, std::move(fixture), options_.journal_capacity);
     std::lock_guard<std::mutex> lock(scenarios_mutex_);
-    return scenarios_.emplace(name, std::move(tenant)).first->second;
+    return scenarios_.emplace(name, std::move(scenario)).first->second;
   } catch (const FixtureError& e) {
     // The reply names the scenario and the folder as the user gave it; the details (which may
     // quote the file) go to the mock's own log only.
@@ -389,8 +389,8 @@ std::optional<MockServer::Target> MockServer::resolve_scenario(const httplib::Re
     return std::nullopt;
   }
   std::string error;
-  target.tenant = scenario(name, &error);
-  if (!target.tenant) {
+  target.scenario = scenario(name, &error);
+  if (!target.scenario) {
     bool missing = starts_with(error, "No scenario");
     send_json(res, missing ? 404 : 500,
               nlohmann::json{{"error", error}}.dump(-1, ' ', false,
@@ -420,7 +420,7 @@ bool MockServer::validate(const httplib::Request& req, httplib::Response& res) c
   return true;
 }
 
-void MockServer::serve_control(Exchange& ex) {
+void MockServer::serve_control(RequestContext& ex) {
   // Why a control request is refused, with its status and message.
   struct Refusal {
     ControlRefusal reason;
@@ -446,19 +446,19 @@ void MockServer::serve_control(Exchange& ex) {
     return send_json(ex.res, r.status, nlohmann::json{{"error", r.message}}.dump());
   }
   handle_control_api(ex);
-  if (state_file_ && &ex.tenant == root_.get() && ex.req.method != "GET") state_file_->commit();
+  if (state_file_ && &ex.scenario == root_.get() && ex.req.method != "GET") state_file_->commit();
 }
 
-std::optional<Fault> MockServer::take_fault(const Exchange& ex) const {
-  if (!ex.tenant.faults().has_any()) return std::nullopt;
+std::optional<Fault> MockServer::take_fault(const RequestContext& ex) const {
+  if (!ex.scenario.faults().has_any()) return std::nullopt;
   std::string grant_type;
   if (is_token_route(ex.route)) {
     if (auto form = Form::parse(ex.req.body, nullptr)) grant_type = form->value("grant_type");
   }
-  return ex.tenant.faults().take(ex.route, grant_type);
+  return ex.scenario.faults().take(ex.route, grant_type);
 }
 
-bool MockServer::fault_before(Exchange& ex, const Fault& fault, bool* dropped) const {
+bool MockServer::fault_before(RequestContext& ex, const Fault& fault, bool* dropped) const {
   // Cut short when the server stops, so a long delay never holds up shutdown.
   if (fault.delay_ms > 0) http_->sleep_for(std::chrono::milliseconds(fault.delay_ms));
   if (fault.after_commit) return false;
@@ -471,7 +471,7 @@ bool MockServer::fault_before(Exchange& ex, const Fault& fault, bool* dropped) c
   return true;
 }
 
-void MockServer::fault_after(Exchange& ex, const Fault& fault, bool* dropped) const {
+void MockServer::fault_after(RequestContext& ex, const Fault& fault, bool* dropped) const {
   if (!fault.after_commit) return;
   if (fault.status) {
     ex.res.headers.clear();
@@ -491,7 +491,7 @@ void MockServer::send_fault_reply(httplib::Response& res, const Fault& fault) {
   res.set_content(fault.body.value_or(""), "application/json;charset=UTF-8");
 }
 
-void MockServer::route(Exchange& ex) const {
+void MockServer::route(RequestContext& ex) const {
   auto handler = routes_.find(ex.route);
   if (handler != routes_.end()) return handler->second(ex);
   if (is_product_api_route(ex.route)) return handle_product_api(ex);
@@ -501,8 +501,9 @@ void MockServer::route(Exchange& ex) const {
                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-void MockServer::record(Exchange& ex, httplib::Request& req, const std::optional<Fault>& fault,
-                        bool dropped, std::chrono::steady_clock::time_point started) const {
+void MockServer::record(RequestContext& ex, httplib::Request& req,
+                        const std::optional<Fault>& fault, bool dropped,
+                        std::chrono::steady_clock::time_point started) const {
   const httplib::Response& res = ex.res;
   JournalEntry entry;
   entry.time_ms = ex.now;
@@ -519,9 +520,9 @@ void MockServer::record(Exchange& ex, httplib::Request& req, const std::optional
   if (dropped) ex.outcome["dropped"] = true;
   double latency =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  log_request(req, res, ex.tenant.name(), ex.outcome, latency);
+  log_request(req, res, ex.scenario.name(), ex.outcome, latency);
   entry.outcome = std::move(ex.outcome);
-  ex.tenant.journal().record(std::move(entry));
+  ex.scenario.journal().record(std::move(entry));
 }
 
 // The steps of one request: validate, resolve the scenario, (control API apart) fault before,
@@ -531,12 +532,12 @@ void MockServer::dispatch(httplib::Request& req, httplib::Response& res, Connect
   if (!validate(req, res)) return;
   auto target = resolve_scenario(req, res);
   if (!target) return;
-  Exchange ex{req,
-              res,
-              *target->tenant,
-              target->tenant->state(),
-              std::move(target->base),
-              std::move(target->route)};
+  RequestContext ex{req,
+                    res,
+                    *target->scenario,
+                    target->scenario->state(),
+                    std::move(target->base),
+                    std::move(target->route)};
   ex.now = ex.state->clock.now_ms();
   if (is_control_path(ex.route)) return serve_control(ex);
 
@@ -552,7 +553,7 @@ void MockServer::dispatch(httplib::Request& req, httplib::Response& res, Connect
     ex.outcome["fault"] = fault->id;
   }
   // A state change is on disk before its reply leaves, so a token that got a 200 survives kill -9.
-  if (state_file_ && target->tenant == root_ && req.method != "GET" && req.method != "HEAD")
+  if (state_file_ && target->scenario == root_ && req.method != "GET" && req.method != "HEAD")
     state_file_->commit();
   record(ex, req, fault, dropped, started);
   if (dropped) *effect = ConnectionEffect::kClose;

@@ -14,11 +14,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "exchange.h"
 #include "faults.h"
 #include "http_server.h"
+#include "request_context.h"
+#include "scenario.h"
 #include "state_file.h"
-#include "tenant.h"
 
 namespace mock2ba {
 
@@ -50,7 +50,7 @@ bool is_loopback_host(const std::string& host);
 
 class MockServer {
  public:
-  using Route = std::function<void(Exchange&)>;
+  using Route = std::function<void(RequestContext&)>;
 
   // Loads the fixture and sets up HTTP. Throws FixtureError for a bad fixture and
   // std::invalid_argument for unusable options (TLS files, missing admin token off loopback).
@@ -71,7 +71,7 @@ class MockServer {
   int port() const { return port_; }
   // scheme://host:port of the root scenario.
   std::string base_url() const { return base_url_; }
-  Tenant& root() { return *root_; }
+  Scenario& root() { return *root_; }
   // What --state-file stores, as one line of JSON text: the root scenario's clock and token
   // store; and then its clock and what changed in the store since (nullopt: only a snapshot can
   // say, the state was replaced).
@@ -90,7 +90,7 @@ class MockServer {
  private:
   // Where a request goes: the scenario, its base URL and the route below it.
   struct Target {
-    std::shared_ptr<Tenant> tenant;
+    std::shared_ptr<Scenario> scenario;
     std::string base;
     std::string route;  // lower-cased
   };
@@ -103,23 +103,23 @@ class MockServer {
   bool validate(const httplib::Request& req, httplib::Response& res) const;
   // The root or the /s/<name> scenario; nullopt after replying 404/500 when it cannot be loaded.
   std::optional<Target> resolve_scenario(const httplib::Request& req, httplib::Response& res);
-  std::shared_ptr<Tenant> scenario(const std::string& name, std::string* error);
+  std::shared_ptr<Scenario> scenario(const std::string& name, std::string* error);
   // The control API behind its access rule (token, or Host, Origin and JSON bodies on loopback).
-  void serve_control(Exchange& ex);
+  void serve_control(RequestContext& ex);
   ControlRefusal control_refusal(const httplib::Request& req) const;
   bool is_own_or_loopback(const std::string& host) const;
-  std::optional<Fault> take_fault(const Exchange& ex) const;
+  std::optional<Fault> take_fault(const RequestContext& ex) const;
   // Applies a fault's delay and, unless after_commit, its reply or drop; true when it replaced
   // the handler.
-  bool fault_before(Exchange& ex, const Fault& fault, bool* dropped) const;
+  bool fault_before(RequestContext& ex, const Fault& fault, bool* dropped) const;
   // An after_commit fault replaces the handler's reply, or drops the connection.
-  void fault_after(Exchange& ex, const Fault& fault, bool* dropped) const;
+  void fault_after(RequestContext& ex, const Fault& fault, bool* dropped) const;
   static void send_fault_reply(httplib::Response& res, const Fault& fault);
   // The endpoint's handler, or 404.
-  void route(Exchange& ex) const;
+  void route(RequestContext& ex) const;
   // Journals the exchange (moving the request's headers and body) and logs it.
-  void record(Exchange& ex, httplib::Request& req, const std::optional<Fault>& fault, bool dropped,
-              std::chrono::steady_clock::time_point started) const;
+  void record(RequestContext& ex, httplib::Request& req, const std::optional<Fault>& fault,
+              bool dropped, std::chrono::steady_clock::time_point started) const;
   void log_request(const httplib::Request& req, const httplib::Response& res,
                    const std::string& scenario, const nlohmann::json& outcome,
                    double latency_ms) const;
@@ -127,10 +127,10 @@ class MockServer {
   ServerOptions options_;
   std::string fixture_dir_;
   std::unique_ptr<HttpServer> http_;  // plain HTTP, or TLS with --tls-cert
-  std::shared_ptr<Tenant> root_;
+  std::shared_ptr<Scenario> root_;
   std::string fixture_folder_label_;  // the scenario folder as the user named it, for replies
   mutable std::mutex scenarios_mutex_;
-  std::map<std::string, std::shared_ptr<Tenant>> scenarios_;
+  std::map<std::string, std::shared_ptr<Scenario>> scenarios_;
   std::unordered_map<std::string, Route> routes_;
   std::string make_base_url() const;
 

@@ -45,7 +45,7 @@ const std::string* form_param(const Form& form, const char* name) {
 
 class TokenRequest : public GrantRequest {
  public:
-  explicit TokenRequest(Exchange& ex) : ex_(ex), fixture_(*ex.state->fixture) {}
+  explicit TokenRequest(RequestContext& ex) : ex_(ex), fixture_(*ex.state->fixture) {}
 
   void handle() {
     if (ex_.req.method != "POST") {
@@ -101,7 +101,7 @@ class TokenRequest : public GrantRequest {
   const Form& form() const override { return form_; }
   const Client& client() const override { return *client_; }
   const std::optional<std::string>& scope() const override { return scope_; }
-  Exchange& exchange() override { return ex_; }
+  RequestContext& exchange() override { return ex_; }
 
   void error(int status, OAuthError code, const std::string& description) override {
     ex_.outcome["error"] = oauth_error_name(code);
@@ -260,7 +260,7 @@ class TokenRequest : public GrantRequest {
     return true;
   }
 
-  Exchange& ex_;
+  RequestContext& ex_;
   const Fixture& fixture_;
   Form form_;
   const Client* client_ = nullptr;
@@ -270,6 +270,6 @@ class TokenRequest : public GrantRequest {
 
 }  // namespace
 
-void handle_token_endpoint(Exchange& ex) { TokenRequest(ex).handle(); }
+void handle_token_endpoint(RequestContext& ex) { TokenRequest(ex).handle(); }
 
 }  // namespace mock2ba

@@ -2,12 +2,12 @@
 #ifndef MOCK2BA_TOKEN_ENDPOINT_H_
 #define MOCK2BA_TOKEN_ENDPOINT_H_
 
-#include "exchange.h"
+#include "request_context.h"
 
 namespace mock2ba {
 
 // Answers a token request per RFC 6749 §5.1 / §5.2 and records the outcome for the journal.
-void handle_token_endpoint(Exchange& ex);
+void handle_token_endpoint(RequestContext& ex);
 
 }  // namespace mock2ba
 

@@ -1,25 +1,25 @@
-#include "tenant.h"
+#include "scenario.h"
 
 #include "product_api.h"
 
 namespace mock2ba {
 
-TenantState::TenantState(std::shared_ptr<const Fixture> f)
+ScenarioState::ScenarioState(std::shared_ptr<const Fixture> f)
     : fixture(std::move(f)),
       clock(fixture->clock_start_ms.value_or(real_now_ms()), fixture->clock_frozen),
       clock_start_ms(clock.now_ms()),
       store(fixture),
       fired_(fixture->events.size(), false) {}
 
-TenantState::~TenantState() = default;
+ScenarioState::~ScenarioState() = default;
 
-const ProductCatalog& TenantState::products() {
+const ProductCatalog& ScenarioState::products() {
   std::call_once(products_once_,
                  [this] { products_ = std::make_unique<const ProductCatalog>(*fixture); });
   return *products_;
 }
 
-void TenantState::fire_due_events() {
+void ScenarioState::fire_due_events() {
   if (fixture->events.empty()) return;
   TimeMs now = clock.now_ms();
   std::lock_guard<std::mutex> lock(events_mutex_);
@@ -39,17 +39,18 @@ void TenantState::fire_due_events() {
   }
 }
 
-Tenant::Tenant(std::string name, std::shared_ptr<const Fixture> fixture, size_t journal_capacity)
+Scenario::Scenario(std::string name, std::shared_ptr<const Fixture> fixture,
+                   size_t journal_capacity)
     : name_(std::move(name)),
-      state_(std::make_shared<TenantState>(std::move(fixture))),
+      state_(std::make_shared<ScenarioState>(std::move(fixture))),
       journal_(journal_capacity) {}
 
-std::shared_ptr<TenantState> Tenant::state() const { return std::atomic_load(&state_); }
+std::shared_ptr<ScenarioState> Scenario::state() const { return std::atomic_load(&state_); }
 
-void Tenant::reset() { load(state()->fixture); }
+void Scenario::reset() { load(state()->fixture); }
 
-void Tenant::load(std::shared_ptr<const Fixture> fixture) {
-  std::atomic_store(&state_, std::make_shared<TenantState>(std::move(fixture)));
+void Scenario::load(std::shared_ptr<const Fixture> fixture) {
+  std::atomic_store(&state_, std::make_shared<ScenarioState>(std::move(fixture)));
   faults_.clear();
   journal_.clear();
 }

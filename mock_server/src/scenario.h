@@ -1,7 +1,7 @@
 // One served scenario: its fixture, clock, tokens, faults and journal. The root fixture is one
-// tenant; each /s/<name>/ prefix is another, fully independent.
-#ifndef MOCK2BA_TENANT_H_
-#define MOCK2BA_TENANT_H_
+// scenario; each /s/<name>/ prefix is another, fully independent.
+#ifndef MOCK2BA_SCENARIO_H_
+#define MOCK2BA_SCENARIO_H_
 
 #include <memory>
 #include <mutex>
@@ -20,9 +20,9 @@ struct ProductCatalog;
 
 // State that a reset or a fixture load replaces as a whole. Handlers hold a shared_ptr to it,
 // so a reset never pulls state from under a request in flight.
-struct TenantState {
-  explicit TenantState(std::shared_ptr<const Fixture> fixture);
-  ~TenantState();
+struct ScenarioState {
+  explicit ScenarioState(std::shared_ptr<const Fixture> fixture);
+  ~ScenarioState();
 
   std::shared_ptr<const Fixture> fixture;
   VirtualClock clock;
@@ -42,13 +42,13 @@ struct TenantState {
   std::unique_ptr<const ProductCatalog> products_;
 };
 
-class Tenant {
+class Scenario {
  public:
-  Tenant(std::string name, std::shared_ptr<const Fixture> fixture, size_t journal_capacity);
+  Scenario(std::string name, std::shared_ptr<const Fixture> fixture, size_t journal_capacity);
 
   const std::string& name() const { return name_; }
   // The current state (fixture, clock, tokens).
-  std::shared_ptr<TenantState> state() const;
+  std::shared_ptr<ScenarioState> state() const;
   // Back to the fixture: new tokens, clock, faults and journal.
   void reset();
   // Serves another fixture from now on (and resets).
@@ -59,11 +59,11 @@ class Tenant {
 
  private:
   std::string name_;
-  std::shared_ptr<TenantState> state_;  // read and replaced only with std::atomic_load/store
+  std::shared_ptr<ScenarioState> state_;  // read and replaced only with std::atomic_load/store
   Journal journal_;
   FaultQueue faults_;
 };
 
 }  // namespace mock2ba
 
-#endif  // MOCK2BA_TENANT_H_
+#endif  // MOCK2BA_SCENARIO_H_

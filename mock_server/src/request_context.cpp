@@ -1,4 +1,4 @@
-#include "exchange.h"
+#include "request_context.h"
 
 namespace mock2ba {
 

@@ -1,6 +1,6 @@
 // One request on its way through the server, with the scenario state it is served from.
-#ifndef MOCK2BA_EXCHANGE_H_
-#define MOCK2BA_EXCHANGE_H_
+#ifndef MOCK2BA_REQUEST_CONTEXT_H_
+#define MOCK2BA_REQUEST_CONTEXT_H_
 
 #include <httplib.h>
 
@@ -10,15 +10,15 @@
 #include <string>
 
 #include "oauth_error.h"
-#include "tenant.h"
+#include "scenario.h"
 
 namespace mock2ba {
 
-struct Exchange {
+struct RequestContext {
   const httplib::Request& req;
   httplib::Response& res;
-  Tenant& tenant;
-  std::shared_ptr<TenantState> state;
+  Scenario& scenario;
+  std::shared_ptr<ScenarioState> state;
   std::string base_url;  // scheme://host:port plus the /s/<name> prefix when there is one
   std::string route;     // lower-cased path without the scenario prefix
   TimeMs now = 0;
@@ -46,4 +46,4 @@ std::string html_escape(const std::string& text);
 
 }  // namespace mock2ba
 
-#endif  // MOCK2BA_EXCHANGE_H_
+#endif  // MOCK2BA_REQUEST_CONTEXT_H_
