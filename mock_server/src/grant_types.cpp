@@ -12,7 +12,7 @@ void password_grant(GrantRequest& req) {
     return req.error(400, OAuthError::kInvalidRequest,
                      "The password grant needs both username and password.");
   }
-  RequestContext& ex = req.exchange();
+  RequestContext& ex = req.context();
   ex.outcome["username"] = *username;
   const Fixture& fixture = *ex.state->fixture;
   auto user = fixture.users.find(*username);
@@ -28,7 +28,7 @@ void refresh_grant(GrantRequest& req) {
   const std::string* refresh_token = req.param("refresh_token");
   if (!refresh_token)
     return req.error(400, OAuthError::kInvalidRequest, "The refresh_token parameter is missing.");
-  RequestContext& ex = req.exchange();
+  RequestContext& ex = req.context();
   req.finish(ex.state->store.refresh(*refresh_token, req.client(), req.scope(), ex.now),
              "refresh_token_state");
 }
@@ -40,7 +40,7 @@ std::optional<std::string> optional(const std::string* value) {
 void code_grant(GrantRequest& req) {
   const std::string* code = req.param("code");
   if (!code) return req.error(400, OAuthError::kInvalidRequest, "The code parameter is missing.");
-  RequestContext& ex = req.exchange();
+  RequestContext& ex = req.context();
   req.finish(ex.state->store.redeem_code(*code, req.client(), optional(req.param("redirect_uri")),
                                          optional(req.param("code_verifier")), ex.now),
              "code_state");

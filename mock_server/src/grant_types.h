@@ -26,7 +26,7 @@ class GrantRequest {
   virtual const Form& form() const = 0;
   virtual const Client& client() const = 0;
   virtual const std::optional<std::string>& scope() const = 0;
-  virtual RequestContext& exchange() = 0;
+  virtual RequestContext& context() = 0;
   // Replies with an RFC 6749 §5.2 error.
   virtual void error(int status, OAuthError code, const std::string& description) = 0;
   // Replies with the token store's result; `state_key` names the outcome member for the

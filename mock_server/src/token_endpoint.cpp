@@ -101,7 +101,7 @@ class TokenRequest : public GrantRequest {
   const Form& form() const override { return form_; }
   const Client& client() const override { return *client_; }
   const std::optional<std::string>& scope() const override { return scope_; }
-  RequestContext& exchange() override { return ex_; }
+  RequestContext& context() override { return ex_; }
 
   void error(int status, OAuthError code, const std::string& description) override {
     ex_.outcome["error"] = oauth_error_name(code);
