@@ -223,7 +223,8 @@ TEST(EndpointTable, EveryPathIsDocumentedWithItsMethodsAndRouted) {
     std::set<std::string> methods = split_methods(endpoint.methods);
     ASSERT_FALSE(methods.empty()) << endpoint.path;
     std::set<std::string> documented;
-    for (const auto& op : doc["paths"].value(endpoint.path, json::object()).items()) {
+    const json operations = doc["paths"].value(endpoint.path, json::object());
+    for (const auto& op : operations.items()) {
       std::string method = op.key();
       std::transform(method.begin(), method.end(), method.begin(), ::toupper);
       documented.insert(method);
@@ -254,7 +255,8 @@ TEST(EndpointTable, DiscoveryNamesExactlyTheTablesDiscoveryPaths) {
     if (key.size() > 9 && key.compare(key.size() - 9, 9, "_endpoint") == 0)
       EXPECT_TRUE(keys.count(key)) << key << " is not from the endpoint table";
   }
-  for (const auto& required : document()["components"]["schemas"]["Discovery"]["required"]) {
+  const json doc = document();  // a range-for over document()[…] would outlive the document
+  for (const auto& required : doc["components"]["schemas"]["Discovery"]["required"]) {
     std::string key = required.get<std::string>();
     if (key != "issuer") EXPECT_TRUE(keys.count(key)) << key << " is required but not in the table";
   }
