@@ -219,19 +219,26 @@ const std::string kLogin =
     "grant_type=password&username=demo&password=demo&client_id=demo-client&client_secret=demo-"
     "secret";
 
+// A mock keeping its state in dir/state.json, and a client of it.
+struct StateFileMock {
+  explicit StateFileMock(const testing::TempDir& dir)
+      : server({"--quiet", "--state-file", dir.file("state.json")}, dir.file("err.log")),
+        client("127.0.0.1", server.port()) {}
+  testing::ChildServer server;
+  httplib::Client client;
+};
+
 TEST(StateFileSafety, APlantedSymlinkIsNotFollowed) {
   testing::TempDir dir;
   testing::write_file(dir.file("victim"), "keep me");
   ASSERT_EQ(symlink(dir.file("victim").c_str(), dir.file("state.json.tmp").c_str()), 0);
-  testing::ChildServer server({"--quiet", "--state-file", dir.file("state.json")},
-                              dir.file("err.log"));
-  ASSERT_TRUE(server.ready());
-  httplib::Client client("127.0.0.1", server.port());
-  auto login = client.Post("/OAuth/Token", kLogin, kForm);
+  StateFileMock mock(dir);
+  ASSERT_TRUE(mock.server.ready());
+  auto login = mock.client.Post("/OAuth/Token", kLogin, kForm);
   ASSERT_TRUE(login);
   EXPECT_EQ(login->status, 200);
   EXPECT_EQ(testing::read_file(dir.file("victim")), "keep me");
-  server.stop(SIGTERM);
+  mock.server.stop(SIGTERM);
   // Only the state file itself remains: no temporary file left behind.
   size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
@@ -243,10 +250,9 @@ TEST(StateFileSafety, APlantedSymlinkIsNotFollowed) {
 
 TEST(StateFileSafety, RotatedAndExpiredTokensArePurgedFromTheFile) {
   testing::TempDir dir;
-  testing::ChildServer server({"--quiet", "--state-file", dir.file("state.json")},
-                              dir.file("err.log"));
-  ASSERT_TRUE(server.ready());
-  httplib::Client client("127.0.0.1", server.port());
+  StateFileMock mock(dir);
+  ASSERT_TRUE(mock.server.ready());
+  httplib::Client& client = mock.client;
   auto login = client.Post("/OAuth/Token", kLogin, kForm);
   ASSERT_TRUE(login);
   std::string first_refresh = json::parse(login->body)["refresh_token"];
