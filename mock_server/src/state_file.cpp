@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "json_input.h"
 
@@ -19,6 +20,18 @@ namespace {
 
 constexpr auto kQuiet = std::chrono::milliseconds(1);
 constexpr auto kGatherMax = std::chrono::milliseconds(5);
+
+// Writes all of `text` to `fd`, resuming after signals; false (errno says why) when it cannot.
+bool write_all(int fd, std::string_view text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -141,15 +154,8 @@ bool StateFile::write(std::string* error) {
 }
 
 bool StateFile::append(const std::string& text, std::string* error) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
   // fdatasync: the data and the file's new length, which is all a reader needs.
-  if (done == text.size() && ::fdatasync(fd_) == 0) {
+  if (write_all(fd_, text) && ::fdatasync(fd_) == 0) {
     appended_bytes_ += text.size();
     return true;
   }
@@ -171,30 +177,15 @@ bool StateFile::write_atomically(const std::string& text, std::string* error) {
     *error = path_ + ".XXXXXX: " + std::strerror(errno);
     return false;
   }
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      *error = tmp + ": " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    *error = tmp + ": fsync: " + std::strerror(errno);
+  auto fail = [&](const std::string& what) {
+    *error = what + std::strerror(errno);
     ::close(fd);
     ::unlink(tmp.c_str());
     return false;
-  }
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    *error = path_ + ": rename: " + std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return false;
-  }
+  };
+  if (!write_all(fd, text)) return fail(tmp + ": ");
+  if (::fsync(fd) != 0) return fail(tmp + ": fsync: ");
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) return fail(path_ + ": rename: ");
   // The rename itself is durable only once the folder is synced.
   size_t slash = path_.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash == 0 ? 1 : slash);
