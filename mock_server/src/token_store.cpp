@@ -115,7 +115,7 @@ IssuedTokens TokenStore::issue_locked(Grant& grant, const Policy& policy, bool n
   if (fresh.format != policy.token_format) fresh = mint(policy.token_format);
   auto& user_counts = per_user_counts_[grant.username];
   mark_grant_locked(grant.id);
-  if (tracking_) changed_users_.insert(grant.username);
+  if (tracking_) changes_.users.insert(grant.username);
   IssuedTokens out;
   out.grant_id = grant.id;
   out.username = grant.username;
@@ -294,7 +294,7 @@ std::pair<std::string, TimeMs> TokenStore::create_code(const CodeRequest& reques
   std::string code = random_urlsafe_token();
   TimeMs expires = now + policy.code_lifetime * 1000;
   codes_[code] = CodeRecord{request, expires, false, 0};
-  if (tracking_) changed_codes_.insert(code);
+  if (tracking_) changes_.codes.insert(code);
   note_expiry_locked(expires);
   return {code, expires};
 }
@@ -352,7 +352,7 @@ GrantResult TokenStore::redeem_code(const std::string& code, const Client& clien
                 TokenState::kActive);
   }
   record.used = true;
-  if (tracking_) changed_codes_.insert(code);
+  if (tracking_) changes_.codes.insert(code);
   const Policy* policy = nullptr;
   Grant& grant =
       new_grant_locked(client, bound.username, bound.scope, bound.has_scope, now, policy);
@@ -388,7 +388,7 @@ int TokenStore::for_selected_locked(const TokenSelector& selector, Fn&& fn) {
     if (auto a = access_.find(*selector.token); a != access_.end()) {
       fn(&a->second, nullptr);
       mark_grant_locked(a->second.grant_id);
-      if (tracking_) rewrite_access_.insert(a->second.grant_id);
+      if (tracking_) changes_.rewrite_access.insert(a->second.grant_id);
       ++affected;
     }
     if (auto r = refresh_.find(*selector.token); r != refresh_.end()) {
@@ -404,7 +404,7 @@ int TokenStore::for_selected_locked(const TokenSelector& selector, Fn&& fn) {
                     (selector.grant && grant.id == *selector.grant);
     if (!selected) continue;
     mark_grant_locked(id);
-    if (tracking_) rewrite_access_.insert(id);
+    if (tracking_) changes_.rewrite_access.insert(id);
     for (const auto& token : grant.access_tokens) {
       if (auto a = access_.find(token); a != access_.end()) {
         fn(&a->second, nullptr);
@@ -511,7 +511,7 @@ void TokenStore::purge_locked(TimeMs now) {
   for (auto it = access_.begin(); it != access_.end();) {
     if (it->second.expires_ms <= horizon) {
       mark_grant_locked(it->second.grant_id);
-      if (tracking_) rewrite_access_.insert(it->second.grant_id);
+      if (tracking_) changes_.rewrite_access.insert(it->second.grant_id);
       it = access_.erase(it);
     } else {
       note_expiry_locked(it->second.expires_ms);
@@ -533,7 +533,7 @@ void TokenStore::purge_locked(TimeMs now) {
   }
   for (auto it = codes_.begin(); it != codes_.end();) {
     if (it->second.expires_ms <= horizon) {
-      if (tracking_) changed_codes_.insert(it->first);
+      if (tracking_) changes_.codes.insert(it->first);
       it = codes_.erase(it);
     } else {
       note_expiry_locked(it->second.expires_ms);
@@ -663,16 +663,13 @@ struct TokenStore::Image {
   std::unordered_set<uint64_t> appended_access;
 };
 
-void TokenStore::write_store_locked(std::string& out, TimeMs now,
-                                    const std::vector<uint64_t>* grant_ids,
-                                    const std::vector<std::string>* codes,
-                                    const std::vector<std::string>* users) {
+void TokenStore::write_store_locked(std::string& out, TimeMs now, const Changes* changes) {
   // What a restart needs: tokens and codes that memory would purge by now are left out (expired
   // longer than the retention), and so are rotated refresh tokens past their reuse grace period:
   // after a restart, presenting one gets the same 400 as an unknown token (the journal then says
   // "unknown" instead of "rotated", and reuse no longer revokes the grant).
   const TimeMs horizon = now - kPurgeRetentionMs;
-  const bool full = grant_ids == nullptr;
+  const bool full = changes == nullptr;
   auto refresh_kept = [&](const RefreshRecord& r, const Policy& policy) {
     if ((r.expires_ms != 0 && r.expires_ms <= horizon) ||
         (r.idle_ms != 0 && r.last_used_ms + r.idle_ms <= horizon))
@@ -727,7 +724,7 @@ void TokenStore::write_store_locked(std::string& out, TimeMs now,
     }
     // A line of changes lists only the access tokens issued since the file last had the grant,
     // unless some of the older ones changed or were purged.
-    bool appended_only = !full && !rewrite_access_.count(g.id);
+    bool appended_only = !full && !changes_.rewrite_access.count(g.id);
     size_t from = appended_only ? std::min(g.access_tokens_on_disk, g.access_tokens.size()) : 0;
     g.access_tokens_on_disk = g.access_tokens.size();
     for (size_t i = from; i < g.access_tokens.size(); ++i) {
@@ -790,7 +787,7 @@ void TokenStore::write_store_locked(std::string& out, TimeMs now,
   if (full) {
     for (auto& [id, g] : grants_) put_grant(g);
   } else {
-    for (uint64_t id : *grant_ids) {
+    for (uint64_t id : changes->grants) {
       auto it = grants_.find(id);
       if (it == grants_.end()) {
         gone_grants.push_back(id);
@@ -836,7 +833,7 @@ void TokenStore::write_store_locked(std::string& out, TimeMs now,
       if (c.expires_ms > horizon) put_code(code, c);
     }
   } else {
-    for (const auto& code : *codes) {
+    for (const auto& code : changes->codes) {
       auto it = codes_.find(code);
       if (it != codes_.end() && it->second.expires_ms > horizon) {
         put_code(code, it->second);
@@ -852,7 +849,7 @@ void TokenStore::write_store_locked(std::string& out, TimeMs now,
   if (full) {
     for (const auto& [user, counts] : per_user_counts_) put_user(user, counts);
   } else {
-    for (const auto& user : *users) {
+    for (const auto& user : changes->users) {
       auto it = per_user_counts_.find(user);
       if (it != per_user_counts_.end()) put_user(user, it->second);
     }
@@ -870,25 +867,16 @@ void TokenStore::write_store_locked(std::string& out, TimeMs now,
 
 void TokenStore::write_snapshot(std::string& out, TimeMs now) {
   std::lock_guard<std::mutex> lock(mutex_);
-  write_store_locked(out, now, nullptr, nullptr, nullptr);
+  write_store_locked(out, now, nullptr);
   tracking_ = true;
-  changed_grants_.clear();
-  changed_codes_.clear();
-  changed_users_.clear();
-  rewrite_access_.clear();
+  changes_ = Changes{};
 }
 
 bool TokenStore::write_changes(std::string& out, TimeMs now) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!tracking_) return false;
-  std::vector<uint64_t> grant_ids(changed_grants_.begin(), changed_grants_.end());
-  std::vector<std::string> codes(changed_codes_.begin(), changed_codes_.end());
-  std::vector<std::string> users(changed_users_.begin(), changed_users_.end());
-  write_store_locked(out, now, &grant_ids, &codes, &users);
-  changed_grants_.clear();
-  changed_codes_.clear();
-  changed_users_.clear();
-  rewrite_access_.clear();
+  write_store_locked(out, now, &changes_);
+  changes_ = Changes{};
   return true;
 }
 
@@ -966,14 +954,14 @@ void TokenStore::merge_locked(Image& image) {
   }
   for (const auto& code : image.gone_codes) {
     codes_.erase(code);
-    if (tracking_) changed_codes_.insert(code);
+    if (tracking_) changes_.codes.insert(code);
   }
   for (auto& [code, c] : image.codes) {
-    if (tracking_) changed_codes_.insert(code);
+    if (tracking_) changes_.codes.insert(code);
     codes_.insert_or_assign(std::move(code), std::move(c));
   }
   for (auto& [user, counts] : image.per_user_counts) {
-    if (tracking_) changed_users_.insert(user);
+    if (tracking_) changes_.users.insert(user);
     per_user_counts_[std::move(user)] = counts;
   }
   next_grant_id_ = std::max({next_grant_id_, image.next_grant_id, uint64_t{1}});
@@ -991,10 +979,10 @@ void TokenStore::restore(const nlohmann::json& s) {
   next_grant_id_ = 1;
   // Replaced as a whole: only a full snapshot describes it now.
   tracking_ = false;
-  changed_grants_.clear();
-  changed_codes_.clear();
-  changed_users_.clear();
-  rewrite_access_.clear();
+  changes_.grants.clear();
+  changes_.codes.clear();
+  changes_.users.clear();
+  changes_.rewrite_access.clear();
   merge_locked(image);
 }
 

@@ -196,13 +196,19 @@ class TokenStore {
   // Puts an image's grants (each replacing the grant of its id), tokens, codes and counters in.
   void merge_locked(Image& image);
   void erase_grant_locked(uint64_t id);
-  // Writes the listed grants, codes and users, or (null lists) every one, in the snapshot's shape.
-  void write_store_locked(std::string& out, TimeMs now, const std::vector<uint64_t>* grant_ids,
-                          const std::vector<std::string>* codes,
-                          const std::vector<std::string>* users);
+  // What changed since the state file last had the store.
+  struct Changes {
+    std::unordered_set<uint64_t> grants;
+    std::unordered_set<std::string> codes;
+    std::unordered_set<std::string> users;
+    // Changed grants whose access tokens were purged or changed: written with the whole list.
+    std::unordered_set<uint64_t> rewrite_access;
+  };
+  // Writes the changed grants, codes and users, or (null) every one, in the snapshot's shape.
+  void write_store_locked(std::string& out, TimeMs now, const Changes* changes);
   // While a state file follows the store: what changed since it was last written.
   void mark_grant_locked(uint64_t id) {
-    if (tracking_) changed_grants_.insert(id);
+    if (tracking_) changes_.grants.insert(id);
   }
 
   // Sets *policy_out to the grant's policy.
@@ -257,11 +263,7 @@ class TokenStore {
   // it, long-lived tokens under load cause O(n) sweeps under the mutex (p99 stalls).
   TimeMs earliest_expiry_ms_ = std::numeric_limits<TimeMs>::max();
   bool tracking_ = false;  // set by write_snapshot(): a state file follows this store
-  std::unordered_set<uint64_t> changed_grants_;
-  std::unordered_set<std::string> changed_codes_;
-  std::unordered_set<std::string> changed_users_;
-  // Changed grants whose access tokens were purged or changed: written with the whole list.
-  std::unordered_set<uint64_t> rewrite_access_;
+  Changes changes_;
 };
 
 }  // namespace mock2ba
