@@ -398,6 +398,8 @@ BUNDLED = {
     "authlib": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py",
     "x-oauth2": "jsonl:{adapters}/x-oauth2/run",
     "openid-client": "jsonl:{adapters}/openid-client/run",
+    "php-guzzle": "jsonl:{adapters}/php-guzzle/run",
+    "php-guzzle+fix": "jsonl:{adapters}/php-guzzle/run --fix",
 }
 
 
