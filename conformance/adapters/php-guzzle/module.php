@@ -227,10 +227,22 @@ class FixedTwobaConnector extends TwobaConnector
         return $this->options->get('twoba_access_token');
     }
 
+    protected function isAccessTokenExpired(): bool
+    {
+        // No expires_in: only a 401 tells. A short lifetime: a margin of half of it, not 30 s.
+        $expires = $this->options->get('twoba_token_expires');
+        $margin = min(30, intdiv((int) $this->options->get('twoba_token_lifetime'), 2));
+        return $expires !== null && $expires - $margin < time();
+    }
+
     protected function saveToken($data): void
     {
         $data['refresh_token'] = $data['refresh_token'] ?? $this->options->get('twoba_refresh_token');
         parent::saveToken($data);
+        $this->options->update('twoba_token_lifetime', $data['expires_in'] ?? null);
+        if (!isset($data['expires_in'])) {
+            $this->options->delete('twoba_token_expires');
+        }
     }
 }
 // 2ba-fix:end
