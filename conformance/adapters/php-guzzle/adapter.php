@@ -7,7 +7,8 @@
 // starts N worker processes at once. They share only the option store in state_dir.
 // --fix uses the connector with the fix of module.php (2ba-fix markers).
 
-ini_set('display_errors', 'stderr'); // PHP's notices must not reach the protocol's stdout
+ini_set('display_errors', 'stderr'); // PHP's warnings must not reach the protocol's stdout
+ini_set('log_errors', '0');         // nor reach stderr twice
 require_once 'GuzzleHttp/autoload.php';
 require_once __DIR__ . '/module.php';
 
