@@ -174,6 +174,8 @@ class TwobaConnector
  */
 class FixedTwobaConnector extends TwobaConnector
 {
+    private ?string $sentAccessToken = null;
+
     public function refreshAccessToken(?string $seenAccessToken = null): void
     {
         $lock = fopen($this->options->path() . '.lock', 'c');
@@ -210,7 +212,7 @@ class FixedTwobaConnector extends TwobaConnector
             if ($e->getResponse()->getStatusCode() !== 401) {
                 throw $e;
             }
-            $this->refreshAccessToken($this->options->get('twoba_access_token'));
+            $this->refreshAccessToken($this->sentAccessToken); // unless another request already did
             return parent::get($path);
         }
     }
@@ -224,7 +226,7 @@ class FixedTwobaConnector extends TwobaConnector
         if ($this->isAccessTokenExpired()) {
             $this->refreshAccessToken($accessToken);
         }
-        return $this->options->get('twoba_access_token');
+        return $this->sentAccessToken = $this->options->get('twoba_access_token');
     }
 
     protected function isAccessTokenExpired(): bool
