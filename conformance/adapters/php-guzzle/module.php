@@ -6,6 +6,12 @@
 // is compared with the clock, refreshing 30 seconds early (the margin of google/apiclient's
 // Client::isAccessTokenExpired, which many modules copy). Every PHP request of the shop is its
 // own process; they share nothing but the option store.
+// Modules with the same pattern: luck2/base-to-wp BaseOAuthWP.php (update_option per token
+// field, expiry compared with the clock), OblioSoftware/oblio-prestashop
+// classes/OblioApiPrestashopAccessTokenHandler.php (Configuration::updateValue, request_time +
+// expires_in > time()), fabian/statusboard web/ga/refresh.php (Guzzle form_params refresh, a
+// RequestException only logged), elib19/mercadopagosplitpay functions/cron.php (the reply's
+// refresh_token stored as it comes).
 
 use GuzzleHttp\Client;
 use GuzzleHttp\Exception\ClientException;
