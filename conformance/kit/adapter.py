@@ -398,6 +398,8 @@ BUNDLED = {
     "authlib": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py",
     "x-oauth2": "jsonl:{adapters}/x-oauth2/run",
     "openid-client": "jsonl:{adapters}/openid-client/run",
+    "csharp-2ba-sample": "jsonl:{adapters}/csharp-2ba-sample/run",
+    "csharp-2ba-sample+fix": "jsonl:{adapters}/csharp-2ba-sample/run --fix",
 }
 
 
