@@ -15,6 +15,31 @@ using System.Text;
 using System.Threading;
 using Mono.Security.Interface;
 
+namespace TwoBA.Properties
+{
+    // Stands in for the application's user settings (Properties.Settings.Default, saved to
+    // user.config): here a file in the scenario's state directory, one "name=value" line each.
+    public class Settings
+    {
+        public static Settings Default;
+        readonly string path;
+        public string RefreshToken { get; set; }
+
+        public Settings(string path)
+        {
+            this.path = path;
+            if (!File.Exists(path)) return;
+            foreach (var line in File.ReadAllLines(path))
+                if (line.StartsWith("RefreshToken=")) RefreshToken = Uri.UnescapeDataString(line.Substring(13));
+        }
+
+        public void Save()
+        {
+            File.WriteAllText(path, RefreshToken == null ? "" : "RefreshToken=" + Uri.EscapeDataString(RefreshToken) + "\n");
+        }
+    }
+}
+
 namespace TwoBA
 {
     // Stand-ins for the System.Windows.Forms types the sample uses.
@@ -131,6 +156,7 @@ namespace TwoBA
         [DataMember(Name = "client_id")] public string ClientId;
         [DataMember(Name = "client_secret")] public string ClientSecret;
         [DataMember(Name = "client_auth")] public string ClientAuth;
+        [DataMember(Name = "state_dir")] public string StateDir;
         [DataMember(Name = "ca_file")] public string CaFile;
         [DataMember(Name = "scope")] public string Scope;
     }
@@ -171,6 +197,7 @@ namespace TwoBA
         public static string CurrentSeq = "null";
         static bool fix;
         static Form form;
+        static string stateDir;
 
         public static void Emit(string line)
         {
@@ -179,6 +206,7 @@ namespace TwoBA
 
         static Form NewForm()
         {
+            Properties.Settings.Default = new Properties.Settings(Path.Combine(stateDir, "user.config"));
             if (fix) return new TwoBA.SampleFixed.LoginForm();
             return new TwoBA.Sample.LoginForm();
         }
@@ -309,6 +337,7 @@ namespace TwoBA
                 if (m.Cmd == "start")
                 {
                     cfg = m.Config;
+                    stateDir = cfg.StateDir;
                     if (cfg.ClientAuth == "basic")
                     {
                         Emit("{\"skipped\":{\"reason\":\"2BA's sample sends the client credentials in the form body only\"}}");
@@ -352,8 +381,10 @@ namespace TwoBA
                     case "info":
                         break;
                     case "restart":
-                        Emit("{\"seq\":" + CurrentSeq + ",\"skipped\":{\"reason\":\"2BA's sample keeps the tokens in the form's text boxes only: no persistent store\"}}");
-                        continue;
+                        // A new process: a new form, with what the application saved in its settings.
+                        form = NewForm();
+                        form.SetCredentials(null, null, cfg.ClientId, cfg.ClientSecret, cfg.Scope);
+                        break;
                     default:
                         Emit("{\"seq\":" + CurrentSeq + ",\"skipped\":{\"reason\":" + Json.Str(m.Cmd + " not supported") + "}}");
                         continue;

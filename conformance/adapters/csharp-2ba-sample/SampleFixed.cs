@@ -1,17 +1,7 @@
-// The token handling of 2BA's published C# samples, as a .NET partner copies it into a WinForms
-// application. Reproduced from 2BA's developer documentation (github.com/2BABV/developer-docs @020abb2):
-//   docs/oauth2/oauth2-resource-owner-password-credentials-grant.md   BtnLoginClick
-//   docs/oauth2/oauth2-refresh-access-token.md                        BtnRefreshAccesTokenClick
-//   docs/oauth2/oauth2-authorization-code.md                          the authorize URL, WebBrowser1_Navigated, GetAccessToken
-//   docs/api/wcf-example-json-request.md                              GetProductJson
-// Kept as the samples have it, flaws included: the form body is concatenated without escaping and
-// encoded as ASCII; the token response is read with JsonReaderWriterFactory and XPath into the
-// form's text boxes; expires_in is kept as text and never compared with a clock, so nothing
-// refreshes on its own (the user presses the refresh button); a refresh reply without
-// refresh_token empties the refresh-token box; a failed refresh leaves the old tokens in place and
-// only shows a message; the authorization-code flow sends no state and no PKCE; there is no lock.
-// What the samples leave open is filled in the most literal way and marked "not in the sample".
-// This file is graded; the protocol around it is in Adapter.cs, the fixed copy in SampleFixed.cs.
+// 2BA's C# sample (Sample.cs) with the fix a partner adds to it, between the 2ba-fix markers: the
+// form values escaped, the refresh token kept when a refresh returns none and saved in the user
+// settings, the access token refreshed when it has expired (one refresh at a time) and once more
+// after a 401, and a 400 from a refresh taken as "log in again". Everything else is the sample.
 using System;
 using System.IO;
 using System.Linq;
@@ -37,7 +27,65 @@ namespace TwoBA.SampleFixed
         public LoginForm()
         {
             this.WebBrowser1.Navigated += this.WebBrowser1_Navigated; // the designer's wiring
+            // 2ba-fix:begin
+            txtRefreshToken.Text = Properties.Settings.Default.RefreshToken; // saved by StoreTokens
+            // 2ba-fix:end
         }
+
+        // 2ba-fix:begin
+        private readonly object tokenLock = new object();
+        private DateTime accessTokenExpires = DateTime.MinValue; // no access token yet
+
+        // A form field with its value escaped: + & = % and non-ASCII characters arrive intact.
+        private static string Field(string name, string value)
+        {
+            return "&" + name + "=" + Uri.EscapeDataString(value ?? "");
+        }
+
+        // Keeps a token response: the refresh token only when a new one came, when the access token
+        // expires (a little early), and the refresh token in the user settings.
+        private void StoreTokens(XElement root)
+        {
+            var accessToken = root.XPathSelectElement("//access_token");
+            var refreshToken = root.XPathSelectElement("//refresh_token");
+            var expiresIn = root.XPathSelectElement("//expires_in");
+            txtAccessToken.Text = accessToken.Value;
+            if (refreshToken != null) txtRefreshToken.Text = refreshToken.Value;
+            txtExpiresIn.Text = (expiresIn == null) ? null : expiresIn.Value;
+            int seconds;
+            accessTokenExpires = (expiresIn != null && int.TryParse(expiresIn.Value, out seconds))
+                ? DateTime.UtcNow.AddSeconds(seconds - Math.Min(60, seconds / 10))
+                : DateTime.MaxValue; // no expires_in: the 401 tells
+            Properties.Settings.Default.RefreshToken = txtRefreshToken.Text;
+            Properties.Settings.Default.Save();
+        }
+
+        // After a 400 from a refresh the refresh token is dead: forget it, the user logs in again.
+        private void ForgetTokens()
+        {
+            txtAccessToken.Text = txtRefreshToken.Text = txtExpiresIn.Text = null;
+            Properties.Settings.Default.RefreshToken = null;
+            Properties.Settings.Default.Save();
+        }
+
+        // Refreshes unless another thread already replaced the access token this one saw.
+        private void RefreshOnce(string seenAccessToken)
+        {
+            lock (tokenLock)
+            {
+                if (txtAccessToken.Text == seenAccessToken) BtnRefreshAccesTokenClick(this, EventArgs.Empty);
+            }
+        }
+
+        // The access token to send, refreshed first when it has expired.
+        private string CurrentAccessToken()
+        {
+            var accessToken = txtAccessToken.Text;
+            if (accessToken == null || DateTime.UtcNow >= accessTokenExpires) RefreshOnce(accessToken);
+            if (txtAccessToken.Text == null) throw new LoginRequiredException("Not logged in to 2BA: please log in again.");
+            return txtAccessToken.Text;
+        }
+        // 2ba-fix:end
 
         // oauth2-resource-owner-password-credentials-grant.md
         public override void BtnLoginClick(object sender, System.EventArgs e)
@@ -47,11 +95,13 @@ namespace TwoBA.SampleFixed
                 var httpWReq = (HttpWebRequest)WebRequest.Create(GlobalVariables.AuthorizeServer + "/OAuth/Token");
                 var encoding = new ASCIIEncoding();
                 string postData = "grant_type=password";
-                postData += "&username=" + txtUsername.Text;
-                postData += "&password=" + txtPassword.Text;
-                postData += "&client_id=" + txtClientId.Text;
-                postData += "&client_secret=" + txtClientSecret.Text;
-                if (!string.IsNullOrEmpty(txtScope.Text)) postData += "&scope=" + txtScope.Text; // not in the sample
+                // 2ba-fix:begin
+                postData += Field("username", txtUsername.Text);
+                postData += Field("password", txtPassword.Text);
+                postData += Field("client_id", txtClientId.Text);
+                postData += Field("client_secret", txtClientSecret.Text);
+                // 2ba-fix:end
+                if (!string.IsNullOrEmpty(txtScope.Text)) postData += Field("scope", txtScope.Text); // not in the sample
                 byte[] data = encoding.GetBytes(postData);
                 httpWReq.Method = "POST";
                 httpWReq.ContentType = "application/x-www-form-urlencoded";
@@ -66,14 +116,9 @@ namespace TwoBA.SampleFixed
                 XmlReader reader = JsonReaderWriterFactory.CreateJsonReader(mystream, new XmlDictionaryReaderQuotas());
                 var root = XElement.Load(reader);
 
-                // The fields we'd like to extract
-                var accessToken = root.XPathSelectElement("//access_token");
-                var refreshToken = root.XPathSelectElement("//refresh_token");
-                var expiresIn = root.XPathSelectElement("//expires_in");
-
-                txtAccessToken.Text = (accessToken == null) ? null : accessToken.Value;
-                txtRefreshToken.Text = (refreshToken == null) ? null : refreshToken.Value;
-                txtExpiresIn.Text = (expiresIn == null) ? null : expiresIn.Value;
+                // 2ba-fix:begin
+                StoreTokens(root);
+                // 2ba-fix:end
             }
             catch (Exception ex)
             {
@@ -84,14 +129,25 @@ namespace TwoBA.SampleFixed
         // oauth2-refresh-access-token.md
         public override void BtnRefreshAccesTokenClick(object sender, EventArgs e)
         {
+            // 2ba-fix:begin
+            lock (tokenLock)
+            {
+                if (string.IsNullOrEmpty(txtRefreshToken.Text))
+                {
+                    MessageBox.Show(@"Not logged in to 2BA: please log in again.");
+                    return;
+                }
+            // 2ba-fix:end
             try
             {
                 var httpWReq = (HttpWebRequest)WebRequest.Create(GlobalVariables.AuthorizeServer + "/OAuth/Token");
                 var encoding = new ASCIIEncoding();
                 var postData = "grant_type=refresh_token";
-                postData += "&refresh_token=" + txtRefreshToken.Text;
-                postData += "&client_id=" + txtClientId.Text;
-                postData += "&client_secret=" + txtClientSecret.Text;
+                // 2ba-fix:begin
+                postData += Field("refresh_token", txtRefreshToken.Text);
+                postData += Field("client_id", txtClientId.Text);
+                postData += Field("client_secret", txtClientSecret.Text);
+                // 2ba-fix:end
                 var data = encoding.GetBytes(postData);
                 httpWReq.Method = "POST";
                 httpWReq.ContentType = "application/x-www-form-urlencoded";
@@ -106,19 +162,24 @@ namespace TwoBA.SampleFixed
                 XmlReader reader = JsonReaderWriterFactory.CreateJsonReader(mystream, new XmlDictionaryReaderQuotas());
                 var root = XElement.Load(reader);
 
-                // The fields we'd like to extract
-                var accessToken = root.XPathSelectElement("//access_token");
-                var refreshToken = root.XPathSelectElement("//refresh_token");
-                var expiresIn = root.XPathSelectElement("//expires_in");
-
-                txtAccessToken.Text = (accessToken == null) ? null : accessToken.Value;
-                txtRefreshToken.Text = (refreshToken == null) ? null : refreshToken.Value;
-                txtExpiresIn.Text = (expiresIn == null) ? null : expiresIn.Value;
+                // 2ba-fix:begin
+                StoreTokens(root);
+                // 2ba-fix:end
             }
+            // 2ba-fix:begin
+            catch (WebException ex) when (ex.Response is HttpWebResponse && ((HttpWebResponse)ex.Response).StatusCode == HttpStatusCode.BadRequest)
+            {
+                ForgetTokens();
+                MessageBox.Show(@"Your 2BA session has ended: please log in again.");
+            }
+            // 2ba-fix:end
             catch (Exception ex)
             {
                 MessageBox.Show(@"Refresh AccessToken failed: " + ex.Message);
             }
+            // 2ba-fix:begin
+            }
+            // 2ba-fix:end
         }
 
         // oauth2-authorization-code.md, step 1. The sample's redirect_uri is the authorization
@@ -128,8 +189,10 @@ namespace TwoBA.SampleFixed
         {
             var url = new Uri(string.Format("{0}/OAuth/Authorize?response_type=code&client_id={1}&redirect_uri={2}",
                 GlobalVariables.AuthorizeServer,
-                txtClientId.Text,
-                GlobalVariables.RedirectUri));
+                // 2ba-fix:begin
+                Uri.EscapeDataString(txtClientId.Text),
+                Uri.EscapeDataString(GlobalVariables.RedirectUri)));
+                // 2ba-fix:end
             this.WebBrowser1.Navigate(url);
             if (this.ShowDialog() == DialogResult.OK)
             {
@@ -160,10 +223,12 @@ namespace TwoBA.SampleFixed
             try
             {
                 var postData = "grant_type=authorization_code";
-                postData += "&code=" + authorizationCode;
-                postData += "&redirect_uri=" + GlobalVariables.RedirectUri;
-                postData += "&client_id=" + txtClientId.Text;
-                postData += "&client_secret=" + txtClientSecret.Text;
+                // 2ba-fix:begin
+                postData += Field("code", authorizationCode);
+                postData += Field("redirect_uri", GlobalVariables.RedirectUri);
+                postData += Field("client_id", txtClientId.Text);
+                postData += Field("client_secret", txtClientSecret.Text);
+                // 2ba-fix:end
 
                 var httpWReq = (HttpWebRequest)WebRequest.Create(GlobalVariables.AuthorizeServer + "/OAuth/Token");
                 var data = new ASCIIEncoding().GetBytes(postData);
@@ -178,12 +243,9 @@ namespace TwoBA.SampleFixed
                 }
                 XmlReader reader = JsonReaderWriterFactory.CreateJsonReader(response.GetResponseStream(), new XmlDictionaryReaderQuotas());
                 var root = XElement.Load(reader);
-                var accessToken = root.XPathSelectElement("//access_token");
-                var refreshToken = root.XPathSelectElement("//refresh_token");
-                var expiresIn = root.XPathSelectElement("//expires_in");
-                txtAccessToken.Text = (accessToken == null) ? null : accessToken.Value;
-                txtRefreshToken.Text = (refreshToken == null) ? null : refreshToken.Value;
-                txtExpiresIn.Text = (expiresIn == null) ? null : expiresIn.Value;
+                // 2ba-fix:begin
+                StoreTokens(root);
+                // 2ba-fix:end
             }
             catch (Exception ex)
             {
@@ -191,24 +253,43 @@ namespace TwoBA.SampleFixed
             }
         }
 
-        // wcf-example-json-request.md: "Continuously: only retrieve a new access token when it has
-        // expired", but the sample itself calls with the token it has and lets the WebException
-        // (401 included) reach the caller.
+        // wcf-example-json-request.md, with the token from CurrentAccessToken and one refresh and
+        // retry after a 401 (the token may have been revoked before its expiry).
         public override string GetProductJson(string path)
         {
+            // 2ba-fix:begin
+            for (int attempt = 1; ; attempt++)
+            {
+                var accessToken = CurrentAccessToken();
+                try
+                {
+            // 2ba-fix:end
             var request = (HttpWebRequest)WebRequest.Create(GlobalVariables.ResourceServer + path);
             request.Method = "GET";
-            request.Headers.Add("Authorization", "Bearer " + txtAccessToken.Text);
+            request.Headers.Add("Authorization", "Bearer " + accessToken);
             var response = (HttpWebResponse)request.GetResponse();
 
             // Use your own preferred JSON parser here.
             XmlReader reader = JsonReaderWriterFactory.CreateJsonReader(response.GetResponseStream(), new XmlDictionaryReaderQuotas());
             var root = XElement.Load(reader);
             return root.Name.LocalName;
+            // 2ba-fix:begin
+                }
+                catch (WebException ex) when (attempt == 1 && ex.Response is HttpWebResponse &&
+                                              ((HttpWebResponse)ex.Response).StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    RefreshOnce(accessToken);
+                }
+            }
+            // 2ba-fix:end
         }
 
-        // The sample keeps no expiry time (txtExpiresIn holds expires_in as text): nothing to move.
-        public override void AdvanceTime(int seconds) { }
+        // The client's clock: the expiry the fix keeps moves earlier instead.
+        public override void AdvanceTime(int seconds)
+        {
+            if (accessTokenExpires != DateTime.MaxValue && accessTokenExpires != DateTime.MinValue)
+                accessTokenExpires = accessTokenExpires.AddSeconds(-seconds);
+        }
 
         public override void SetCredentials(string username, string password, string clientId, string clientSecret, string scope)
         {
