@@ -400,6 +400,8 @@ BUNDLED = {
     "openid-client": "jsonl:{adapters}/openid-client/run",
     "php-guzzle": "jsonl:{adapters}/php-guzzle/run",
     "php-guzzle+fix": "jsonl:{adapters}/php-guzzle/run --fix",
+    "csharp-2ba-sample": "jsonl:{adapters}/csharp-2ba-sample/run",
+    "csharp-2ba-sample+fix": "jsonl:{adapters}/csharp-2ba-sample/run --fix",
 }
 
 
