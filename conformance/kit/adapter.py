@@ -398,6 +398,11 @@ BUNDLED = {
     "authlib": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py",
     "x-oauth2": "jsonl:{adapters}/x-oauth2/run",
     "openid-client": "jsonl:{adapters}/openid-client/run",
+    # The fix variants: the same adapters with the fix COMPATIBILITY.md recommends switched on.
+    "requests-oauthlib+fix": "jsonl:/usr/bin/python3 {adapters}/oauthlib_adapter.py --fix",
+    "authlib+fix": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py --fix",
+    "x-oauth2+fix": "jsonl:{adapters}/x-oauth2/run --fix",
+    "openid-client+fix": "jsonl:{adapters}/openid-client/run --fix",
 }
 
 
