@@ -13,12 +13,13 @@ TwoBASession refreshes instead."""
 
 import secrets
 import sys
-import threading
-from urllib.parse import parse_qs, urlsplit
 
-import authlib
+try:
+    import authlib
+except ImportError:  # the kit reports the adapter as unavailable
+    sys.stderr.write("authlib adapter: Authlib is missing (apt-get install python3-authlib)\n")
+    sys.exit(127)
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749 import wrappers as _token_wrappers
 from jsonl_common import (ClientClock, RedirectListener, TokenFile, api_url, common_error_reply,
@@ -33,6 +34,12 @@ FIX = "--fix" in sys.argv[1:]
 
 
 # 2ba-fix:begin
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+from authlib.integrations.base_client import OAuthError
+
+
 class LoginRequired(Exception):
     """2BA refused the refresh token, or there is none: send the user to the login."""
 

@@ -12,14 +12,17 @@ auto_refresh_url and TwoBASession refreshes instead."""
 
 import os
 import sys
-import threading
-import time
 
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback redirect over http
+try:
+    import requests_oauthlib  # noqa: E402
+except ImportError:  # the kit reports the adapter as unavailable
+    sys.stderr.write("requests-oauthlib adapter: requests-oauthlib is missing "
+                     "(apt-get install python3-requests-oauthlib)\n")
+    sys.exit(127)
 import oauthlib  # noqa: E402
 import requests  # noqa: E402
-import requests_oauthlib  # noqa: E402
-from oauthlib.oauth2 import LegacyApplicationClient, OAuth2Error, TokenExpiredError  # noqa: E402
+from oauthlib.oauth2 import LegacyApplicationClient, TokenExpiredError  # noqa: E402
 from oauthlib.oauth2.rfc6749 import parameters as _token_parameters  # noqa: E402
 from oauthlib.oauth2.rfc6749.clients import base as _client_base  # noqa: E402
 from requests_oauthlib import OAuth2Session  # noqa: E402
@@ -27,16 +30,13 @@ from requests_oauthlib import OAuth2Session  # noqa: E402
 from jsonl_common import (ClientClock, RedirectListener, TokenFile, api_url, common_error_reply,  # noqa: E402
                           emit, serve)
 
-# oauthlib reads the clock in two modules: oauthlib/oauth2/rfc6749/parameters.py
-# (parse_token_response sets expires_at = time.time() + expires_in) and
-# oauthlib/oauth2/rfc6749/clients/base.py (Client.add_token raises TokenExpiredError when
-# _expires_at < time.time(), which makes OAuth2Session.request refresh). advance_time moves both.
-# The fix below reads time.time() of this module: it moves too.
-CLOCK = ClientClock(_token_parameters, _client_base, sys.modules[__name__])
-FIX = "--fix" in sys.argv[1:]
-
-
 # 2ba-fix:begin
+import threading
+import time
+
+from oauthlib.oauth2 import OAuth2Error
+
+
 class LoginRequired(Exception):
     """2BA refused the refresh token, or there is none: send the user to the login."""
 
@@ -85,6 +85,14 @@ class TwoBASession:
             r = self.session.get(url, **kwargs)
         return r
 # 2ba-fix:end
+
+# oauthlib reads the clock in two modules: oauthlib/oauth2/rfc6749/parameters.py
+# (parse_token_response sets expires_at = time.time() + expires_in) and
+# oauthlib/oauth2/rfc6749/clients/base.py (Client.add_token raises TokenExpiredError when
+# _expires_at < time.time(), which makes OAuth2Session.request refresh). advance_time moves both.
+# The fix above reads time.time() of this module, so it moves too (after the fix's `import time`).
+CLOCK = ClientClock(_token_parameters, _client_base, sys.modules[__name__])
+FIX = "--fix" in sys.argv[1:]
 
 
 class Adapter:

@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from kit.adapter import parse_client  # noqa: E402
 from kit.mockserver import MockProcess, Scenario, find_mock_binary, fixtures_dir  # noqa: E402
 
-LIBRARY_ADAPTERS = ["requests-oauthlib", "authlib", "x-oauth2", "openid-client"]
+LIBRARY_ADAPTERS = ["requests-oauthlib", "authlib", "x-oauth2", "openid-client",
+                    "requests-oauthlib+fix", "authlib+fix", "x-oauth2+fix", "openid-client+fix"]
 PRODUCT = "/Product/DetailsForProduct?gtin=08711893010011"
 
 

@@ -30,6 +30,7 @@ Date.now = () => realNow() + clockOffsetMs;
 const fix = process.argv.includes('--fix');
 
 // 2ba-fix:begin
+// Needs: import * as client from 'openid-client';
 // What openid-client leaves to the application, for 2BA: one refresh at a time shared by
 // parallel callers, a refresh and one retry after a 401, the old refresh token kept when the
 // response carries none, and a refresh token that 2BA refused (400) dropped.

@@ -103,6 +103,8 @@ func saveToken(path string, t *oauth2.Token) {
 }
 
 // 2ba-fix:begin
+// Needs context, errors, net/http, sync, time and golang.org/x/oauth2.
+
 // ErrLoginRequired: 2BA refused the refresh token, or there is none: send the user to the login.
 var ErrLoginRequired = errors.New("log in again")
 
