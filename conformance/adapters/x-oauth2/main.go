@@ -114,7 +114,8 @@ type TwoBATokenSource struct {
 	mu   sync.Mutex
 	conf *oauth2.Config
 	ctx  context.Context
-	src  oauth2.TokenSource  // conf.TokenSource(ctx, savedToken); nil: logged out
+	src  oauth2.TokenSource  // conf.TokenSource(ctx, last); nil: logged out
+	last *oauth2.Token       // the newest token (start with the saved one)
 	save func(*oauth2.Token) // keeps every new token (the rotated refresh token); nil: delete it
 }
 
@@ -127,11 +128,12 @@ func (s *TwoBATokenSource) Token() (*oauth2.Token, error) {
 	tok, err := s.src.Token()
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response.StatusCode == http.StatusBadRequest {
-		s.src = nil // the refresh token is dead: drop it
+		s.src, s.last = nil, nil // the refresh token is dead: drop it
 		s.save(nil)
 		return nil, ErrLoginRequired
 	}
-	if err == nil {
+	if err == nil && tok.AccessToken != s.last.AccessToken {
+		s.last = tok
 		s.save(tok)
 	}
 	return tok, err
@@ -142,11 +144,8 @@ func (s *TwoBATokenSource) Token() (*oauth2.Token, error) {
 func (s *TwoBATokenSource) Invalidate(accessToken string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.src == nil {
-		return
-	}
-	if tok, err := s.src.Token(); err == nil && tok.AccessToken == accessToken {
-		expired := *tok
+	if s.src != nil && s.last.AccessToken == accessToken {
+		expired := *s.last
 		expired.Expiry = time.Now().Add(-time.Minute)
 		s.src = s.conf.TokenSource(s.ctx, &expired)
 	}
@@ -185,7 +184,6 @@ type adapter struct {
 	client *http.Client
 	tokens *savingSource // nil: logged out
 	fixed  *TwoBATokenSource
-	last   *oauth2.Token // the fixed variant's newest token
 }
 
 func newAdapter(cfg config) (*adapter, error) {
@@ -228,8 +226,7 @@ func (a *adapter) tokenPath() string { return filepath.Join(a.cfg.StateDir, "tok
 func (a *adapter) use(t *oauth2.Token) {
 	saveToken(a.tokenPath(), t)
 	if fix {
-		a.last = t
-		a.fixed = &TwoBATokenSource{conf: a.conf, ctx: a.ctx, src: a.conf.TokenSource(a.ctx, t), save: a.saveFixed}
+		a.fixed = &TwoBATokenSource{conf: a.conf, ctx: a.ctx, src: a.conf.TokenSource(a.ctx, t), last: t, save: a.saveFixed}
 		return
 	}
 	a.tokens = &savingSource{src: a.conf.TokenSource(a.ctx, t), path: a.tokenPath(), last: t}
@@ -238,12 +235,20 @@ func (a *adapter) use(t *oauth2.Token) {
 // saveFixed is the fixed variant's save: each new token to the state folder, nil deletes it.
 func (a *adapter) saveFixed(t *oauth2.Token) {
 	if t == nil {
-		a.last = nil
 		os.Remove(a.tokenPath())
-	} else if a.last == nil || a.last.AccessToken != t.AccessToken {
-		a.last = t
+	} else {
 		saveToken(a.tokenPath(), t)
 	}
+}
+
+// fixedLast is the fixed variant's newest token (nil: logged out).
+func (a *adapter) fixedLast() *oauth2.Token {
+	if a.fixed == nil {
+		return nil
+	}
+	a.fixed.mu.Lock()
+	defer a.fixed.mu.Unlock()
+	return a.fixed.last
 }
 
 func (a *adapter) loginPassword(username, password string) error {
@@ -260,10 +265,11 @@ func (a *adapter) loginPassword(username, password string) error {
 // current source is kept, as the library keeps its token.
 func (a *adapter) refresh() error {
 	if fix {
-		if a.fixed == nil || a.last == nil {
+		last := a.fixedLast()
+		if last == nil {
 			return ErrLoginRequired
 		}
-		a.fixed.Invalidate(a.last.AccessToken)
+		a.fixed.Invalidate(last.AccessToken)
 		_, err := a.fixed.Token()
 		return err
 	}
@@ -284,8 +290,8 @@ func (a *adapter) refresh() error {
 // from the moved token, as a restart from the store would.
 func (a *adapter) advanceTime(seconds int64) {
 	if fix {
-		if a.last != nil && !a.last.Expiry.IsZero() {
-			t := *a.last
+		if last := a.fixedLast(); last != nil && !last.Expiry.IsZero() {
+			t := *last
 			t.Expiry = t.Expiry.Add(-time.Duration(seconds) * time.Second)
 			a.use(&t)
 		}
