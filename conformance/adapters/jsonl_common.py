@@ -95,6 +95,11 @@ class TokenFile:
         with open(self.path, "w") as f:
             json.dump(dict(token), f)
 
+    def delete(self):
+        """Forgets the token (a refresh token the server refused)."""
+        if os.path.exists(self.path):
+            os.remove(self.path)
+
 
 def common_error_reply(e):
     """The error member of a reply for an adapter's LookupError(kind) or an exception of

@@ -399,8 +399,13 @@ BUNDLED = {
     "x-oauth2": "jsonl:{adapters}/x-oauth2/run",
     "openid-client": "jsonl:{adapters}/openid-client/run",
     "php-guzzle": "jsonl:{adapters}/php-guzzle/run",
-    "php-guzzle+fix": "jsonl:{adapters}/php-guzzle/run --fix",
     "csharp-2ba-sample": "jsonl:{adapters}/csharp-2ba-sample/run",
+    # The fix variants: the same adapters with the fix COMPATIBILITY.md recommends switched on.
+    "requests-oauthlib+fix": "jsonl:/usr/bin/python3 {adapters}/oauthlib_adapter.py --fix",
+    "authlib+fix": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py --fix",
+    "x-oauth2+fix": "jsonl:{adapters}/x-oauth2/run --fix",
+    "openid-client+fix": "jsonl:{adapters}/openid-client/run --fix",
+    "php-guzzle+fix": "jsonl:{adapters}/php-guzzle/run --fix",
     "csharp-2ba-sample+fix": "jsonl:{adapters}/csharp-2ba-sample/run --fix",
 }
 

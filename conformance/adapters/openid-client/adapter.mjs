@@ -7,8 +7,11 @@
 // are left — the few lines every application writes. The adapter adds nothing more: no lock
 // around parallel refreshes, no refresh on a 401, no dropping of a refresh token the server
 // rejected.
+//
+// With --fix (`--client openid-client+fix`) it adds what COMPATIBILITY.md recommends, the code
+// between the 2ba-fix markers, as an application would: TwoBATokens keeps and refreshes the tokens.
 import * as client from 'openid-client';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +26,72 @@ const libVersion = require('openid-client/package.json').version;
 let clockOffsetMs = 0;
 const realNow = Date.now;
 Date.now = () => realNow() + clockOffsetMs;
+
+const fix = process.argv.includes('--fix');
+
+// 2ba-fix:begin
+// Needs: import * as client from 'openid-client';
+// What openid-client leaves to the application, for 2BA: one refresh at a time shared by
+// parallel callers, a refresh and one retry after a 401, the old refresh token kept when the
+// response carries none, and a refresh token that 2BA refused (400) dropped.
+class LoginRequired extends Error {}
+
+class TwoBATokens {
+  constructor(config, store) {
+    this.config = config;
+    this.store = store; // the application's storage: { load(), save(tokens), remove() }
+    this.tokens = store.load(); // { access_token, refresh_token, expiresAt } or null
+    this.refreshing = null; // the refresh in flight, shared by parallel callers
+  }
+
+  keep(response, previous = null) { // after a login, or a refresh (previous: the tokens it replaces)
+    const left = response.expiresIn();
+    this.tokens = {
+      access_token: response.access_token,
+      refresh_token: response.refresh_token ?? previous?.refresh_token, // none back: keep the old one
+      expiresAt: left === undefined ? null : Date.now() + left * 1000,
+    };
+    this.store.save(this.tokens);
+  }
+
+  refresh(seenAccessToken) {
+    if (!this.tokens?.refresh_token) return Promise.reject(new LoginRequired());
+    if (this.tokens.access_token !== seenAccessToken) return Promise.resolve(); // another caller did
+    this.refreshing ??= (async () => {
+      try {
+        this.keep(await client.refreshTokenGrant(this.config, this.tokens.refresh_token), this.tokens);
+      } catch (e) {
+        if ((e instanceof client.ResponseBodyError ? e.status : e?.cause?.status) === 400) {
+          this.tokens = null; // the refresh token is dead: log in again
+          this.store.remove();
+          throw new LoginRequired();
+        }
+        throw e; // 5xx, 429, network: keep the tokens
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  async get(url) {
+    if (!this.tokens) throw new LoginRequired();
+    if (this.tokens.expiresAt !== null && Date.now() >= this.tokens.expiresAt) {
+      await this.refresh(this.tokens.access_token);
+    }
+    const seen = this.tokens.access_token;
+    let res = null;
+    try {
+      res = await client.fetchProtectedResource(this.config, seen, new URL(url), 'GET');
+    } catch (e) {
+      if (!(e instanceof client.WWWAuthenticateChallengeError)) throw e;
+    }
+    if (res && res.status !== 401) return res;
+    await this.refresh(seen); // 401: revoked early, or no expires_in; one refresh, one retry
+    return client.fetchProtectedResource(this.config, this.tokens.access_token, new URL(url), 'GET');
+  }
+}
+// 2ba-fix:end
 
 function emit(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -56,10 +125,18 @@ class Adapter {
       this.config[client.customFetch] = (url, options) => undici.fetch(url, { ...options, dispatcher: agent });
     }
     this.tokens = null; // { response: TokenEndpointResponse, expiresAt: ms or null }
-    if (existsSync(this.path)) this.tokens = JSON.parse(readFileSync(this.path, 'utf8'));
+    if (fix) {
+      const path = this.path;
+      this.fixed = new TwoBATokens(this.config, {
+        load: () => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null),
+        save: (tokens) => writeFileSync(path, JSON.stringify(tokens)),
+        remove: () => rmSync(path, { force: true }),
+      });
+    } else if (existsSync(this.path)) this.tokens = JSON.parse(readFileSync(this.path, 'utf8'));
   }
 
   keep(response) {
+    if (this.fixed) return this.fixed.keep(response);
     const left = response.expiresIn();
     this.tokens = { response, expiresAt: left === undefined ? null : Date.now() + left * 1000 };
     writeFileSync(this.path, JSON.stringify(this.tokens));
@@ -78,16 +155,17 @@ class Adapter {
   }
 
   async refresh() {
+    if (this.fixed) return this.fixed.refresh(this.fixed.tokens?.access_token);
     if (!this.tokens) throw new Relogin();
     this.keep(await client.refreshTokenGrant(this.config, this.tokens.response.refresh_token));
   }
 
   async call(path) {
-    if (!this.tokens) throw new Relogin();
-    if (this.expired()) await this.refresh();
     const base = this.cfg.product_api_base || this.cfg.api_base;
-    const res = await client.fetchProtectedResource(this.config, this.tokens.response.access_token,
-      new URL(base + path), 'GET');
+    if (!this.fixed && !this.tokens) throw new Relogin();
+    if (!this.fixed && this.expired()) await this.refresh();
+    const res = this.fixed ? await this.fixed.get(base + path)
+      : await client.fetchProtectedResource(this.config, this.tokens.response.access_token, new URL(base + path), 'GET');
     await res.arrayBuffer();
     if (!res.ok) throw new HttpStatus(res.status);
   }
@@ -139,7 +217,7 @@ class HttpStatus extends Error {
 function errorReply(e) {
   const message = `${e.name}: ${e.message}${e.cause?.message ? ` (${e.cause.message})` : ''}`;
   let kind = 'other';
-  if (e instanceof Relogin) kind = 'relogin_required';
+  if (e instanceof Relogin || e instanceof LoginRequired) kind = 'relogin_required';
   else if (e instanceof Timeout) kind = 'timeout';
   else if (e instanceof client.AuthorizationResponseError) kind = e.error === 'access_denied' ? 'access_denied' : 'oauth';
   else if (e instanceof client.ResponseBodyError) kind = e.status >= 500 ? 'server' : e.error === 'invalid_grant' ? 'relogin_required' : 'oauth';

@@ -6,6 +6,9 @@
 // hook for a refreshed token, so the token source is wrapped by one that writes every new
 // token to the state folder, the usual way to persist it; everything else is the library's.
 // It adds no refresh on a 401 and does not drop a refresh token the server rejected.
+//
+// With --fix (`--client x-oauth2+fix`) it adds what COMPATIBILITY.md recommends, the code between
+// the 2ba-fix markers, as an application would: TwoBATokenSource around the library's source.
 package main
 
 import (
@@ -99,11 +102,88 @@ func saveToken(path string, t *oauth2.Token) {
 	os.WriteFile(path, b, 0o600)
 }
 
+// 2ba-fix:begin
+// Needs context, errors, net/http, sync, time and golang.org/x/oauth2.
+
+// ErrLoginRequired: 2BA refused the refresh token, or there is none: send the user to the login.
+var ErrLoginRequired = errors.New("log in again")
+
+// TwoBATokenSource wraps x/oauth2's token source: a 400 from the refresh means log in again (the
+// refresh token is dropped), and Invalidate (after a 401) makes the next Token() refresh.
+type TwoBATokenSource struct {
+	mu   sync.Mutex
+	conf *oauth2.Config
+	ctx  context.Context
+	src  oauth2.TokenSource  // conf.TokenSource(ctx, last); nil: logged out
+	last *oauth2.Token       // the newest token (start with the saved one)
+	save func(*oauth2.Token) // keeps every new token (the rotated refresh token); nil: delete it
+}
+
+func (s *TwoBATokenSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.src == nil {
+		return nil, ErrLoginRequired
+	}
+	tok, err := s.src.Token()
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response.StatusCode == http.StatusBadRequest {
+		s.src, s.last = nil, nil // the refresh token is dead: drop it
+		s.save(nil)
+		return nil, ErrLoginRequired
+	}
+	if err == nil && tok.AccessToken != s.last.AccessToken {
+		s.last = tok
+		s.save(tok)
+	}
+	return tok, err
+}
+
+// Invalidate: 2BA answered 401 to accessToken, so the next Token() refreshes (unless another
+// caller already did).
+func (s *TwoBATokenSource) Invalidate(accessToken string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.src != nil && s.last.AccessToken == accessToken {
+		expired := *s.last
+		expired.Expiry = time.Now().Add(-time.Minute)
+		s.src = s.conf.TokenSource(s.ctx, &expired)
+	}
+}
+
+// Get sends GET url with the current token; after a 401, one refresh and one retry.
+func Get(ctx context.Context, client *http.Client, src *TwoBATokenSource, url string) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		tok, err := src.Token()
+		if err != nil {
+			return nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		tok.SetAuthHeader(req)
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusUnauthorized || attempt == 1 {
+			return resp, err
+		}
+		resp.Body.Close()
+		src.Invalidate(tok.AccessToken) // revoked early, or no expires_in
+	}
+}
+
+// 2ba-fix:end
+
+// fix: --fix, the fixed variant.
+var fix = len(os.Args) > 1 && os.Args[1] == "--fix"
+
 type adapter struct {
 	cfg    config
 	conf   *oauth2.Config
 	ctx    context.Context // carries the HTTP client (trusted CAs) the library uses
-	tokens *savingSource   // nil: logged out
+	client *http.Client
+	tokens *savingSource // nil: logged out
+	fixed  *TwoBATokenSource
 }
 
 func newAdapter(cfg config) (*adapter, error) {
@@ -129,8 +209,8 @@ func newAdapter(cfg config) (*adapter, error) {
 		pool.AppendCertsFromPEM(pem)
 		transport.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
-	a.ctx = context.WithValue(context.Background(), oauth2.HTTPClient,
-		&http.Client{Transport: transport, Timeout: 20 * time.Second})
+	a.client = &http.Client{Transport: transport, Timeout: 20 * time.Second}
+	a.ctx = context.WithValue(context.Background(), oauth2.HTTPClient, a.client)
 	if b, err := os.ReadFile(a.tokenPath()); err == nil {
 		var t oauth2.Token
 		if json.Unmarshal(b, &t) == nil {
@@ -144,8 +224,31 @@ func (a *adapter) tokenPath() string { return filepath.Join(a.cfg.StateDir, "tok
 
 // use makes t the current token: Config.TokenSource refreshes it with its refresh token.
 func (a *adapter) use(t *oauth2.Token) {
-	a.tokens = &savingSource{src: a.conf.TokenSource(a.ctx, t), path: a.tokenPath(), last: t}
 	saveToken(a.tokenPath(), t)
+	if fix {
+		a.fixed = &TwoBATokenSource{conf: a.conf, ctx: a.ctx, src: a.conf.TokenSource(a.ctx, t), last: t, save: a.saveFixed}
+		return
+	}
+	a.tokens = &savingSource{src: a.conf.TokenSource(a.ctx, t), path: a.tokenPath(), last: t}
+}
+
+// saveFixed is the fixed variant's save: each new token to the state folder, nil deletes it.
+func (a *adapter) saveFixed(t *oauth2.Token) {
+	if t == nil {
+		os.Remove(a.tokenPath())
+	} else {
+		saveToken(a.tokenPath(), t)
+	}
+}
+
+// fixedLast is the fixed variant's newest token (nil: logged out).
+func (a *adapter) fixedLast() *oauth2.Token {
+	if a.fixed == nil {
+		return nil
+	}
+	a.fixed.mu.Lock()
+	defer a.fixed.mu.Unlock()
+	return a.fixed.last
 }
 
 func (a *adapter) loginPassword(username, password string) error {
@@ -161,6 +264,15 @@ func (a *adapter) loginPassword(username, password string) error {
 // no valid access token and refreshes, which is the library's own refresh path. On failure the
 // current source is kept, as the library keeps its token.
 func (a *adapter) refresh() error {
+	if fix {
+		last := a.fixedLast()
+		if last == nil {
+			return ErrLoginRequired
+		}
+		a.fixed.Invalidate(last.AccessToken)
+		_, err := a.fixed.Token()
+		return err
+	}
 	if a.tokens == nil {
 		return errRelogin
 	}
@@ -177,6 +289,14 @@ func (a *adapter) refresh() error {
 // the stored Expiry earlier by the same amount makes the same decision. A new source is made
 // from the moved token, as a restart from the store would.
 func (a *adapter) advanceTime(seconds int64) {
+	if fix {
+		if last := a.fixedLast(); last != nil && !last.Expiry.IsZero() {
+			t := *last
+			t.Expiry = t.Expiry.Add(-time.Duration(seconds) * time.Second)
+			a.use(&t)
+		}
+		return
+	}
 	if a.tokens == nil || a.tokens.last.Expiry.IsZero() {
 		return
 	}
@@ -186,14 +306,22 @@ func (a *adapter) advanceTime(seconds int64) {
 }
 
 func (a *adapter) callAPI(path string) error {
-	if a.tokens == nil {
-		return errRelogin
-	}
 	base := a.cfg.APIBase
 	if a.cfg.ProductAPIBase != "" {
 		base = a.cfg.ProductAPIBase
 	}
-	resp, err := oauth2.NewClient(a.ctx, a.tokens).Get(base + path)
+	var resp *http.Response
+	var err error
+	if fix {
+		if a.fixed == nil {
+			return ErrLoginRequired
+		}
+		resp, err = Get(a.ctx, a.client, a.fixed, base+path)
+	} else if a.tokens == nil {
+		return errRelogin
+	} else {
+		resp, err = oauth2.NewClient(a.ctx, a.tokens).Get(base + path)
+	}
 	if err != nil {
 		return err
 	}
@@ -272,7 +400,7 @@ func errorReply(err error) map[string]any {
 	var netErr net.Error
 	var urlErr *url.Error
 	switch {
-	case errors.Is(err, errRelogin):
+	case errors.Is(err, errRelogin) || errors.Is(err, ErrLoginRequired):
 		kind = "relogin_required"
 	case errors.Is(err, errTimeout):
 		kind = "timeout"
