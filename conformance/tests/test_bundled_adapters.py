@@ -4,7 +4,6 @@ advance_time, which must make the library refresh on its own clock."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -106,39 +105,3 @@ def test_protocol_1_handshake_uses_api_base(name, mock, tmp_path):
     assert replies[1].get("ok") is True and replies[2].get("ok") is True, replies
     api = [e for e in s.journal(first) if "/Product/" in e["path"]]
     assert [e["status"] for e in api] == [200, 200]
-
-
-def test_csharp_example_adapter(mock, tmp_path):
-    """adapters/example_adapter.cs, the smallest C# adapter: compiled with Mono's mcs, it logs in,
-    calls in parallel, refreshes and restarts from its store."""
-    if not shutil.which("mcs") or not shutil.which("mono"):
-        pytest.skip("mcs or mono missing (apt-get install mono-devel)")
-    exe = str(tmp_path / "example_adapter.exe")
-    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "adapters", "example_adapter.cs")
-    subprocess.run(["mcs", "-nologo", "-warn:0", "-r:System.Runtime.Serialization.dll", "-out:" + exe, source],
-                   check=True, capture_output=True, timeout=120)
-    s = Scenario(mock.url, "default")
-    s.reset()
-    first = s.next_seq()
-    state = tmp_path / "state"
-    state.mkdir()
-    messages = [{"cmd": "start", "version": 2, "config": config(s, tmp_path, state_dir=str(state),
-                                                                 product_api_base=s.base + "/1/json")},
-                {"seq": 1, "cmd": "login_password", "username": "demo", "password": "demo"},
-                {"seq": 2, "cmd": "call_api", "path": PRODUCT, "concurrency": 3},
-                {"seq": 3, "cmd": "refresh"},
-                {"seq": 4, "cmd": "restart"},
-                {"seq": 5, "cmd": "call_api", "path": PRODUCT, "concurrency": 1},
-                {"cmd": "stop"}]
-    proc = subprocess.run(["mono", exe], input="".join(json.dumps(m) + "\n" for m in messages),
-                          capture_output=True, text=True, timeout=120)
-    replies = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert replies[0]["ready"] is True and replies[0]["version"] == 2, proc.stderr
-    assert [r.get("ok") for r in replies[1:]] == [True] * 5, replies
-    journal = s.journal(first)
-    tokens = [form(e) for e in journal if e["path"].endswith("/OAuth/Token")]
-    assert [t["grant_type"] for t in tokens] == ["password", "refresh_token"]
-    api = [e["status"] for e in journal if "/Product/" in e["path"]]
-    assert api == [200] * 4
-    # After the restart it called with the refreshed access token from its store.
-    assert journal[-1]["status"] == 200
