@@ -108,7 +108,8 @@ class Tokens:
     control: Scenario
 
     def list(self, **query: str) -> list:
-        return self.control.tokens(**query).get("tokens", [])
+        """The grants (logins) with their tokens; query: user=… or client=…."""
+        return self.control.tokens(**query)["grants"]
 
     def revoke(self, **selector: Any) -> int:
         return self.control.revoke(**selector)["affected"]

@@ -1,0 +1,144 @@
+// Testcontainers module for the offline 2BA OAuth2 mock (the twoba-mock image), in the shape of
+// the @testcontainers/* modules: a GenericContainer subclass whose start() returns a started
+// container with the URLs to hand to the code under test and the control API's helpers.
+import { AbstractStartedContainer, GenericContainer, Wait } from "testcontainers";
+import { TwoBaMockControl } from "./control.js";
+
+export { ControlApiError, OPERATIONS, TwoBaMockControl } from "./control.js";
+
+/** The image this module's version is tested with; pass another to the constructor. */
+export const DEFAULT_IMAGE = "ghcr.io/twoba-mock/twoba-mock:0.1.0";
+/** The port the image's mock listens on (its entry point: --host 0.0.0.0 --port 8080). */
+export const MOCK_PORT = 8080;
+/** Where the image keeps its fixtures (fixtures/*.json of the source tree). */
+export const FIXTURE_DIR = "/usr/share/twoba-mock/fixtures";
+
+export class TwoBaMockContainer extends GenericContainer {
+  #https = false;
+  #adminToken;
+  #mockArgs = [];
+
+  /** @param {string} [image] default DEFAULT_IMAGE */
+  constructor(image = DEFAULT_IMAGE) {
+    super(image);
+    this.withExposedPorts(MOCK_PORT).withStartupTimeout(60_000);
+  }
+
+  /** Serve HTTPS with a certificate from a CA the mock makes; getCa() returns that CA (PEM). */
+  withHttps() {
+    this.#https = true;
+    return this;
+  }
+
+  /** Start on another fixture: a name of the image's fixtures ("fast-expiry") or an absolute path in the container. */
+  withFixture(fixture) {
+    const path = fixture.startsWith("/") ? fixture : `${FIXTURE_DIR}/${fixture}.json`;
+    return this.withMockArgs("--fixture", path);
+  }
+
+  /** Require this Bearer token on the control API (the mock's --admin-token, at least 8 characters). */
+  withAdminToken(token) {
+    this.#adminToken = token;
+    return this.withMockArgs("--admin-token", token);
+  }
+
+  /** Further mock_server options (mock_server --help), after the image's entry point. */
+  withMockArgs(...args) {
+    this.#mockArgs.push(...args);
+    return this;
+  }
+
+  /** @returns {Promise<StartedTwoBaMockContainer>} */
+  async start() {
+    const args = [...this.#mockArgs];
+    if (this.#https) args.push("--https");
+    this.withCommand(args);
+    // READY comes once the mock accepts connections; with --https the CA-FILE line follows it.
+    this.withWaitStrategy(Wait.forLogMessage(this.#https ? /^CA-FILE / : /^READY /));
+    const started = await super.start();
+    const ca = this.#https ? await readCa(started) : undefined;
+    return new StartedTwoBaMockContainer(started, { https: this.#https, ca, adminToken: this.#adminToken });
+  }
+}
+
+export class StartedTwoBaMockContainer extends AbstractStartedContainer {
+  #https;
+  #ca;
+  #adminToken;
+  #control;
+
+  constructor(started, { https, ca, adminToken }) {
+    super(started);
+    this.#https = https;
+    this.#ca = ca;
+    this.#adminToken = adminToken;
+    this.#control = this.control();
+  }
+
+  /** The mapped port of the mock on the Docker host. */
+  getPort() {
+    return this.getMappedPort(MOCK_PORT);
+  }
+
+  /** The authorize base (where the code under test would use https://authorize.2ba.nl); with a scenario, its /s/NAME base. */
+  getAuthorizeBase(scenario) {
+    const url = `${this.#https ? "https" : "http"}://${this.getHost()}:${this.getPort()}`;
+    return scenario ? `${url}/s/${encodeURIComponent(scenario)}` : url;
+  }
+
+  getTokenUrl(scenario) {
+    return `${this.getAuthorizeBase(scenario)}/OAuth/Token`;
+  }
+
+  getAuthorizeUrl(scenario) {
+    return `${this.getAuthorizeBase(scenario)}/OAuth/Authorize`;
+  }
+
+  /** The product API base: product paths (/Product/…, /TradeItem/…) go after it. */
+  getApiBase(scenario) {
+    return `${this.getAuthorizeBase(scenario)}/1/json`;
+  }
+
+  /** The CA certificate (PEM) that signed the mock's HTTPS certificate; undefined without withHttps(). */
+  getCa() {
+    return this.#ca;
+  }
+
+  /** A control-API client for the default scenario or the named one. */
+  control(scenario) {
+    return new TwoBaMockControl(this.getAuthorizeBase(scenario), { ca: this.#ca, adminToken: this.#adminToken });
+  }
+
+  advanceClock(seconds) { return this.#control.advanceClock(seconds); }
+  revoke(selector) { return this.#control.revoke(selector); }
+  expire(selector) { return this.#control.expire(selector); }
+  addFault(fault) { return this.#control.addFault(fault); }
+  clearFaults() { return this.#control.clearFaults(); }
+  requests(filter) { return this.#control.requests(filter); }
+  reset() { return this.#control.reset(); }
+}
+
+// The CA file the mock names on its CA-FILE line, read through the container (cat is in the image).
+async function readCa(started) {
+  const logs = await started.logs();
+  let path;
+  try {
+    let buffered = "";
+    for await (const chunk of logs) {
+      buffered += chunk.toString();
+      const match = /^CA-FILE (\S+)/m.exec(buffered);
+      if (match) {
+        path = match[1];
+        break;
+      }
+    }
+  } finally {
+    logs.destroy();
+  }
+  if (!path) throw new Error("the mock printed no CA-FILE line");
+  const { output, exitCode } = await started.exec(["cat", path]);
+  if (exitCode !== 0 || !output.includes("BEGIN CERTIFICATE")) {
+    throw new Error(`cannot read the mock's CA ${path}: ${output}`);
+  }
+  return output.slice(output.indexOf("-----BEGIN"));
+}

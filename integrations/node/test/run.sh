@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The Testcontainers module (integrations/node) against podman's Docker-compatible API: builds
+# the image as install.container does (or takes TWOBA_MOCK_IMAGE), serves podman's API on a
+# socket of its own, and runs test/container.test.mjs and the README's Node example with
+# DOCKER_HOST pointing at it. No registry is reachable here, so Testcontainers' reaper (Ryuk,
+# an image pulled from Docker Hub) is off; the tests stop their containers themselves.
+# Exit 77 (ctest: skipped) where podman, root or Node.js is missing or podman cannot run a container.
+# Usage: run.sh SOURCE_DIR
+set -euo pipefail
+src=$(cd "$1" && pwd)
+here=$src/integrations/node
+podman() { command podman --runtime runc "$@"; }
+skip() { echo "SKIPPED: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+command -v podman >/dev/null ||
+  skip "podman is not installed (ci/install-deps installs it: apt-get install podman runc uidmap slirp4netns)"
+[[ $(id -u) -eq 0 ]] || skip "rootful podman is needed and this user is not root"
+command -v node >/dev/null || skip "Node.js is not installed (ci/install-deps installs it: apt-get install nodejs npm)"
+"$here/install"
+
+nofile=$(ulimit -Hn)
+limits=(--ulimit "nofile=$nofile:$nofile" --ulimit nproc=32768:32768)
+image=${TWOBA_MOCK_IMAGE:-}
+if [[ -z "$image" ]]; then
+  image=localhost/twoba-mock:test  # the tag install.container builds: one cache for both
+  base=$("$src/ci/debian-base-image") || fail "cannot make the Debian base image"
+  probe=$(podman run --rm "${limits[@]}" --network none "$base" true 2>&1) ||
+    skip "podman cannot run a container on this machine: $(tail -1 <<<"$probe")"
+  podman build -q "${limits[@]}" --build-arg "BASE=$base" -t "$image" -f "$src/Containerfile" "$src" \
+    >/dev/null || fail "podman build"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/node-testcontainers.XXXXXX")
+service=
+example=$here/test/readme-example.generated.test.mjs
+cleanup() {
+  [[ -n "$service" ]] && kill "$service" 2>/dev/null && wait "$service" 2>/dev/null
+  rm -rf "$work" "$example"
+}
+trap cleanup EXIT
+podman system service --time=0 "unix://$work/podman.sock" >"$work/service.log" 2>&1 &
+service=$!
+for _ in $(seq 100); do [[ -S "$work/podman.sock" ]] && break; sleep 0.1; done
+[[ -S "$work/podman.sock" ]] || { cat "$work/service.log" >&2; fail "podman system service did not listen"; }
+
+# The README's Node example (the js block after its docs-test marker), as a partner would save it.
+awk '/<!-- docs-test: run by integrations.node_testcontainers -->/ { marked = 1; next }
+     marked && /^```js$/ { inside = 1; next }
+     inside && /^```$/ { exit }
+     inside { print }' "$src/README.md" >"$example"
+[[ -s "$example" ]] || fail "README.md has no js block after the marker <!-- docs-test: run by integrations.node_testcontainers -->"
+
+export DOCKER_HOST=unix://$work/podman.sock TESTCONTAINERS_RYUK_DISABLED=true TWOBA_MOCK_IMAGE=$image
+before=$(podman ps -aq | sort)
+cd "$here"
+node --test --test-concurrency=1 test/container.test.mjs "$example"
+# Every container the tests started is gone (stop() removes it).
+after=$(podman ps -aq | sort)
+[[ "$after" == "$before" ]] || fail "containers left behind: $(comm -13 <(echo "$before") <(echo "$after"))"
+echo "node testcontainers: all checks passed"
