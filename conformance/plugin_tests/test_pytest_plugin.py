@@ -134,3 +134,19 @@ def test_no_binary_anywhere_says_where_it_looked(pytester, monkeypatch, tmp_path
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines([
         "*twoba_mock: no mock_server on PATH, in TWOBA_MOCK_SERVER or in a build tree; install the mock*"])
+
+
+def test_the_image_instead_of_a_binary(pytester):
+    """--twoba-mock-image: the same partner test against the container image (podman or docker).
+    Uses the image install.container and integrations.node_testcontainers build."""
+    import shutil
+    import subprocess
+    image = os.environ.get("TWOBA_MOCK_IMAGE", "localhost/twoba-mock:test")
+    tool = shutil.which("podman") or shutil.which("docker")
+    if not tool:
+        pytest.skip("neither podman nor docker is installed (ci/install-deps installs podman)")
+    if subprocess.run([tool, "image", "inspect", image], capture_output=True).returncode != 0:
+        pytest.skip("no image %s: ctest -R install.container builds it (or set TWOBA_MOCK_IMAGE)" % image)
+    pytester.makepyfile(test_partner=PARTNER_TEST)
+    result = pytester.runpytest(*PLUGIN, "-q", "--twoba-mock-image", image, "--twoba-mock-scope", "session")
+    result.assert_outcomes(passed=3)
