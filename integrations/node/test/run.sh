@@ -39,7 +39,14 @@ cleanup() {
   rm -rf "$work" "$example"
 }
 trap cleanup EXIT
-podman system service --time=0 "unix://$work/podman.sock" >"$work/service.log" 2>&1 &
+# Containers created through the API get podman's default rlimits unless containers.conf says
+# otherwise, and runc cannot raise RLIMIT_NOFILE above this machine's hard limit: the same
+# limits install.container passes with --ulimit, as the service's defaults, so that the tests
+# (and the README's example) need no withUlimits().
+printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=32768:32768"]\n' "$nofile" "$nofile" \
+  >"$work/containers.conf"
+CONTAINERS_CONF=$work/containers.conf podman system service --time=0 "unix://$work/podman.sock" \
+  >"$work/service.log" 2>&1 &
 service=$!
 for _ in $(seq 100); do [[ -S "$work/podman.sock" ]] && break; sleep 0.1; done
 [[ -S "$work/podman.sock" ]] || { cat "$work/service.log" >&2; fail "podman system service did not listen"; }
@@ -52,6 +59,10 @@ awk '/<!-- docs-test: run by integrations.node_testcontainers -->/ { marked = 1;
 [[ -s "$example" ]] || fail "README.md has no js block after the marker <!-- docs-test: run by integrations.node_testcontainers -->"
 
 export DOCKER_HOST=unix://$work/podman.sock TESTCONTAINERS_RYUK_DISABLED=true TWOBA_MOCK_IMAGE=$image
+# Inside a container (/.dockerenv) Testcontainers reaches published ports through the bridge's
+# gateway; this test talks to its own podman on this host, where they are on localhost (the name
+# the mock's --https certificate carries).
+if [[ -e /.dockerenv ]]; then export TESTCONTAINERS_HOST_OVERRIDE=localhost; fi
 before=$(podman ps -aq | sort)
 cd "$here"
 node --test --test-concurrency=1 test/container.test.mjs "$example"
