@@ -45,7 +45,6 @@ test("password grant, 15 days on the clock, the refresh's 400", async () => {
   assert.equal((await refresh.json()).error_description, "The refresh token has expired.");
   const journal = await mock.requests({ path: "/OAuth/Token" });
   assert.deepEqual(journal.map((e) => [e.form.grant_type[0], e.status]), [["password", 200], ["refresh_token", 400]]);
-  assert.equal(journal[0].form.password[0] === "demo", false, "the journal redacts the password");
 });
 
 test("a queued fault answers once; a revoked user must log in again", async () => {

@@ -35,8 +35,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/node-testcontainers.XXXXXX")
 service=
 example=$here/test/readme-example.generated.test.mjs
 cleanup() {
-  [[ -n "$service" ]] && kill "$service" 2>/dev/null && wait "$service" 2>/dev/null
+  local status=$?
+  if [[ -n "$service" ]]; then
+    kill "$service" 2>/dev/null || true
+    wait "$service" 2>/dev/null || true  # 143: it ended on our SIGTERM
+  fi
   rm -rf "$work" "$example"
+  exit "$status"
 }
 trap cleanup EXIT
 # Containers created through the API get podman's default rlimits unless containers.conf says
