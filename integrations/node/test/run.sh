@@ -13,7 +13,7 @@ podman() { command podman --runtime runc "$@"; }
 skip() { echo "SKIPPED: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-command -v podman >/dev/null ||
+type -P podman >/dev/null ||  # not command -v: that finds the function above
   skip "podman is not installed (ci/install-deps installs it: apt-get install podman runc uidmap slirp4netns)"
 [[ $(id -u) -eq 0 ]] || skip "rootful podman is needed and this user is not root"
 command -v node >/dev/null || skip "Node.js is not installed (ci/install-deps installs it: apt-get install nodejs npm)"
