@@ -56,7 +56,7 @@ export class TwoBaMockContainer extends GenericContainer {
     // READY comes once the mock accepts connections; with --https the CA-FILE line follows it.
     this.withWaitStrategy(Wait.forLogMessage(this.#https ? /^CA-FILE / : /^READY /));
     const started = await super.start();
-    const ca = this.#https ? await readCa(started) : undefined;
+    const ca = this.#https ? await readCa(started, args) : undefined;
     return new StartedTwoBaMockContainer(started, { https: this.#https, ca, adminToken: this.#adminToken });
   }
 }
@@ -118,27 +118,15 @@ export class StartedTwoBaMockContainer extends AbstractStartedContainer {
   reset() { return this.#control.reset(); }
 }
 
-// The CA file the mock names on its CA-FILE line, read through the container (cat is in the image).
-async function readCa(started) {
-  const logs = await started.logs();
-  let path;
-  try {
-    let buffered = "";
-    for await (const chunk of logs) {
-      buffered += chunk.toString();
-      const match = /^CA-FILE (\S+)/m.exec(buffered);
-      if (match) {
-        path = match[1];
-        break;
-      }
-    }
-  } finally {
-    logs.destroy();
+// The CA file of --https: in --https-dir when given, else the mock's default (its CA-FILE line
+// names the same file). Read with cat through exec: Testcontainers' logs() stream does not keep
+// the event loop alive, so waiting on it for the CA-FILE line can end the process mid-test.
+async function readCa(started, mockArgs) {
+  const dir = mockArgs.indexOf("--https-dir");
+  const script = dir >= 0 ? 'cat "$1/ca.pem"' : 'cat "${XDG_CACHE_HOME:-$HOME/.cache}/twoba-mock/ca.pem"';
+  const { output, exitCode } = await started.exec(["sh", "-c", script, "sh", ...(dir >= 0 ? [mockArgs[dir + 1]] : [])]);
+  if (exitCode !== 0 || !output.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new Error(`cannot read the mock's CA: ${output}`);
   }
-  if (!path) throw new Error("the mock printed no CA-FILE line");
-  const { output, exitCode } = await started.exec(["cat", path]);
-  if (exitCode !== 0 || !output.includes("BEGIN CERTIFICATE")) {
-    throw new Error(`cannot read the mock's CA ${path}: ${output}`);
-  }
-  return output.slice(output.indexOf("-----BEGIN"));
+  return output.slice(output.indexOf("-----BEGIN CERTIFICATE-----"));
 }

@@ -89,3 +89,15 @@ test("withHttps(): the CA verifies the mock's certificate; without it the handsh
     await secure.stop();
   }
 });
+
+test("withHttps() with --https-dir: the CA comes from that folder", async () => {
+  const secure = await new TwoBaMockContainer(image).withHttps().withMockArgs("--https-dir", "/tmp/mock-ca").start();
+  try {
+    assert.match(secure.getCa(), /^-----BEGIN CERTIFICATE-----/);
+    assert.equal((await secure.control().health()).status, "ok");
+    const listing = await secure.exec(["ls", "/tmp/mock-ca"]);
+    assert.match(listing.output, /ca\.pem/);
+  } finally {
+    await secure.stop();
+  }
+});
