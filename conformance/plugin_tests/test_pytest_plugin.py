@@ -14,6 +14,13 @@ sys.path.insert(0, KIT)
 from kit import pytest_plugin  # noqa: E402
 
 PLUGIN = ("-p", "kit.pytest_plugin")
+# The image for test_the_image_instead_of_a_binary; the other tests start the binary.
+IMAGE = os.environ.get("TWOBA_MOCK_IMAGE", "localhost/twoba-mock:test")
+
+
+@pytest.fixture(autouse=True)
+def _binary_unless_told(monkeypatch):
+    monkeypatch.delenv("TWOBA_MOCK_IMAGE", raising=False)
 
 # What a partner writes: log in, jump past the refresh token's 14 days, see the 400 and the journal.
 PARTNER_TEST = '''
@@ -136,17 +143,26 @@ def test_no_binary_anywhere_says_where_it_looked(pytester, monkeypatch, tmp_path
         "*twoba_mock: no mock_server on PATH, in TWOBA_MOCK_SERVER or in a build tree; install the mock*"])
 
 
-def test_the_image_instead_of_a_binary(pytester):
+def test_the_image_instead_of_a_binary(pytester, monkeypatch, tmp_path):
     """--twoba-mock-image: the same partner test against the container image (podman or docker).
     Uses the image install.container and integrations.node_testcontainers build."""
     import shutil
     import subprocess
-    image = os.environ.get("TWOBA_MOCK_IMAGE", "localhost/twoba-mock:test")
+    image = IMAGE
     tool = shutil.which("podman") or shutil.which("docker")
     if not tool:
         pytest.skip("neither podman nor docker is installed (ci/install-deps installs podman)")
     if subprocess.run([tool, "image", "inspect", image], capture_output=True).returncode != 0:
         pytest.skip("no image %s: ctest -R install.container builds it (or set TWOBA_MOCK_IMAGE)" % image)
+    if tool.endswith("podman"):
+        # runc cannot raise RLIMIT_NOFILE above this machine's hard limit (podman's default is
+        # higher): the limits install.container passes with --ulimit, as podman's defaults.
+        import resource
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        conf = tmp_path / "containers.conf"
+        conf.write_text('[containers]\ndefault_ulimits = ["nofile=%d:%d", "nproc=32768:32768"]\n'
+                        % (nofile, nofile))
+        monkeypatch.setenv("CONTAINERS_CONF", str(conf))
     pytester.makepyfile(test_partner=PARTNER_TEST)
     result = pytester.runpytest(*PLUGIN, "-q", "--twoba-mock-image", image, "--twoba-mock-scope", "session")
     result.assert_outcomes(passed=3)
