@@ -4,8 +4,9 @@ cannot drift from the behaviour.
 - A block whose only command starts the mock (`ci/start-mock ARGS` or `mock_server ARGS`) starts
   the built mock_server with ARGS (ci/start-mock's install and release build are what
   ci/time-bare-start measures); the blocks after it run against that mock.
-- Other `sh` blocks run with `bash -e -o pipefail` in a scratch copy of the project's fixtures,
-  HOME pointing into it. An output line shown as a comment (`# {...}`, `# [...]`, `# HTTP/...`
+- Other `sh` blocks run with `bash -e -o pipefail` in a scratch copy of the project's fixtures
+  (with `conformance`, the kit, linked in), HOME pointing into it and TWOBA_MOCK_SERVER naming
+  the built mock (the pytest plugin's way to find it). An output line shown as a comment (`# {...}`, `# [...]`, `# HTTP/...`
   or a single word) must appear in the block's output; `…` stands for anything.
 - A `json` block introduced by "Save as `PATH`" is saved there first.
 - A block preceded by `<!-- docs-test: skip: REASON -->` is listed with its reason, not run.
@@ -104,8 +105,10 @@ def main():
     print("network namespace: %s; port %d" % ("yes" if IN_NAMESPACE else "no (port rewritten)", port))
     work = tempfile.mkdtemp(prefix="readme-test-")
     shutil.copytree(os.path.join(SOURCE, "fixtures"), os.path.join(work, "fixtures"))
+    os.symlink(os.path.join(SOURCE, "conformance"), os.path.join(work, "conformance"))
     os.makedirs(os.path.join(work, "home"))
-    env = dict(os.environ, HOME=os.path.join(work, "home"))
+    env = dict(os.environ, HOME=os.path.join(work, "home"), TWOBA_MOCK_SERVER=MOCK,
+               PYTHONDONTWRITEBYTECODE="1")
     env.pop("XDG_CACHE_HOME", None)
     failures, ran, skipped = [], 0, 0
     mock = None
