@@ -398,6 +398,10 @@ BUNDLED = {
     "authlib": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py",
     "x-oauth2": "jsonl:{adapters}/x-oauth2/run",
     "openid-client": "jsonl:{adapters}/openid-client/run",
+    "badgateway": "jsonl:{adapters}/badgateway/run",
+    "badgateway+fix": "jsonl:{adapters}/badgateway/run --fix",
+    "simple-oauth2": "jsonl:{adapters}/simple-oauth2/run",
+    "simple-oauth2+fix": "jsonl:{adapters}/simple-oauth2/run --fix",
 }
 
 
