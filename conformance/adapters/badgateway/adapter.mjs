@@ -75,13 +75,42 @@ class Adapter {
       clientFetch = (url, init) => undici.fetch(url, { ...init, dispatcher });
       this.send = (req) => undici.fetch(req.url, { method: req.method, headers: req.headers, dispatcher });
     }
+    // The README's setting for credentials in the body (2BA's way); for Basic its default,
+    // 'client_secret_basic_interop'.
+    let authenticationMethod = cfg.client_auth === 'basic' ? undefined : 'client_secret_post';
+    if (withFix && cfg.client_auth === 'basic') {
+      // 2ba-fix:begin
+      // Basic credentials form-encoded as RFC 6749 2.3.1 says: the default encodes only ':', so
+      // a secret with '+' or '%' arrives changed. (Better still, use 'client_secret_post'.)
+      authenticationMethod = 'client_secret_basic';
+      // 2ba-fix:end
+    }
+    if (withFix) {
+      // 2ba-fix:begin
+      // 2BA answers a dead refresh token (expired, reused, revoked) with 400, at times with an
+      // empty body (the library then throws a SyntaxError). OAuth2Fetch keeps its token after a
+      // failed refresh and would send the dead one again on every call: so never send a refresh
+      // token again that got a 400, and forget the stored one; the user is asked to log in.
+      const dead = new Set();
+      const send = clientFetch ?? fetch;
+      clientFetch = async (url, init) => {
+        const refreshToken = new URLSearchParams(init?.body).get('refresh_token');
+        if (dead.has(refreshToken)) throw new Error('refresh token refused before: log in again');
+        const res = await send(url, init);
+        if (res.status === 400 && refreshToken) {
+          dead.add(refreshToken);
+          rmSync(this.path, { force: true });
+        }
+        return res;
+      };
+      // 2ba-fix:end
+    }
     this.client = new OAuth2Client({
       clientId: cfg.client_id,
       clientSecret: cfg.client_secret ?? undefined,
       tokenEndpoint: cfg.token_url,
       authorizationEndpoint: cfg.authorize_url,
-      // The README's setting for credentials in the body (2BA's way); its default is Basic.
-      authenticationMethod: cfg.client_auth === 'basic' ? undefined : 'client_secret_post',
+      authenticationMethod,
       fetch: clientFetch,
     });
     this.login = null; // the login the user just made, for getNewToken

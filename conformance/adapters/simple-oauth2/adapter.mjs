@@ -9,7 +9,7 @@
 //
 // --fix switches on what the compatibility page recommends (between the 2ba-fix markers).
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -71,9 +71,21 @@ class Adapter {
   async call(path) {
     if (!this.accessToken) throw new Relogin();
     if (this.accessToken.expired()) await this.refresh();
-    const base = this.cfg.product_api_base || this.cfg.api_base;
-    const status = await get(new URL(base + path), this.accessToken.token.access_token, this.agent);
+    const status = await this.get(path);
     if (status >= 400) throw new HttpStatus(status);
+  }
+
+  // GET product_api_base + path with the Bearer token; the response status.
+  get(path) {
+    const url = new URL((this.cfg.product_api_base || this.cfg.api_base) + path);
+    const headers = { Authorization: `Bearer ${this.accessToken.token.access_token}` };
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? https : http).get(url, { agent: this.agent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('error', reject);
+    });
   }
 
   async loginCode() {
@@ -107,17 +119,43 @@ class Adapter {
   }
 }
 
-// GET with the Bearer token; the response status.
-function get(url, accessToken, agent) {
-  const transport = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = transport.get(url, { agent, headers: { Authorization: `Bearer ${accessToken}` } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', reject);
-  });
+// 2ba-fix:begin
+// What an application adds to simple-oauth2 for 2BA: one refresh at a time (parallel callers
+// share it), the current refresh token kept when the reply carries none (refresh() in
+// lib/access-token.js sets it to undefined), the tokens dropped after a 400 (the refresh token
+// is dead: the user must log in again), and after a 401 one refresh and one retry (2BA can end
+// a token before its expires_in, and without expires_in expired() never says true).
+class FixedAdapter extends Adapter {
+  refresh(seen = this.accessToken?.token.access_token) {
+    if (!this.accessToken) return Promise.reject(new Relogin());
+    if (this.accessToken.token.access_token !== seen) return Promise.resolve(); // refreshed meanwhile
+    this.refreshing ??= this.accessToken.refresh().then((fresh) => {
+      const refresh_token = fresh.token.refresh_token ?? this.accessToken.token.refresh_token;
+      this.keep(this.password.createToken({ ...fresh.token, refresh_token }));
+    }, (e) => {
+      if (e.data?.res?.statusCode === 400) {
+        this.accessToken = null;
+        rmSync(this.path, { force: true });
+        throw new Relogin();
+      }
+      throw e;
+    }).finally(() => { this.refreshing = null; });
+    return this.refreshing;
+  }
+
+  async call(path) {
+    if (!this.accessToken) throw new Relogin();
+    if (this.accessToken.expired()) await this.refresh();
+    const seen = this.accessToken.token.access_token;
+    let status = await this.get(path);
+    if (status === 401) {
+      await this.refresh(seen);
+      status = await this.get(path);
+    }
+    if (status >= 400) throw new HttpStatus(status);
+  }
 }
+// 2ba-fix:end
 
 class Relogin extends Error {}
 class Timeout extends Error {}
@@ -153,7 +191,7 @@ for await (const line of rl) {
   const m = JSON.parse(line);
   const { cmd, seq } = m;
   if (cmd === 'start') {
-    adapter = new Adapter(m.config);
+    adapter = new (withFix ? FixedAdapter : Adapter)(m.config);
     emit({
       ready: true, version: (m.version ?? 1) >= 2 ? 2 : 1, implementation: {
         name: withFix ? 'simple-oauth2+fix' : 'simple-oauth2', version: libVersion, language: 'javascript', node: process.version,
@@ -168,7 +206,7 @@ for await (const line of rl) {
       case 'login_password': await adapter.loginPassword(m.username, m.password); break;
       case 'login_code': await adapter.loginCode(); break;
       case 'refresh': await adapter.refresh(); break;
-      case 'restart': adapter = new Adapter(adapter.cfg); break;
+      case 'restart': adapter = new adapter.constructor(adapter.cfg); break;
       case 'info': break;
       case 'advance_time': clockOffsetMs += Number(m.seconds) * 1000; break;
       case 'call_api': {
