@@ -41,7 +41,7 @@ class Adapter {
     this.config = {
       client: { id: cfg.client_id, secret: cfg.client_secret ?? undefined },
       auth: { tokenHost: token.origin, tokenPath: token.pathname },
-      // The README's option for credentials in the body (2BA's way); its default is Basic.
+      // The documented option (API.md) for credentials in the body, 2BA's way; its default is Basic.
       options: { authorizationMethod: cfg.client_auth === 'basic' ? 'header' : 'body' },
       http: this.agent ? { agent: this.agent } : {},
     };
