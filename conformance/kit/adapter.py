@@ -400,6 +400,8 @@ BUNDLED = {
     "openid-client": "jsonl:{adapters}/openid-client/run",
     "php-guzzle": "jsonl:{adapters}/php-guzzle/run",
     "csharp-2ba-sample": "jsonl:{adapters}/csharp-2ba-sample/run",
+    "badgateway": "jsonl:{adapters}/badgateway/run",
+    "simple-oauth2": "jsonl:{adapters}/simple-oauth2/run",
     # The fix variants: the same adapters with the fix COMPATIBILITY.md recommends switched on.
     "requests-oauthlib+fix": "jsonl:/usr/bin/python3 {adapters}/oauthlib_adapter.py --fix",
     "authlib+fix": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py --fix",
@@ -407,6 +409,8 @@ BUNDLED = {
     "openid-client+fix": "jsonl:{adapters}/openid-client/run --fix",
     "php-guzzle+fix": "jsonl:{adapters}/php-guzzle/run --fix",
     "csharp-2ba-sample+fix": "jsonl:{adapters}/csharp-2ba-sample/run --fix",
+    "badgateway+fix": "jsonl:{adapters}/badgateway/run --fix",
+    "simple-oauth2+fix": "jsonl:{adapters}/simple-oauth2/run --fix",
 }
 
 
