@@ -398,6 +398,8 @@ BUNDLED = {
     "authlib": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py",
     "x-oauth2": "jsonl:{adapters}/x-oauth2/run",
     "openid-client": "jsonl:{adapters}/openid-client/run",
+    "java-google-oauth": "jsonl:{adapters}/java-google-oauth/run",
+    "java-google-oauth+fix": "jsonl:{adapters}/java-google-oauth/run --fix",
 }
 
 
