@@ -177,12 +177,14 @@ public final class GoogleOAuthAdapter {
   }
 
   void loginPassword(String username, String password) throws IOException {
-    keep(
+    PasswordTokenRequest request =
         new PasswordTokenRequest(
                 transport, JSON_FACTORY, new GenericUrl(str("token_url")), username, password)
-            .setClientAuthentication(clientAuthentication)
-            .setScopes(scopes())
-            .execute());
+            .setClientAuthentication(clientAuthentication);
+    if (str("scope") != null) {
+      request.setScopes(scopes());
+    }
+    keep(request.execute());
   }
 
   void refresh() throws IOException {
