@@ -402,6 +402,7 @@ BUNDLED = {
     "csharp-2ba-sample": "jsonl:{adapters}/csharp-2ba-sample/run",
     "badgateway": "jsonl:{adapters}/badgateway/run",
     "simple-oauth2": "jsonl:{adapters}/simple-oauth2/run",
+    "java-google-oauth": "jsonl:{adapters}/java-google-oauth/run",
     # The fix variants: the same adapters with the fix COMPATIBILITY.md recommends switched on.
     "requests-oauthlib+fix": "jsonl:/usr/bin/python3 {adapters}/oauthlib_adapter.py --fix",
     "authlib+fix": "jsonl:/usr/bin/python3 {adapters}/authlib_adapter.py --fix",
@@ -411,6 +412,7 @@ BUNDLED = {
     "csharp-2ba-sample+fix": "jsonl:{adapters}/csharp-2ba-sample/run --fix",
     "badgateway+fix": "jsonl:{adapters}/badgateway/run --fix",
     "simple-oauth2+fix": "jsonl:{adapters}/simple-oauth2/run --fix",
+    "java-google-oauth+fix": "jsonl:{adapters}/java-google-oauth/run --fix",
 }
 
 

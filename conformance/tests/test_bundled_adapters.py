@@ -18,9 +18,10 @@ from kit.mockserver import MockProcess, Scenario, find_mock_binary, fixtures_dir
 # csharp-2ba-sample itself never refreshes on its own clock (2BA's sample has no expiry logic), so
 # only its fixed variant fits these tests; the plain one is graded by its known-deviations file.
 LIBRARY_ADAPTERS = ["requests-oauthlib", "authlib", "x-oauth2", "openid-client", "php-guzzle",
-                    "badgateway", "simple-oauth2",
+                    "java-google-oauth", "badgateway", "simple-oauth2",
                     "requests-oauthlib+fix", "authlib+fix", "x-oauth2+fix", "openid-client+fix",
-                    "php-guzzle+fix", "csharp-2ba-sample+fix", "badgateway+fix", "simple-oauth2+fix"]
+                    "php-guzzle+fix", "csharp-2ba-sample+fix", "java-google-oauth+fix", "badgateway+fix",
+                    "simple-oauth2+fix"]
 PRODUCT = "/Product/DetailsForProduct?gtin=08711893010011"
 
 
