@@ -231,6 +231,56 @@ def test_form_values_grades_raw_characters_per_class():
     assert RAW_FORM_GRADES[RawChar.BAD_PERCENT][0]["2ba"] == "FAIL"
 
 
+class _FormRun:
+    """Just enough of a flow run for token-request/form-values: one password grant whose raw
+    body is given, and one refresh with an issued refresh token."""
+    name = "hostile-credentials"
+    username, password = "jan+de/vries=&%\u00e9", "p@ss+word/=&% \u00e9\u20ac"
+    client_id, client_secret = "hostile+client/=&%", "s3cr+t/with=&%: space~!*'()"
+
+    def __init__(self, body):
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        rt = "R+/="
+        self.journal = Journal([
+            {"seq": 1, "method": "POST", "path": "/s/x/OAuth/Token", "headers": form, "body": body,
+             "status": 200, "response_body": json.dumps({"access_token": "A", "refresh_token": rt})},
+            {"seq": 2, "method": "POST", "path": "/s/x/OAuth/Token", "headers": form, "status": 200,
+             "body": urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": rt}),
+             "response_body": "{}"}])
+
+    def step_of(self, e):
+        return None
+
+    def root_cause(self):
+        return None
+
+
+def _form_values_verdict(encode, profile="2ba"):
+    r = _FormRun("")
+    fields = {"grant_type": "password", "username": r.username, "password": r.password,
+              "client_id": r.client_id, "client_secret": r.client_secret}
+    run = _FormRun("&".join("%s=%s" % (k, encode(v)) for k, v in fields.items()))
+    ctx = CheckContext(CHECKS["token-request/form-values"], profile, strict=True)
+    CHECKS["token-request/form-values"].fn(ctx, run)
+    return str(ctx.verdict())
+
+
+def test_form_values_fails_what_servers_read_wrong_and_passes_what_they_read_right():
+    js = lambda v: urllib.parse.quote(v, safe="-_.!~*'()")  # noqa: E731 (encodeURIComponent)
+    assert _form_values_verdict(urllib.parse.quote_plus) == "PASS"
+    assert _form_values_verdict(js) == "PASS"
+    assert _form_values_verdict(js, "rfc6749") == "INFO"  # HTML 4.01 would escape ! ' ( )
+    assert _form_values_verdict(lambda v: v) == "FAIL"  # no encoding
+    plus_kept = lambda v: urllib.parse.quote_plus(v).replace("%2B", "+")  # noqa: E731
+    assert _form_values_verdict(plus_kept) == "FAIL"  # a literal + read as a space
+    amp_kept = lambda v: urllib.parse.quote_plus(v).replace("%26", "&")  # noqa: E731
+    assert _form_values_verdict(amp_kept) == "FAIL"  # a raw & splits the value
+    eq_kept = lambda v: urllib.parse.quote_plus(v).replace("%3D", "=")  # noqa: E731
+    assert _form_values_verdict(eq_kept) == "PASS"  # parsers split at a pair's first =
+    raw_utf8 = lambda v: urllib.parse.quote_plus(v).replace("%C3%A9", "\u00e9")  # noqa: E731
+    assert _form_values_verdict(raw_utf8) == "FAIL"  # WARN, counted as FAIL with --strict
+
+
 def test_form_encoded_accepts_every_utf8_label():
     from test_token_request import UTF8_LABELS, _charset
     assert _charset('application/x-www-form-urlencoded; charset="UTF-8"') in UTF8_LABELS
