@@ -214,8 +214,11 @@ def _expired_uses(ctx, run, label_of_use):
     j = run.journal
     uses = {}
     for e in j.api_requests():
-        if _api_state(e) in ("expired", "revoked") or (e.get("status") == 401 and bearer_token(e)):
-            uses.setdefault(bearer_token(e), []).append(e)
+        # The token wherever it travels: a client that sends it in the query is judged by
+        # api/token-in-header, not taken here for one that sends no token at all.
+        tok = sent_access_token(e)
+        if tok is not None and (_api_state(e) in ("expired", "revoked") or e.get("status") == 401):
+            uses.setdefault(tok, []).append(e)
     for tok, es in uses.items():
         if len(es) > 1:
             ctx.violation("%s access token %s sent %d times (%s)" % (label_of_use, j.label(tok), len(es),
