@@ -83,6 +83,9 @@ def _call_kept_token(ctx, run, control, s, what):
     whether the API accepted the request are the other api/ checks'."""
     j = run.journal
     calls = step_requests(run, s, j.api_requests())
+    if not calls and s.reply.ok:
+        ctx.passed("step '%s': the client answered without calling the API" % s.label, run.name)
+        return
     if not calls:
         _fails_in_control(ctx, run, control, s.label, "step '%s': no API call after a reply with %s (%s)"
                           % (s.label, what, s.reply.describe()))
@@ -111,6 +114,9 @@ def _refresh_kept_token(ctx, run, control, s, what):
     refresh/newest-token's question) and accepts the reply."""
     j = run.journal
     rs = refresh_requests(run, s)
+    if not rs and s.reply.ok:
+        ctx.passed("step '%s': the client answered without refreshing" % s.label, run.name)
+        return
     if not rs:
         _fails_in_control(ctx, run, control, s.label, "step '%s': no refresh after a reply with %s (%s)"
                           % (s.label, what, s.reply.describe()))
