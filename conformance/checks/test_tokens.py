@@ -19,10 +19,6 @@ def _api_state(e):
     return "valid" if e.get("status") == 200 else "rejected (%s)" % e.get("status")
 
 
-def _api_ok(e):
-    return e.get("status") == 200
-
-
 def _need_reply_ok(ctx, run, label, why):
     s = run.step(label)
     if s is None:
