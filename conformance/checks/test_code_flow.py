@@ -4,10 +4,25 @@ import re
 import urllib.parse
 
 from kit.catalog import check
-from kit.evidence import (UNRESERVED, authorize_urls, entropy_bits, flows_present, form1,
-                       is_loopback_literal, redirect_registered, s256, where)
+from kit.evidence import (QUERY_ALLOWED, UNRESERVED, RawChar, authorize_urls, entropy_bits,
+                          flows_present, form1, is_loopback_literal, raw_chars, redirect_registered,
+                          s256, shown_chars, where)
 
 ALL_FAIL = {"2ba": "FAIL", "rfc6749": "FAIL", "bcp": "FAIL"}
+ALL_WARN = {"2ba": "WARN", "rfc6749": "WARN", "bcp": "WARN"}
+ALL_INFO = {"2ba": "INFO", "rfc6749": "INFO", "bcp": "INFO"}
+ALL_PASS = {"2ba": "PASS", "rfc6749": "PASS", "bcp": "PASS"}
+
+# How a character left raw in the authorization URL's query is graded: the user's browser
+# sends the URL, percent-encoding what RFC 3986 does not allow, and the server form-decodes the
+# query (RawChar says how parsers read each class).
+RAW_QUERY_GRADES = {
+    RawChar.SEMICOLON: (ALL_WARN, "Python's parse_qsl before 3.9.2 and Rack split there"),
+    RawChar.SPACE_OR_CONTROL: (ALL_WARN, "not valid in a URI: browsers encode a space, a launcher "
+                               "or log may cut the URL there"),
+    RawChar.NON_ASCII: (ALL_INFO, "browsers send it as percent-encoded UTF-8"),
+    RawChar.BAD_PERCENT: (ALL_FAIL, "a malformed escape: parsers refuse it or keep it as is"),
+}
 CODE_FLOWS = ["code", "code-wrong-state?", "code-missing-state?", "code-denied?",
               "code-pkce-rejected?"]
 
@@ -28,7 +43,10 @@ def _code_requests(run, step=None):
        ["R15", "RFC6749-4.1.1", "RFC6749-3.1", "2BA-code"], CODE_FLOWS, ALL_FAIL)
 def test_authorize_request(ctx, *runs):
     """The URL the client opens has response_type=code, its client_id, a redirect_uri (2BA
-    requires it), each parameter once, correctly percent-encoded, and no client secret."""
+    requires it), each parameter once, and no client secret. Its query is judged by what a
+    server reads: characters RFC 3986 allows raw in a query (`/ : @ ? ! ' ( ) *` …) pass; others
+    the browser percent-encodes (INFO); a raw `;` (older parsers split there), space or control
+    character is WARN; a `%` that starts no `%HH` FAILs."""
     urls = _urls(*runs)
     for r, s, url, q in urls:
         parts = urllib.parse.urlsplit(url)
@@ -46,12 +64,24 @@ def test_authorize_request(ctx, *runs):
                 ctx.violation("step '%s': %s appears %d times" % (s.label, key, len(vals)), r.name)
         if "client_secret" in q:
             ctx.violation("step '%s': client_secret in the authorization URL" % s.label, r.name)
-        bad = sorted({c for c in parts.query if c not in UNRESERVED | set("%&=+")})
-        if bad:
-            ctx.violation("step '%s': query holds unencoded characters %r" % (s.label, "".join(bad)), r.name)
+        for kind, chars in raw_chars(parts.query).items():
+            if kind == RawChar.NO_MEANING:
+                allowed = "".join(c for c in chars if c in QUERY_ALLOWED)
+                if allowed:
+                    ctx.violation("step '%s': query leaves %s raw (RFC 3986 allows them in a query; "
+                                  "form parsers read them as themselves)" % (s.label, shown_chars(allowed)),
+                                  r.name, grade=ALL_PASS)
+                chars = "".join(c for c in chars if c not in QUERY_ALLOWED)
+                grade, why = ALL_INFO, "not valid in a URI; browsers percent-encode them"
+                if not chars:
+                    continue
+            else:
+                grade, why = RAW_QUERY_GRADES[kind]
+            ctx.violation("step '%s': query leaves %s raw (%s: %s)" % (s.label, shown_chars(chars), kind.value, why),
+                          r.name, grade=grade)
     if not urls:
         ctx.not_observed("the client produced no authorization URL", runs[0])
-    elif not ctx.findings:
+    elif all(f.level == "PASS" for f in ctx.findings):
         ctx.passed("%d authorization URL(s) well formed" % len(urls))
 
 

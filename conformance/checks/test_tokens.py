@@ -3,8 +3,9 @@ the resource server, and TLS (catalog sections F–J)."""
 
 import email.utils
 
-from kit.catalog import Blocked, check
-from kit.evidence import bearer_token, client_auth_methods, form1, refresh_requests, where
+from kit.catalog import Blocked, Verdict, check
+from kit.evidence import (bearer_token, client_auth_methods, form1, form_of, is_form,
+                          refresh_requests, sent_access_token, step_requests, where)
 from kit.journal import header, query_of, response_json
 
 ALL_FAIL = {"2ba": "FAIL", "rfc6749": "FAIL", "bcp": "FAIL"}
@@ -16,10 +17,6 @@ def _api_state(e):
     if st:
         return st
     return "valid" if e.get("status") == 200 else "rejected (%s)" % e.get("status")
-
-
-def _api_ok(e):
-    return e.get("status") == 200
 
 
 def _need_reply_ok(ctx, run, label, why):
@@ -59,7 +56,87 @@ def test_newest_access_token(ctx, *runs):
         ctx.passed("%d API calls, each with the newest access token" % n)
 
 
+def _fails_in_control(ctx, run, control, label, message):
+    """A step of the reply-variant flow `run` misses what the check looks for. When the same
+    step of the plain `control` flow (same labels) fails too, the variant is not the cause:
+    BLOCKED with the control's root cause; so when an earlier step of `run` cut it short for a
+    cause other checks judge. Else the violation stands."""
+    own, failed = run.step(label), run.failed_step()
+    if own is not None and failed is not None and failed.n < own.n:
+        raise Blocked("%s — blocked: %s" % (message, run.root_cause()))
+    s = control.step(label) if control is not None else None
+    if s is None or not s.reply.ok:
+        cause = control.root_cause() if control is not None else None
+        raise Blocked("%s — the same step fails on plain replies too — blocked: %s" % (
+            message, cause or "flow '%s', step '%s' %s" % (
+                getattr(control, "name", "-"), label, s.reply.describe() if s else "never ran")))
+    ctx.violation(message, run.name)
+
+
+def _call_kept_token(ctx, run, control, s, what):
+    """The API requests of call step `s` carry access tokens the server issued, byte for byte.
+    Whether it is the newest one is api/newest-access-token's question; how it travels and
+    whether the API accepted the request are the other api/ checks'."""
+    j = run.journal
+    calls = step_requests(run, s, j.api_requests())
+    if not calls and s.reply.ok:
+        ctx.passed("step '%s': the client answered without calling the API" % s.label, run.name)
+        return
+    if not calls:
+        _fails_in_control(ctx, run, control, s.label, "step '%s': no API call after a reply with %s (%s)"
+                          % (s.label, what, s.reply.describe()))
+        return
+    if all(sent_access_token(e) is None for e in calls):
+        _fails_in_control(ctx, run, control, s.label, "step '%s': no API call carried an access token "
+                          "(see api/token-in-header)" % s.label)
+        return
+    issued = {v for _, k, v, _ in j.issued if k == "access_token"}
+    for e in calls:
+        tok = sent_access_token(e)
+        if tok is not None and tok not in issued:
+            ctx.violation("%s sends %s, not an access token of a reply with %s" % (where(run, e), j.label(tok), what),
+                          run.name, e["seq"])
+    refused = [e for e in calls if e.get("status") != 200]
+    if refused and all(sent_access_token(e) in issued for e in refused):
+        # The token was one the client was given: the API refused the request for another
+        # reason (token in the query as well, an older token, …), which the api/ checks judge.
+        ctx.passed("step '%s': an issued access token was sent; the API answered %s (judged by the "
+                   "api/ checks)" % (s.label, ", ".join(sorted({str(e.get("status")) for e in refused}))),
+                   run.name)
+
+
+def _refresh_kept_token(ctx, run, control, s, what):
+    """The refresh step presents a refresh token the server issued (whether the newest is
+    refresh/newest-token's question) and accepts the reply."""
+    j = run.journal
+    rs = refresh_requests(run, s)
+    if not rs and s.reply.ok:
+        ctx.passed("step '%s': the client answered without refreshing" % s.label, run.name)
+        return
+    if not rs:
+        _fails_in_control(ctx, run, control, s.label, "step '%s': no refresh after a reply with %s (%s)"
+                          % (s.label, what, s.reply.describe()))
+        return
+    issued_rt = {v for _, k, v, _ in j.issued if k == "refresh_token"}
+    for e, rt, _ in rs:
+        if rt not in issued_rt:
+            ctx.violation("%s presents %s, not a refresh token of a reply with %s" % (where(run, e), j.label(rt), what),
+                          run.name, e["seq"])
+    if not s.reply.ok:
+        if any(e.get("status") == 200 for e, _, _ in rs):
+            _fails_in_control(ctx, run, control, s.label, "step '%s': the refresh reply (with %s) was "
+                              "refused: %s" % (s.label, what, s.reply.describe()))
+        else:
+            _fails_in_control(ctx, run, control, s.label, "step '%s': the refresh failed: %s"
+                              % (s.label, s.reply.describe()))
+
+
 def _works_with(ctx, run, what, control):
+    """Judges what the reply variant can break: the client keeps and sends the tokens it was
+    given. The login succeeds; each call carries an access token the server issued (which one,
+    how it travels and whether the API accepted the request, the api/ checks judge); the
+    refresh presents an issued refresh token and its reply is accepted. A step that fails in
+    the plain `control` flow too is not the variant's fault: BLOCKED."""
     ctx.require_login(run, control)
     login = run.step("login")
     if login is None or not login.reply.ok:
@@ -67,18 +144,17 @@ def _works_with(ctx, run, what, control):
         ctx.violation("login failed on a reply with %s: %s" % (what, login.reply.describe() if login else "-"),
                       run.name)
         return
-    api = [e for e in run.journal.api_requests()]
-    good = [e for e in api if bearer_token(e) and _api_ok(e)]
-    if not good:
-        first_call = run.step("call-1") or login
-        ctx.step_failed(run, first_call, "no successful API call with the issued access token after a reply with %s" % what)
     for label in ("call-1", "refresh-1", "call-2"):
         s = run.step(label)
-        if s is not None and not s.reply.ok:
-            ctx.step_failed(run, s, "step '%s' failed: %s" % (label, s.reply.describe()))
-    if not ctx.findings:
-        schemes = sorted({(header(e, "Authorization") or "").split(" ")[0] for e in good})
-        ctx.passed("%d successful API call(s) (scheme sent: %s)" % (len(good), ", ".join(schemes)))
+        if s is None:
+            ctx.not_observed("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run)
+        elif s.cmd == "call_api":
+            _call_kept_token(ctx, run, control, s, what)
+        else:
+            _refresh_kept_token(ctx, run, control, s, what)
+    if ctx.worst() == Verdict.PASS:
+        ctx.passed("the client kept and sent the tokens of replies with %s (%d API call(s), %d refresh(es))"
+                   % (what, len(run.journal.api_requests()), len(run.journal.refreshes)))
 
 
 @check("token-response/token-type-case", "token_type is case-insensitive (`bearer`)",
@@ -99,17 +175,20 @@ def test_unknown_members(ctx, run, basic):
 @check("token-response/large-tokens", "Tokens of any size and alphabet are sent back byte for byte",
        ["R30", "RFC6749-5.1"], ["hostile-tokens", "basic"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
 def test_large_tokens(ctx, run, basic):
-    """2–4 KB tokens full of `+ / =`: the Bearer header carries the access token exactly, the
-    refresh carries the whole refresh token (a `+` turned into a space is a form-encoding
-    fault, judged by token-request/form-values, and only noted here)."""
+    """2–4 KB tokens full of `+ / =`: every API call carries an issued access token exactly
+    (wherever it travels: that is api/token-in-header's), the refresh carries the whole refresh
+    token (a `+` turned into a space is a form-encoding fault, judged by
+    token-request/form-values, and only noted here). A client that sends no token at all in the
+    plain `basic` flow either is judged by api/token-in-header: BLOCKED."""
     ctx.require_login(run, basic)
     issued_at = {v for _, k, v, _ in run.journal.issued if k == "access_token"}
     issued_rt = {v for _, k, v, _ in run.journal.issued if k == "refresh_token"}
     api = run.journal.api_requests()
-    for e in api:
-        tok = bearer_token(e)
+    carried = [e for e in api if sent_access_token(e) is not None]
+    for e in carried:
+        tok = sent_access_token(e)
         if tok not in issued_at:
-            ctx.violation("%s Bearer token is not an issued access token (%s)" % (where(run, e), run.journal.label(tok)),
+            ctx.violation("%s access token is not an issued one (%s)" % (where(run, e), run.journal.label(tok)),
                           run.name, e["seq"])
     for e, rt, state in run.journal.refreshes:
         if rt in issued_rt:
@@ -121,6 +200,10 @@ def test_large_tokens(ctx, run, basic):
             ctx.violation("%s refresh token altered: %s" % (where(run, e), run.journal.label(rt)), run.name, e["seq"])
     if not api:
         ctx.not_observed("no API call observed", run)
+    elif not carried:
+        s = run.step_of(api[0])
+        _fails_in_control(ctx, run, basic, s.label if s else "call-1",
+                          "no API call carried an access token (see api/token-in-header)")
     if not run.journal.refreshes:
         ctx.not_observed("no refresh observed", run)
     if not ctx.findings:
@@ -133,8 +216,11 @@ def _expired_uses(ctx, run, label_of_use):
     j = run.journal
     uses = {}
     for e in j.api_requests():
-        if _api_state(e) in ("expired", "revoked") or (e.get("status") == 401 and bearer_token(e)):
-            uses.setdefault(bearer_token(e), []).append(e)
+        # The token wherever it travels: a client that sends it in the query is judged by
+        # api/token-in-header, not taken here for one that sends no token at all.
+        tok = sent_access_token(e)
+        if tok is not None and (_api_state(e) in ("expired", "revoked") or e.get("status") == 401):
+            uses.setdefault(tok, []).append(e)
     for tok, es in uses.items():
         if len(es) > 1:
             ctx.violation("%s access token %s sent %d times (%s)" % (label_of_use, j.label(tok), len(es),
@@ -158,7 +244,7 @@ def test_refresh_on_expiry(ctx, run):
         if s is None:
             ctx.not_observed("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run)
         elif not s.reply.ok and not refresh_requests(run, s) and \
-                any(bearer_token(e) for e in run.entries_of(s)):
+                any(sent_access_token(e) for e in step_requests(run, s, run.journal.api_requests())):
             ctx.step_failed(run, s, "step '%s': the access token expired and the client did not refresh (%s)"
                             % (label, s.reply.describe()))
     # refreshes per access-token lifetime: between the moments time passed
@@ -205,9 +291,14 @@ def test_server_invalidated(ctx, run):
        ["R33", "RFC6749-5.1"], ["no-expires-in", "basic"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
 def test_no_expires_in(ctx, run, basic):
     """Without expires_in the client falls back to refreshing on a 401; refreshing before every
-    call is WARN."""
+    call is WARN. A first call that fails in the plain `basic` flow too is not this reply's
+    fault: BLOCKED."""
     ctx.require_login(run, basic)
-    for label in ("login", "call-1", "call-after-expiry", "call-2"):
+    first = run.step("call-1")
+    if first is not None and not first.reply.ok:
+        # Before the token expires nothing differs from the plain flow but the missing member.
+        _fails_in_control(ctx, run, basic, "call-1", "step 'call-1' failed: %s" % first.reply.describe())
+    for label in ("login", "call-after-expiry", "call-2"):
         _need_reply_ok(ctx, run, label, "")
     s = run.step("call-after-expiry")
     if s is not None and s.reply.ok and not refresh_requests(run, s):
@@ -220,10 +311,11 @@ def test_no_expires_in(ctx, run, basic):
 
 
 @check("expiry/no-refresh-loop", "No refresh loop when expires_in is shorter than the safety margin",
-       ["R35", "RFC6749-5.1"], ["short-expiry"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
-def test_no_refresh_loop(ctx, run):
+       ["R35", "RFC6749-5.1"], ["short-expiry", "basic"], {"2ba": "FAIL", "rfc6749": "WARN", "bcp": "FAIL"})
+def test_no_refresh_loop(ctx, run, basic):
     """5-second tokens, four calls within about a second: more than two refreshes within one call
-    is a loop (FAIL); a refresh before every call is WARN."""
+    is a loop (FAIL); a refresh before every call is WARN. A call that fails in the plain
+    `basic` flow too (calls 1–4 there) is not the short lifetime's fault: BLOCKED."""
     total = 0
     for s in run.steps:
         if s.cmd != "call_api":
@@ -233,7 +325,7 @@ def test_no_refresh_loop(ctx, run):
         if n > 2:
             ctx.violation("step '%s' made %d refreshes: refresh loop" % (s.label, n), run.name)
         if not s.reply.ok:
-            ctx.step_failed(run, s, "step '%s' failed: %s" % (s.label, s.reply.describe()))
+            _fails_in_control(ctx, run, basic, s.label, "step '%s' failed: %s" % (s.label, s.reply.describe()))
     calls = len([s for s in run.steps if s.cmd == "call_api"])
     if calls and total >= calls:
         ctx.warn("%d refreshes for %d calls made within the token's lifetime" % (total, calls), run.name)
@@ -542,7 +634,9 @@ def test_terminal_not_retried(ctx, run):
             continue
         seen = {}
         for e in reqs:
-            key = (e.get("body"), header(e, "Authorization"))
+            # The request as the server reads it: a body re-encoded byte by byte is the same.
+            form = tuple(sorted((k, tuple(v)) for k, v in form_of(e).items())) if is_form(e) else e.get("body")
+            key = (form, header(e, "Authorization"))
             seen.setdefault(key, []).append(e)
         for es in seen.values():
             if len(es) > 4:
@@ -559,6 +653,11 @@ def test_terminal_not_retried(ctx, run):
 
 # --- I. using the token -----------------------------------------------------------------------
 
+def _body_token(e):
+    """An access_token parameter in a form body (as the server parses it, not a substring)."""
+    return is_form(e) and "access_token" in form_of(e)
+
+
 @check("api/token-in-header", "The access token travels in the Authorization header",
        ["R50", "RFC6750-2.1", "RFC6750-2.3", "RFC6750-5.3"], ["basic", "expiry"],
        {"2ba": "WARN", "rfc6749": "WARN", "bcp": "FAIL"})
@@ -571,9 +670,9 @@ def test_token_in_header(ctx, *runs):
             n += 1
             if "access_token" in query_of(e):
                 ctx.violation("%s access token in the query string" % where(r, e), r.name, e["seq"])
-            if "access_token" in (e.get("body") or ""):
+            if _body_token(e):
                 ctx.info("%s access token in the request body" % where(r, e), r.name, e["seq"])
-            if not header(e, "Authorization") and "access_token" not in query_of(e):
+            if not header(e, "Authorization") and "access_token" not in query_of(e) and not _body_token(e):
                 ctx.violation("%s no access token sent" % where(r, e), r.name, e["seq"], grade=ALL_FAIL)
     if not n:
         ctx.not_observed("no API call observed", runs[0])
@@ -591,7 +690,7 @@ def test_one_method(ctx, *runs):
             n += 1
             methods = [m for m, present in (("header", bool(header(e, "Authorization"))),
                                             ("query", "access_token" in query_of(e)),
-                                            ("body", "access_token=" in (e.get("body") or ""))) if present]
+                                            ("body", _body_token(e))) if present]
             if len(methods) > 1:
                 ctx.violation("%s token sent by %s" % (where(r, e), " and ".join(methods)), r.name, e["seq"])
     if not n:

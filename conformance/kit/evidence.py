@@ -1,14 +1,72 @@
 """Helpers the checks share to read evidence: which requests, which methods, how values were mangled."""
 
 import base64
+import enum
 import hashlib
 import math
+import string
 import urllib.parse
 
-from .journal import basic_credentials, bearer_token, form1, form_of, header
+from .journal import basic_credentials, bearer_token, form1, form_of, header, query_of
 
 UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-FORM_SAFE = UNRESERVED | set("%+&=*")
+# What RFC 3986 allows raw in a query besides the unreserved characters and `%HH`.
+QUERY_ALLOWED = set("!$&'()*+,;=:@/?")
+
+
+class RawChar(enum.Enum):
+    """A character left raw in a form-encoded body or query, by how form parsers read it.
+
+    Every parser in use (the WHATWG urlencoded parser, .NET/OWIN, PHP, Java servlets, Python's
+    parse_qsl, the mock) splits at `&` and a pair's first `=`, reads `+` as a space and `%HH`
+    as a byte, and takes every other byte as itself. So `+ & %` change a value when left raw
+    (the decoded values show that); the classes below are what is left."""
+    # Printable ASCII with no meaning to a form parser: `! ' ( ) / : @ …`, and `=` after a
+    # pair's first. Read as themselves everywhere; Node's querystring and encodeURIComponent
+    # leave `! ' ( ) * ~` raw, the WHATWG serializer `* - . _`, HTML 4.01 (which RFC 6749
+    # Appendix B cites) none but letters and digits.
+    NO_MEANING = "no meaning to a form parser"
+    # Python's parse_qsl before 3.9.2 and Rack split at `;` as at `&`.
+    SEMICOLON = "a separator to older parsers"
+    # Outside every form syntax (a space is `+` or `%20`); parsers read them as themselves.
+    SPACE_OR_CONTROL = "a space or control character"
+    # RFC 6749 Appendix B: UTF-8 octets, percent-encoded. Raw octets are read right only by a
+    # server that decodes the body as UTF-8.
+    NON_ASCII = "non-ASCII"
+    # A `%` that does not start `%HH`: the mock refuses the request, Java's URLDecoder throws.
+    BAD_PERCENT = "a % that starts no %HH escape"
+
+
+def raw_chars(raw: str) -> dict[RawChar, str]:
+    """The characters of a form body (or query) left raw, by class; unreserved characters,
+    `*`, and `+ & = %HH` in their form meaning are not listed."""
+    found: dict[RawChar, set[str]] = {}
+    hexdigits = set(string.hexdigits)
+    for pair in raw.split("&"):
+        name, _, value = pair.partition("=")
+        for part in (name, value):
+            for i, c in enumerate(part):
+                if c in UNRESERVED or c in "*+":
+                    continue
+                if c == "%":
+                    if set(part[i + 1:i + 3]) <= hexdigits and len(part[i + 1:i + 3]) == 2:
+                        continue
+                    kind = RawChar.BAD_PERCENT
+                elif c == ";":
+                    kind = RawChar.SEMICOLON
+                elif ord(c) <= 0x20 or ord(c) == 0x7F:
+                    kind = RawChar.SPACE_OR_CONTROL
+                elif ord(c) > 0x7F:
+                    kind = RawChar.NON_ASCII
+                else:
+                    kind = RawChar.NO_MEANING
+                found.setdefault(kind, set()).add(c)
+    return {k: "".join(sorted(v)) for k, v in found.items()}
+
+
+def shown_chars(chars: str) -> str:
+    """Characters for a message: a space or control character by its code."""
+    return " ".join(c if 0x20 < ord(c) != 0x7F else "U+%04X" % ord(c) for c in chars[:20])
 
 
 def flows_present(*runs):
@@ -25,6 +83,23 @@ def refresh_requests(run, step=None):
         if step is None or step.seq_from <= e["seq"] < step.seq_to:
             out.append((e, rt, state))
     return out
+
+
+def sent_access_token(e):
+    """The access token an API request carries, wherever it travels (Bearer header, query, form
+    body): checks of token handling judge the token; api/token-in-header and api/one-method
+    judge how it travels."""
+    tok = bearer_token(e)
+    if tok is not None:
+        return tok
+    for values in (query_of(e).get("access_token"), form_of(e).get("access_token") if is_form(e) else None):
+        if values:
+            return values[0]
+    return None
+
+
+def step_requests(run, step, requests):
+    return [e for e in requests if step.seq_from <= e["seq"] < step.seq_to]
 
 
 def where(run, e):

@@ -2,7 +2,9 @@
 """A correct 2BA OAuth client speaking the kit's JSON-lines adapter protocol (version 2) — and,
 with --break FAULT, a deliberately broken one. The kit's self-test runs it once clean and once
 per fault; each fault must FAIL exactly the checks for the requirement it breaks
-(selftest/expected/<fault>.json). `--list` prints the faults."""
+(selftest/expected/<fault>.json). A variant (also chosen with --break, so that the self-test
+runs it the same way) is correct but differs from the clean client the way popular clients do:
+it must FAIL nothing. `--list` prints the faults and the variants."""
 
 import argparse
 import base64
@@ -63,7 +65,18 @@ FAULTS = {
     "bare-400-kept": "a 400 on refresh without invalid_grant keeps the refresh token",
     "retry-terminal": "invalid_client, unauthorized_client and invalid_scope are retried five times",
     "token-in-query-too": "API calls carry the access token in the header and in the query",
+    "token-in-query": "API calls carry the access token in the query only, no Authorization header",
 }
+
+# Correct clients that differ from the clean one on the wire as popular clients do: the kit
+# must judge what a server reads, not the bytes.
+VARIANTS = {
+    "js-form-encoding": "form bodies encoded as Node's querystring and encodeURIComponent do "
+                        "(simple-oauth2): ! ' ( ) * ~ left raw",
+}
+
+# encodeURIComponent's unreserved set: letters, digits and - _ . ! ~ * ' ( ).
+JS_COMPONENT_SAFE = "-_.!~*'()"
 
 
 class Relogin(Exception):
@@ -164,6 +177,12 @@ class Client:
         if self.fault == "no-form-encoding":
             # 2BA's sample: string concatenation, nothing encoded.
             body = "&".join("%s=%s" % kv for kv in params.items()).encode("utf-8")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif self.fault == "js-form-encoding":
+            # Node's querystring.stringify: encodeURIComponent per key and value, space as %20.
+            q = urllib.parse.quote
+            body = "&".join("%s=%s" % (q(k, safe=JS_COMPONENT_SAFE), q(v, safe=JS_COMPONENT_SAFE))
+                            for k, v in params.items()).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         elif self.fault == "json-body":
             body = json.dumps(params).encode()
@@ -284,10 +303,13 @@ class Client:
     # --- product API -------------------------------------------------------------------------
     def _get(self, path, token):
         url = self.cfg["product_api_base"].rstrip("/") + path
-        if self.fault == "token-in-query-too":
+        headers = {"Authorization": "Bearer " + token}
+        if self.fault in ("token-in-query-too", "token-in-query"):
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode({"access_token": token})
+            if self.fault == "token-in-query":
+                del headers["Authorization"]
         try:
-            return self.http.get(url, headers={"Authorization": "Bearer " + token}, timeout=20)
+            return self.http.get(url, headers=headers, timeout=20)
         except requests.RequestException as e:
             raise Failure("transport", str(e))
 
@@ -411,12 +433,15 @@ class Client:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--break", dest="fault", choices=sorted(FAULTS))
+    ap.add_argument("--break", dest="fault", choices=sorted(FAULTS) + sorted(VARIANTS),
+                    help="a fault, or a correct variant")
     ap.add_argument("--list", action="store_true", help="print the faults and exit")
     a = ap.parse_args()
     if a.list:
         for name, what in sorted(FAULTS.items()):
             print("%-24s %s" % (name, what))
+        for name, what in sorted(VARIANTS.items()):
+            print("%-24s (correct) %s" % (name, what))
         return
     out_lock = threading.Lock()
 

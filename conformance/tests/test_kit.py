@@ -22,7 +22,8 @@ from kit.catalog import CHECKS, CheckContext  # noqa: E402
 from kit.known_deviations import compare, read_deviations  # noqa: E402
 from kit.flows import FLOWS  # noqa: E402
 from kit.journal import Journal  # noqa: E402
-from kit.evidence import describe_mangling, entropy_bits, redirect_registered, s256  # noqa: E402
+from kit.evidence import (RawChar, describe_mangling, entropy_bits, raw_chars,  # noqa: E402
+                          redirect_registered, s256, sent_access_token)
 from kit.mockserver import MockProcess, Scenario, find_mock_binary, fixtures_dir  # noqa: E402
 # Imported for what they register: the flows and the checks of the catalog.
 for _module in ("kit.scenarios", "test_code_flow", "test_token_request", "test_tokens"):
@@ -209,17 +210,109 @@ def test_short_secrets_are_masked_without_eating_other_words():
     assert log["body"] == "grant_type=password&username=demo&password=\u00abpassword\u00bb&client_id=demo-client"
 
 
+def test_raw_form_characters_are_classed_by_how_parsers_read_them():
+    # Node's querystring leaves ! ' ( ) * ~ raw: nothing a parser reads differently.
+    js = "client_secret=s3cr%2Bt%2Fwith%3D%26%25%3A%20space~!*'()&grant_type=password"
+    assert raw_chars(js) == {RawChar.NO_MEANING: "!'()"}
+    assert raw_chars("a=b%2B%C3%A9+c&d=e*f-g.h_i~") == {}
+    # No encoding at all: every class that parsers may read differently shows up.
+    raw = "username=jan+de/vries=&%\u00e9&password=p@ss+word/=&% \u00e9;x\x01"
+    assert raw_chars(raw) == {RawChar.NO_MEANING: "/=@", RawChar.BAD_PERCENT: "%",
+                              RawChar.NON_ASCII: "\u00e9", RawChar.SPACE_OR_CONTROL: "\x01 ",
+                              RawChar.SEMICOLON: ";"}
+    assert raw_chars("a=%4") == {RawChar.BAD_PERCENT: "%"} and raw_chars("a=%zz") == {RawChar.BAD_PERCENT: "%"}
+
+
+def test_form_values_grades_raw_characters_per_class():
+    from test_token_request import RAW_FORM_GRADES
+    assert set(RAW_FORM_GRADES) == set(RawChar)
+    no_meaning = RAW_FORM_GRADES[RawChar.NO_MEANING][0]
+    assert "FAIL" not in no_meaning.values() and "WARN" not in no_meaning.values()
+    assert RAW_FORM_GRADES[RawChar.BAD_PERCENT][0]["2ba"] == "FAIL"
+
+
+class _FormRun:
+    """Just enough of a flow run for token-request/form-values: one password grant whose raw
+    body is given, and one refresh with an issued refresh token."""
+    name = "hostile-credentials"
+    username, password = "jan+de/vries=&%\u00e9", "p@ss+word/=&% \u00e9\u20ac"
+    client_id, client_secret = "hostile+client/=&%", "s3cr+t/with=&%: space~!*'()"
+
+    def __init__(self, body):
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        rt = "R+/="
+        self.journal = Journal([
+            {"seq": 1, "method": "POST", "path": "/s/x/OAuth/Token", "headers": form, "body": body,
+             "status": 200, "response_body": json.dumps({"access_token": "A", "refresh_token": rt})},
+            {"seq": 2, "method": "POST", "path": "/s/x/OAuth/Token", "headers": form, "status": 200,
+             "body": urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": rt}),
+             "response_body": "{}"}])
+
+    def step_of(self, e):
+        return None
+
+    def root_cause(self):
+        return None
+
+
+def _form_values_verdict(encode, profile="2ba"):
+    r = _FormRun("")
+    fields = {"grant_type": "password", "username": r.username, "password": r.password,
+              "client_id": r.client_id, "client_secret": r.client_secret}
+    run = _FormRun("&".join("%s=%s" % (k, encode(v)) for k, v in fields.items()))
+    ctx = CheckContext(CHECKS["token-request/form-values"], profile, strict=True)
+    CHECKS["token-request/form-values"].fn(ctx, run)
+    return str(ctx.verdict())
+
+
+def test_form_values_fails_what_servers_read_wrong_and_passes_what_they_read_right():
+    js = lambda v: urllib.parse.quote(v, safe="-_.!~*'()")  # noqa: E731 (encodeURIComponent)
+    assert _form_values_verdict(urllib.parse.quote_plus) == "PASS"
+    assert _form_values_verdict(js) == "PASS"
+    assert _form_values_verdict(js, "rfc6749") == "INFO"  # HTML 4.01 would escape ! ' ( )
+    assert _form_values_verdict(lambda v: v) == "FAIL"  # no encoding
+    plus_kept = lambda v: urllib.parse.quote_plus(v).replace("%2B", "+")  # noqa: E731
+    assert _form_values_verdict(plus_kept) == "FAIL"  # a literal + read as a space
+    amp_kept = lambda v: urllib.parse.quote_plus(v).replace("%26", "&")  # noqa: E731
+    assert _form_values_verdict(amp_kept) == "FAIL"  # a raw & splits the value
+    eq_kept = lambda v: urllib.parse.quote_plus(v).replace("%3D", "=")  # noqa: E731
+    assert _form_values_verdict(eq_kept) == "PASS"  # parsers split at a pair's first =
+    raw_utf8 = lambda v: urllib.parse.quote_plus(v).replace("%C3%A9", "\u00e9")  # noqa: E731
+    assert _form_values_verdict(raw_utf8) == "FAIL"  # WARN, counted as FAIL with --strict
+
+
+def test_form_encoded_accepts_every_utf8_label():
+    from test_token_request import UTF8_LABELS, _charset
+    assert _charset('application/x-www-form-urlencoded; charset="UTF-8"') in UTF8_LABELS
+    assert _charset("application/x-www-form-urlencoded;charset=utf8") in UTF8_LABELS
+    assert _charset("application/x-www-form-urlencoded;charset=ISO-8859-1") not in UTF8_LABELS
+    assert _charset("application/x-www-form-urlencoded") is None
+
+
+def test_the_sent_access_token_is_found_wherever_it_travels():
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert sent_access_token({"headers": {"authorization": "bearer a+b"}, "query": ""}) == "a+b"
+    assert sent_access_token({"headers": {}, "query": "gtin=1&access_token=a%2Bb"}) == "a+b"
+    assert sent_access_token({"headers": form, "query": "", "body": "access_token=a%2Bb"}) == "a+b"
+    assert sent_access_token({"headers": {}, "query": "gtin=1", "body": "x_access_token=1"}) is None
+
+
 def test_every_check_is_proven_by_a_broken_client():
     """For every check of every profile a self-test variant must FAIL it (run with --strict, so
     a WARN grade counts; the expectation file names the profile); every fault of the self-test
-    client has its expectation file and FAILs at least one check, and the clean client none.
-    ctest runs each variant against its file, so a proof that stops failing fails there."""
+    client has its expectation file and FAILs at least one check, and the clean client and the
+    correct variants (clients that differ on the wire as popular ones do) none. ctest runs each
+    against its file, so a proof that stops failing, or a correct client that starts, fails
+    there."""
     sys.path.insert(0, os.path.join(KIT, "selftest"))
-    from mutant_client import FAULTS
+    from mutant_client import FAULTS, VARIANTS
     exp_dir = os.path.join(KIT, "selftest", "expected")
     files = {n[:-5]: json.load(open(os.path.join(exp_dir, n), encoding="utf-8"))
              for n in os.listdir(exp_dir) if n.endswith(".json")}
     assert files.pop("clean")["deviations"] == []
+    for variant in VARIANTS:
+        assert files.pop(variant)["deviations"] == [], variant
+    assert not set(FAULTS) & set(VARIANTS)
     assert sorted(files) == sorted(FAULTS)
     proven = {}
     for fault, doc in files.items():
