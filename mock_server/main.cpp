@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   std::optional<mock2ba::LocalTlsFiles> tls;
   if (cl->https) {
     std::string dir = cl->https_dir.empty() ? mock2ba::default_local_ca_dir() : cl->https_dir;
-    tls = mock2ba::make_local_tls(dir, mock2ba::local_certificate_names(cl->options.host), &error);
+    tls = mock2ba::make_local_tls(
+        dir, mock2ba::local_certificate_names(cl->options.host, cl->options.public_hosts), &error);
     if (!tls) {
       std::fprintf(stderr, "mock_server: --https: %s\n", error.c_str());
       return 2;
