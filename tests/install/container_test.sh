@@ -10,7 +10,8 @@
 # Usage: container_test.sh SOURCE_DIR
 set -euo pipefail
 src=$1
-image=localhost/twoba-mock:test
+# One tag per checkout: two checkouts testing at once on one podman must not run each other's image.
+image=localhost/twoba-mock:test-$(printf '%s' "$(cd "$src" && pwd)" | md5sum | cut -c1-8)
 podman() { command podman --runtime runc "$@"; }
 skip() { echo "SKIPPED: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -80,22 +81,6 @@ reply=$(curl -sS "$M/OAuth/Token" -d grant_type=refresh_token -d "refresh_token=
 curl -fsS "$M/s/fast-expiry/OAuth/Token" -d grant_type=password -d username=demo -d password=demo \
   "${form[@]}" -o /dev/null || fail "scenario fast-expiry"
 
-# SIGTERM to PID 1: exit status 0, well before podman's 10 s SIGKILL.
-t0=$(now)
-podman stop -t 10 "$container" >/dev/null
-stop_s=$(seconds "$t0" "$(now)")
-echo "podman stop (SIGTERM) -> exited: $stop_s s"
-[[ $(podman inspect --format '{{.State.ExitCode}}' "$container") == 0 ]] || fail "exit status after SIGTERM"
-awk -v s="$stop_s" 'BEGIN { exit !(s < 5) }' || fail "SIGTERM took $stop_s s"
-
-# --https: the CA file named after READY, copied out, verifies the certificate from the host.
-start --https
-ca_path=$(sed -n 's/^CA-FILE //p' <<<"$log")
-[[ -n "$ca_path" ]] || fail "no CA-FILE line: $log"
-podman cp "$container:$ca_path" "$work/ca.pem"
-curl -fsS --cacert "$work/ca.pem" "${url/127.0.0.1/localhost}/__mock/health" | jq -e '.status == "ok"' >/dev/null ||
-  fail "HTTPS with the CA"
-curl -sS "$url/__mock/health" -o /dev/null 2>/dev/null && fail "HTTPS without the CA was accepted"
 # As a CI service container: the job runs in its own container on the same network and calls the
 # mock by its alias, as GitLab's services and GitHub's job containers do (ci/examples). The job's
 # image is the base with curl and jq, as the examples' debian:12 job installs them (podman build
@@ -145,4 +130,22 @@ job https://twoba-mock-tls:8080 >/dev/null 2>&1 && fail "HTTPS by the alias with
 undeclared=$(podman run --rm "${limits[@]}" --network "$net" "$job_image" curl -sS -o /dev/null \
   -w '%{http_code}' http://twoba-mock-undeclared:8080/__mock/health)
 [[ $undeclared == 403 ]] || fail "an alias not declared with TWOBA_PUBLIC_HOST got $undeclared, not 403"
+run_opts=()
+
+# SIGTERM to PID 1: exit status 0, well before podman's 10 s SIGKILL.
+t0=$(now)
+podman stop -t 10 "$container" >/dev/null
+stop_s=$(seconds "$t0" "$(now)")
+echo "podman stop (SIGTERM) -> exited: $stop_s s"
+[[ $(podman inspect --format '{{.State.ExitCode}}' "$container") == 0 ]] || fail "exit status after SIGTERM"
+awk -v s="$stop_s" 'BEGIN { exit !(s < 5) }' || fail "SIGTERM took $stop_s s"
+
+# --https: the CA file named after READY, copied out, verifies the certificate from the host.
+start --https
+ca_path=$(sed -n 's/^CA-FILE //p' <<<"$log")
+[[ -n "$ca_path" ]] || fail "no CA-FILE line: $log"
+podman cp "$container:$ca_path" "$work/ca.pem"
+curl -fsS --cacert "$work/ca.pem" "${url/127.0.0.1/localhost}/__mock/health" | jq -e '.status == "ok"' >/dev/null ||
+  fail "HTTPS with the CA"
+curl -sS "$url/__mock/health" -o /dev/null 2>/dev/null && fail "HTTPS without the CA was accepted"
 echo "container image: all checks passed"
