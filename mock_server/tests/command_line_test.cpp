@@ -78,8 +78,8 @@ TEST(CommandLine, QuietWinsOverLogFormat) {
 TEST(CommandLine, PublicHostsRepeatAndComeFromTheEnvironmentToo) {
   ::unsetenv("TWOBA_PUBLIC_HOST");
   std::string error;
-  auto cl = parse({"--public-host", "twoba-mock", "--public-host=mock.ci.example,[fd00::5]"},
-                  &error);
+  auto cl =
+      parse({"--public-host", "twoba-mock", "--public-host=mock.ci.example,[fd00::5]"}, &error);
   ASSERT_TRUE(cl) << error;
   EXPECT_EQ(cl->options.public_hosts,
             (std::vector<std::string>{"twoba-mock", "mock.ci.example", "fd00::5"}));
