@@ -2,11 +2,12 @@
 """What a fresh mock per test costs: start -> READY -> first token -> SIGTERM -> exited.
 
   bench/start_cycle.py --binary build/release/mock_server/mock_server [--binary OTHER] [--runs 50]
-  bench/start_cycle.py --image localhost/twoba-mock:test [--image OTHER] [--image-runs 5]
+  bench/start_cycle.py --image twoba-mock [--image OTHER] [--image-runs 5] [--network none]
+  (more mock_server arguments: --arg=--https, repeated)
 
 Cycle: spawns `mock_server --port 0 --quiet`, reads its READY line, sends one password grant on a
-fresh connection, sends SIGTERM and waits for the exit; prints median and p90 of each phase and of
-the whole cycle. Several binaries are run interleaved (A, B, A, B, ...), so a neighbour's load
+fresh connection, sends SIGTERM and waits for the exit; prints median and p90 of each phase, of
+the whole cycle, and of the mock's own CPU time and page faults. Several binaries are run interleaved (A, B, A, B, ...), so a neighbour's load
 weighs on each alike. Image: `podman run --rm IMAGE` with the image's own entry point, attached:
 from the spawn of `podman run` to the READY line on its stdout, then `podman stop` -> exited.
 A benchmark, not a test: it reports, it asserts nothing about speed.
@@ -22,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -29,7 +31,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-kRoot = Path(__file__).resolve().parent.parent
 kReady = re.compile(rb"^READY (https?)://([^:/\s]+|\[[^\]]+\]):(\d+)")
 kGrant = b"grant_type=password&username=demo&password=demo&client_id=demo-client&client_secret=demo-secret"
 # Wall-clock phases in ms, then what the mock itself used (from wait4's rusage): CPU ms (user +
@@ -54,13 +55,14 @@ def ms(ns: int) -> float:
     return ns / 1e6
 
 
-def password_grant(host: str, port: int) -> bytes:
+def password_grant(host: str, port: int, tls: ssl.SSLContext | None = None) -> bytes:
     """One password grant on a new connection (Connection: close); returns the status line."""
     request = (b"POST /OAuth/Token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
                b"Content-Length: " + str(len(kGrant)).encode() + b"\r\n\r\n" + kGrant)
-    with socket.create_connection((host, port)) as s:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with socket.create_connection((host, port)) as raw:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s = tls.wrap_socket(raw, server_hostname=host) if tls else raw
         s.sendall(request)
         reply = b""
         while chunk := s.recv(65536):
@@ -79,7 +81,11 @@ def one_cycle(binary: str, extra: list[str], samples: Samples) -> None:
         proc.kill()
         proc.wait()
         sys.exit(f"start_cycle: {binary}: no READY line: {line!r}")
-    status = password_grant("127.0.0.1", int(m.group(3)))
+    tls = None
+    if m.group(1) == b"https":  # --https: the CA-FILE line follows READY
+        ca_file = proc.stdout.readline().decode().removeprefix("CA-FILE ").strip()
+        tls = ssl.create_default_context(cafile=ca_file)
+    status = password_grant("127.0.0.1", int(m.group(3)), tls)
     t_token = time.perf_counter_ns()
     if b" 200 " not in status:
         proc.kill()
@@ -143,12 +149,13 @@ def main() -> int:
     ap.add_argument("--binary", action="append", default=[], help="mock_server to cycle (repeat)")
     ap.add_argument("--runs", type=int, default=50, help="cycles per binary (default 50)")
     ap.add_argument("--arg", action="append", default=[],
-                    help="extra mock_server argument for cycles and image starts (repeat)")
+                    help="extra mock_server argument for cycles and image starts (repeat; "
+                         "--arg=--https)")
     ap.add_argument("--image", action="append", default=[], help="container image (repeat)")
     ap.add_argument("--image-runs", type=int, default=5, help="starts per image (default 5)")
     ap.add_argument("--podman-runtime", default="runc" if shutil.which("runc") else None,
                     help="podman --runtime (default: runc when installed, as the tests use)")
-    ap.add_argument("--network", default="publish",
+    ap.add_argument("--network", default="publish", choices=("publish", "none"),
                     help="publish: -p 127.0.0.1::8080 as a test suite runs it (default); none: "
                          "--network none, what the container costs without podman's network set-up")
     ap.add_argument("--json", help="also write the samples to this file")
