@@ -1,8 +1,10 @@
 #include "command_line.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <fstream>
@@ -68,6 +70,20 @@ CLI::Validator one_of(const std::string& a, const std::string& b) {
 
 bool non_empty(const std::string& text) { return !text.empty(); }
 
+// A DNS name (letters, digits, '-' and '.') or an IP address; brackets around IPv6 are dropped.
+bool is_host_name(const std::string& text) {
+  std::string bare = text;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']')
+    bare = bare.substr(1, bare.size() - 2);
+  unsigned char address[sizeof(in6_addr)];
+  if (inet_pton(AF_INET6, bare.c_str(), address) == 1) return true;
+  if (bare.empty() || bare.size() > 253 || bare.front() == '.' || bare.front() == '-') return false;
+  for (char c : bare) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+  }
+  return bare.find("..") == std::string::npos;
+}
+
 // Values that become CommandLine fields after parsing (--quiet wins over --log-format in any
 // order).
 struct Words {
@@ -113,6 +129,15 @@ void define(CLI::App& app, CommandLine& cl, Words& words) {
       ->check(rule([](const std::string& text) { return text.size() >= 8; },
                    "use at least 8 characters"))
       ->type_name("TOKEN");
+  app.add_option("--public-host", o.public_hosts,
+                 "a name clients reach the mock by (a CI service's alias): the\n"
+                 "control API accepts it as Host, and --https certifies it;\n"
+                 "repeat it, or list names in $TWOBA_PUBLIC_HOST (a,b)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->delimiter(',')
+      ->envname("TWOBA_PUBLIC_HOST")
+      ->check(rule(is_host_name, "expected a host name or IP address, without port or scheme"))
+      ->type_name("NAME");
   app.add_option("--control-from", words.control_from,
                  "off loopback, open the control API without --admin-token\n"
                  "(for a container whose port is published to its host only)")
@@ -196,6 +221,10 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
                           : words.log_format == "json" ? LogFormat::kJson
                                                        : LogFormat::kText;
   cl.options.control_from_any = words.control_from == "any";
+  for (auto& name : cl.options.public_hosts) {
+    // Compared with the Host header's host, which has no brackets.
+    if (name.front() == '[') name = name.substr(1, name.size() - 2);
+  }
   if (cl.https && (!cl.options.tls_cert.empty() || !cl.options.tls_key.empty())) {
     *error = "--https makes its own certificate: give either --https or --tls-cert/--tls-key";
     return std::nullopt;

@@ -171,7 +171,8 @@ std::string default_local_ca_dir() {
   return "/tmp/twoba-mock-" + std::to_string(::getuid());
 }
 
-std::vector<std::string> local_certificate_names(const std::string& host) {
+std::vector<std::string> local_certificate_names(const std::string& host,
+                                                 const std::vector<std::string>& public_hosts) {
   std::vector<std::string> names = {"localhost", "127.0.0.1", "::1"};
   auto add = [&names](const std::string& name) {
     if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end())
@@ -187,6 +188,7 @@ std::vector<std::string> local_certificate_names(const std::string& host) {
   } else {
     add(bare);
   }
+  for (const auto& name : public_hosts) add(name);
   return names;
 }
 

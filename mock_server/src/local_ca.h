@@ -20,9 +20,11 @@ struct LocalTlsFiles {
 // $HOME/.cache/twoba-mock, else /tmp/twoba-mock-<uid>.
 std::string default_local_ca_dir();
 
-// The names a certificate for `host` covers: localhost, 127.0.0.1 and ::1, `host` itself and,
-// for a wildcard address (0.0.0.0, ::), this machine's host name.
-std::vector<std::string> local_certificate_names(const std::string& host);
+// The names a certificate for `host` covers: localhost, 127.0.0.1 and ::1, `host` itself or,
+// for a wildcard address (0.0.0.0, ::), this machine's host name; then `public_hosts`
+// (--public-host), each once.
+std::vector<std::string> local_certificate_names(const std::string& host,
+                                                 const std::vector<std::string>& public_hosts = {});
 
 // Reuses the CA in `dir` (ca.pem, ca-key.pem) or makes one (so a client configured to trust it
 // once keeps working), then writes a fresh server certificate for `names` (server.pem,

@@ -1,9 +1,10 @@
 #include "random_token.h"
 
-#include <openssl/rand.h>
 #include <pthread.h>
+#include <sys/random.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -13,8 +14,20 @@
 namespace mock2ba {
 namespace {
 
+// The kernel's CSPRNG (what OpenSSL's generator seeds from), not RAND_bytes: the first
+// RAND_bytes of a process sets up OpenSSL's library context, configuration and DRBG, which cost
+// the first token request a few milliseconds, where a mock started per test spends most of its
+// life. getrandom() blocks only until the kernel's pool is seeded at boot.
 void fill_random(unsigned char* out, size_t n) {
-  if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+  while (n > 0) {
+    ssize_t got = ::getrandom(out, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
+    }
+    out += got;
+    n -= static_cast<size_t>(got);
+  }
 }
 
 // Bumped in a forked child, so that it never hands out bytes its parent has buffered too.
@@ -29,9 +42,8 @@ uint64_t current_fork_generation() {
   return fork_generation.load(std::memory_order_relaxed);
 }
 
-// Each RAND_bytes call costs thousands of instructions of set-up in OpenSSL 3 whatever its
-// size, so small draws come from a per-thread buffer refilled in one call. Large draws (hostile
-// tokens) go straight to RAND_bytes.
+// Small draws come from a per-thread buffer refilled in one system call. Large draws (hostile
+// tokens) go straight to the kernel.
 class RandomPool {
  public:
   void take(unsigned char* out, size_t n) {

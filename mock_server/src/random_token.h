@@ -7,7 +7,7 @@
 
 namespace mock2ba {
 
-// 43 characters of base64url from 32 bytes of OpenSSL RAND_bytes (256 bits).
+// 43 characters of base64url from 32 bytes of the kernel's CSPRNG (getrandom, 256 bits).
 std::string random_urlsafe_token();
 
 // 2–4 KB drawn from A–Z a–z 0–9 + / =, always containing each of '+', '/' and '=': a token a

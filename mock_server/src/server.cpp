@@ -376,7 +376,11 @@ MockServer::ControlRefusal MockServer::control_refusal(const httplib::Request& r
 }
 
 bool MockServer::is_own_or_loopback(const std::string& host) const {
-  return is_loopback_host(host) || iequals(host, options_.host);
+  if (is_loopback_host(host) || iequals(host, options_.host)) return true;
+  for (const auto& name : options_.public_hosts) {
+    if (iequals(host, name)) return true;
+  }
+  return false;
 }
 
 std::optional<MockServer::Target> MockServer::resolve_scenario(const httplib::Request& req,

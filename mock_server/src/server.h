@@ -31,6 +31,9 @@ struct ServerOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string admin_token;  // required for the control API when set
+  // Names clients reach the mock by besides loopback and `host` (--public-host: a CI service
+  // container's alias): the control API accepts them as Host and Origin.
+  std::vector<std::string> public_hosts;
   // Lets a non-loopback --host go without admin_token (--control-from any): the control API is
   // then open to whoever reaches the port, as in a container published to its host.
   bool control_from_any = false;

@@ -75,12 +75,42 @@ TEST(CommandLine, QuietWinsOverLogFormat) {
   EXPECT_EQ(cl->options.log_format, LogFormat::kNone);
 }
 
+TEST(CommandLine, PublicHostsRepeatAndComeFromTheEnvironmentToo) {
+  ::unsetenv("TWOBA_PUBLIC_HOST");
+  std::string error;
+  auto cl =
+      parse({"--public-host", "twoba-mock", "--public-host=mock.ci.example,[fd00::5]"}, &error);
+  ASSERT_TRUE(cl) << error;
+  EXPECT_EQ(cl->options.public_hosts,
+            (std::vector<std::string>{"twoba-mock", "mock.ci.example", "fd00::5"}));
+  ASSERT_TRUE(cl = parse({}, &error));
+  EXPECT_TRUE(cl->options.public_hosts.empty());
+
+  // The image's way: a service container takes environment variables, not arguments.
+  ::setenv("TWOBA_PUBLIC_HOST", "twoba-mock,10.89.0.7", 1);
+  cl = parse({}, &error);
+  ASSERT_TRUE(cl) << error;
+  EXPECT_EQ(cl->options.public_hosts, (std::vector<std::string>{"twoba-mock", "10.89.0.7"}));
+  cl = parse({"--public-host", "other"}, &error);  // the flag wins over the variable
+  ASSERT_TRUE(cl) << error;
+  EXPECT_EQ(cl->options.public_hosts, (std::vector<std::string>{"other"}));
+  ::setenv("TWOBA_PUBLIC_HOST", "http://twoba-mock:8080", 1);
+  EXPECT_FALSE(parse({}, &error));
+  EXPECT_THAT(error, HasSubstr("--public-host: expected a host name"));
+  ::unsetenv("TWOBA_PUBLIC_HOST");
+
+  for (const char* bad : {"twoba-mock:8080", "", "*", "a..b", "-x", "mock/"}) {
+    EXPECT_FALSE(parse({"--public-host", bad}, &error)) << bad;
+    EXPECT_THAT(error, HasSubstr("--public-host")) << bad;
+  }
+}
+
 TEST(CommandLine, HelpMentionsEveryFlag) {
   std::string help = usage_text();
   for (const char* flag :
        {"--fixture", "--host", "--port", "--tls-cert", "--tls-key", "--admin-token", "--log-format",
         "--quiet", "--journal-capacity", "--threads", "--state-file", "--https", "--https-dir",
-        "--control-from", "--help", "--version"}) {
+        "--control-from", "--public-host", "TWOBA_PUBLIC_HOST", "--help", "--version"}) {
     EXPECT_THAT(help, HasSubstr(flag));
   }
 }

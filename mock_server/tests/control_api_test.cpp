@@ -234,5 +234,34 @@ TEST(ControlApiAccess, AdminTokenIsRequiredWhenConfigured) {
   EXPECT_EQ(server.login().status, 200);  // the mocked service itself stays open
 }
 
+// --public-host: a CI job reaches the mock's service container by its alias, and only that name
+// joins loopback and --host; any other Host is still a DNS-rebinding page's (403).
+TEST(ControlApiAccess, ADeclaredPublicHostIsAcceptedAndNoOtherName) {
+  ServerOptions options;
+  options.host = "0.0.0.0";
+  options.control_from_any = true;  // as the container image runs
+  options.public_hosts = {"twoba-mock", "fd00::5"};
+  TestServer server("default", options);
+  for (const char* host : {"twoba-mock", "TWOBA-MOCK:8080", "[fd00::5]:8080", "127.0.0.1:1"}) {
+    EXPECT_EQ(server.get("/__mock/requests", {{"Host", host}}).status, 200) << host;
+  }
+  auto move_clock = [&server](const httplib::Headers& headers) {
+    return server.request("POST", "/__mock/clock", "{\"advance\": 60}", "application/json", headers)
+        .status;
+  };
+  EXPECT_EQ(move_clock({{"Host", "twoba-mock:8080"}, {"Origin", "http://twoba-mock:8080"}}), 200);
+  for (const char* host : {"rebind.example", "twoba-mock.evil.example", "evil-twoba-mock",
+                           "twoba-mock.", "fd00::6", "[fd00::6]:8080"}) {
+    EXPECT_EQ(server.get("/__mock/requests", {{"Host", host}}).status, 403) << host;
+  }
+  EXPECT_EQ(move_clock({{"Host", "twoba-mock"}, {"Origin", "https://evil.example"}}), 403);
+
+  // Without the declaration the alias is refused like any other name.
+  options.public_hosts.clear();
+  TestServer undeclared("default", options);
+  EXPECT_EQ(undeclared.get("/__mock/requests", {{"Host", "twoba-mock:8080"}}).status, 403);
+  EXPECT_EQ(undeclared.get("/__mock/requests", {{"Host", "localhost:8080"}}).status, 200);
+}
+
 }  // namespace
 }  // namespace mock2ba::testing

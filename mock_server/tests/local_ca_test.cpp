@@ -2,6 +2,8 @@
 #include "local_ca.h"
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -91,6 +93,37 @@ TEST_F(LocalCaTest, CertificateNamesCoverLoopbackAndTheListeningHost) {
             (std::vector<std::string>{"localhost", "127.0.0.1", "::1"}));
   EXPECT_EQ(local_certificate_names("mock.test").back(), "mock.test");
   EXPECT_EQ(local_certificate_names("0.0.0.0").size(), 4u);  // and this machine's name
+}
+
+TEST_F(LocalCaTest, PublicHostsAreAddedOnceAfterTheListeningHost) {
+  EXPECT_EQ(local_certificate_names("127.0.0.1", {"twoba-mock", "localhost", "10.89.0.7"}),
+            (std::vector<std::string>{"localhost", "127.0.0.1", "::1", "twoba-mock", "10.89.0.7"}));
+  auto wildcard = local_certificate_names("0.0.0.0", {"twoba-mock"});
+  EXPECT_EQ(wildcard.size(), 5u);  // this machine's name, then the public host
+  EXPECT_EQ(wildcard.back(), "twoba-mock");
+}
+
+// The certificate --https makes with --public-host names the service alias (as a DNS name) and an
+// address (as an IP), and no other name: what a verifying client checks against the URL's host.
+TEST_F(LocalCaTest, TheCertificateNamesThePublicHosts) {
+  std::string error;
+  auto files = make_local_tls(
+      dir_.string(), local_certificate_names("0.0.0.0", {"twoba-mock", "10.89.0.7"}), &error);
+  ASSERT_TRUE(files) << error;
+  files->lock.reset();
+  FILE* file = std::fopen(files->cert_file.c_str(), "r");
+  ASSERT_NE(file, nullptr);
+  X509* cert = PEM_read_X509(file, nullptr, nullptr, nullptr);
+  std::fclose(file);
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(X509_check_host(cert, "twoba-mock", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_host(cert, "localhost", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert, "10.89.0.7", 0), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert, "127.0.0.1", 0), 1);
+  EXPECT_EQ(X509_check_host(cert, "other-mock", 0, 0, nullptr), 0);
+  EXPECT_EQ(X509_check_host(cert, "10.89.0.7", 0, 0, nullptr), 0);  // an address is no DNS name
+  EXPECT_EQ(X509_check_ip_asc(cert, "10.89.0.8", 0), 0);
+  X509_free(cert);
 }
 
 // A second mock on the same folder waits for the first to load its files.

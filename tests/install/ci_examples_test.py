@@ -81,12 +81,16 @@ class GitHubActions(unittest.TestCase):
         job = self.doc["jobs"]["integration"]
         service = job["services"]["twoba-mock"]
         self.assertEqual(service["image"], IMAGE)
-        self.assertEqual(service["ports"], ["8080:8080"])
-        self.assertNotIn("container", job)  # so the service is on the runner's localhost:8080
+        # The job runs in a container beside the service and calls it by name, which the mock's
+        # control API accepts only when declared (--public-host through the image's variable).
+        self.assertEqual(job["container"], "debian:12")
+        self.assertEqual(service["env"], {"TWOBA_PUBLIC_HOST": "twoba-mock"})
+        self.assertNotIn("ports", service)
+        self.assertEqual(job["env"]["TWOBA_MOCK_URL"], "http://twoba-mock:8080")
         script = "\n".join(s.get("run", "") for s in job["steps"])
-        self.assertIn("http://localhost:8080", job["env"]["TWOBA_MOCK_URL"])
-        for part in ("grant_type=password", "grant_type=refresh_token", "/__mock/clock",
-                     "-H 'Content-Type: application/json'", "jq -er .refresh_token"):
+        for part in ("apt-get install -y -qq --no-install-recommends curl jq",
+                     "grant_type=password", "grant_type=refresh_token", "/__mock/clock",
+                     "-H 'Content-Type: application/json'", "jq -er .refresh_token", "= 400"):
             self.assertIn(part, script)
 
     def test_kit_steps(self):
@@ -111,11 +115,14 @@ class GitLabCi(unittest.TestCase):
 
     def test_image_as_service(self):
         job = self.doc["twoba-integration"]
-        self.assertEqual(job["services"], [{"name": IMAGE, "alias": "twoba-mock"}])
+        self.assertEqual(job["services"], [{"name": IMAGE, "alias": "twoba-mock",
+                                            "variables": {"TWOBA_PUBLIC_HOST": "twoba-mock"}}])
         self.assertEqual(job["variables"]["TWOBA_MOCK_URL"], "http://twoba-mock:8080")
         script = "\n".join(job["before_script"] + job["script"])
         shell_ok(self, script, "twoba-integration")
-        self.assertIn("grant_type=refresh_token", script)
+        for part in ("grant_type=refresh_token", "$TWOBA_MOCK_URL/__mock/clock",
+                     "-H 'Content-Type: application/json'", "= 400"):
+            self.assertIn(part, script)
 
     def test_kit_steps(self):
         job = self.doc["twoba-conformance"]
