@@ -47,7 +47,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,7 +61,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Collectors;
 
 public final class GoogleOAuthAdapter {
   static final String USER_ID = "user";
@@ -252,19 +250,6 @@ public final class GoogleOAuthAdapter {
       String redirectUri = "http://127.0.0.1:" + server.getAddress().getPort() + "/callback";
       AuthorizationCodeRequestUrl url = flow.newAuthorizationUrl().setRedirectUri(redirectUri);
       String authorizeUrl = url.build();
-      // 2ba-fix:begin
-      if (fix) {
-        // GenericUrl.build leaves ':' and '/' of redirect_uri unencoded in the query: encode
-        // every parameter as application/x-www-form-urlencoded (RFC 6749 section 4.1.1).
-        authorizeUrl =
-            str("authorize_url")
-                + "?"
-                + url.entrySet().stream()
-                    .map(p -> URLEncoder.encode(p.getKey(), StandardCharsets.UTF_8) + "="
-                        + URLEncoder.encode(p.getValue().toString(), StandardCharsets.UTF_8))
-                    .collect(Collectors.joining("&"));
-      }
-      // 2ba-fix:end
       emit(Map.of("seq", seq, "event", "authorize", "url", authorizeUrl));
       String got = redirect.get(60, TimeUnit.SECONDS);
       AuthorizationCodeResponseUrl response =
