@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
+import { emit, serve } from '../jsonl_protocol.mjs';
 
 const require = createRequire(import.meta.url);
 const libVersion = require('@badgateway/oauth2-client/package.json').version;
@@ -57,9 +57,6 @@ function dropTimers() { // a restart ends the process, and its timers with it
   for (const handle of [...libraryTimers.keys()]) globalThis.clearTimeout(handle);
 }
 
-function emit(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
 
 class Adapter {
   constructor(cfg) {
@@ -208,46 +205,14 @@ function errorReply(e) {
   return { kind, message };
 }
 
-let adapter = null;
-const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-for await (const line of rl) {
-  if (!line.trim()) continue;
-  const m = JSON.parse(line);
-  const { cmd, seq } = m;
-  if (cmd === 'start') {
-    adapter = new Adapter(m.config);
-    emit({
-      ready: true, version: (m.version ?? 1) >= 2 ? 2 : 1, implementation: {
-        name: withFix ? '@badgateway/oauth2-client+fix' : '@badgateway/oauth2-client', version: libVersion,
-        language: 'javascript', node: process.version,
-        homepage: 'https://github.com/badgateway/oauth2-client', issues: 'https://github.com/badgateway/oauth2-client/issues',
-      },
-    });
-    continue;
-  }
-  if (cmd === 'stop') break;
-  try {
-    switch (cmd) {
-      case 'login_password': await adapter.loginPassword(m.username, m.password); break;
-      case 'login_code': await adapter.loginCode(); break;
-      case 'refresh': await adapter.refresh(); break;
-      case 'restart': dropTimers(); adapter = new Adapter(adapter.cfg); break;
-      case 'info': break;
-      case 'advance_time': await advanceTime(Number(m.seconds)); break;
-      case 'call_api': {
-        const n = Math.max(1, Number(m.concurrency ?? 1));
-        const results = await Promise.allSettled(Array.from({ length: n }, () => adapter.call(m.path)));
-        const failed = results.find((r) => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        break;
-      }
-      default:
-        emit({ seq, skipped: { reason: `${cmd} not supported` } });
-        continue;
-    }
-    emit({ seq, ok: true });
-  } catch (e) {
-    emit({ seq, error: errorReply(e) });
-  }
-}
-process.exit(0);
+serve({
+  start: (config) => new Adapter(config),
+  restart: (client) => { dropTimers(); return new Adapter(client.cfg); },
+  advanceTime,
+  errorReply,
+  implementation: {
+    name: withFix ? '@badgateway/oauth2-client+fix' : '@badgateway/oauth2-client', version: libVersion,
+    language: 'javascript', node: process.version,
+    homepage: 'https://github.com/badgateway/oauth2-client', issues: 'https://github.com/badgateway/oauth2-client/issues',
+  },
+});

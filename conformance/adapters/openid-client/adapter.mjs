@@ -14,8 +14,8 @@ import * as client from 'openid-client';
 import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
+import { emit, serve } from '../jsonl_protocol.mjs';
 
 const require = createRequire(import.meta.url);
 const libVersion = require('openid-client/package.json').version;
@@ -93,9 +93,6 @@ class TwoBATokens {
 }
 // 2ba-fix:end
 
-function emit(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
 
 class Adapter {
   constructor(cfg) {
@@ -232,45 +229,12 @@ function errorReply(e) {
   return { kind, message };
 }
 
-let adapter = null;
-const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-for await (const line of rl) {
-  if (!line.trim()) continue;
-  const m = JSON.parse(line);
-  const { cmd, seq } = m;
-  if (cmd === 'start') {
-    adapter = new Adapter(m.config);
-    emit({
-      ready: true, version: (m.version ?? 1) >= 2 ? 2 : 1, implementation: {
-        name: 'openid-client', version: libVersion, language: 'javascript', node: process.version,
-        homepage: 'https://github.com/panva/openid-client', issues: 'https://github.com/panva/openid-client/issues',
-      },
-    });
-    continue;
-  }
-  if (cmd === 'stop') break;
-  try {
-    switch (cmd) {
-      case 'login_password': await adapter.loginPassword(m.username, m.password); break;
-      case 'login_code': await adapter.loginCode(); break;
-      case 'refresh': await adapter.refresh(); break;
-      case 'restart': adapter = new Adapter(adapter.cfg); break;
-      case 'info': break;
-      case 'advance_time': clockOffsetMs += Number(m.seconds) * 1000; break;
-      case 'call_api': {
-        const n = Math.max(1, Number(m.concurrency ?? 1));
-        const results = await Promise.allSettled(Array.from({ length: n }, () => adapter.call(m.path)));
-        const failed = results.find((r) => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        break;
-      }
-      default:
-        emit({ seq, skipped: { reason: `${cmd} not supported` } });
-        continue;
-    }
-    emit({ seq, ok: true });
-  } catch (e) {
-    emit({ seq, error: errorReply(e) });
-  }
-}
-process.exit(0);
+serve({
+  start: (config) => new Adapter(config),
+  advanceTime: (seconds) => { clockOffsetMs += seconds * 1000; },
+  errorReply,
+  implementation: {
+    name: 'openid-client', version: libVersion, language: 'javascript', node: process.version,
+    homepage: 'https://github.com/panva/openid-client', issues: 'https://github.com/panva/openid-client/issues',
+  },
+});

@@ -13,8 +13,8 @@ import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
+import { emit, serve } from '../jsonl_protocol.mjs';
 
 const require = createRequire(import.meta.url);
 const { ResourceOwnerPassword, AuthorizationCode } = require('simple-oauth2');
@@ -28,9 +28,6 @@ let clockOffsetMs = 0;
 const realNow = Date.now;
 Date.now = () => realNow() + clockOffsetMs;
 
-function emit(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
 
 class Adapter {
   constructor(cfg) {
@@ -184,45 +181,12 @@ function errorReply(e) {
   return { kind, message };
 }
 
-let adapter = null;
-const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-for await (const line of rl) {
-  if (!line.trim()) continue;
-  const m = JSON.parse(line);
-  const { cmd, seq } = m;
-  if (cmd === 'start') {
-    adapter = new (withFix ? FixedAdapter : Adapter)(m.config);
-    emit({
-      ready: true, version: (m.version ?? 1) >= 2 ? 2 : 1, implementation: {
-        name: withFix ? 'simple-oauth2+fix' : 'simple-oauth2', version: libVersion, language: 'javascript', node: process.version,
-        homepage: 'https://github.com/lelylan/simple-oauth2', issues: 'https://github.com/lelylan/simple-oauth2/issues',
-      },
-    });
-    continue;
-  }
-  if (cmd === 'stop') break;
-  try {
-    switch (cmd) {
-      case 'login_password': await adapter.loginPassword(m.username, m.password); break;
-      case 'login_code': await adapter.loginCode(); break;
-      case 'refresh': await adapter.refresh(); break;
-      case 'restart': adapter = new adapter.constructor(adapter.cfg); break;
-      case 'info': break;
-      case 'advance_time': clockOffsetMs += Number(m.seconds) * 1000; break;
-      case 'call_api': {
-        const n = Math.max(1, Number(m.concurrency ?? 1));
-        const results = await Promise.allSettled(Array.from({ length: n }, () => adapter.call(m.path)));
-        const failed = results.find((r) => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        break;
-      }
-      default:
-        emit({ seq, skipped: { reason: `${cmd} not supported` } });
-        continue;
-    }
-    emit({ seq, ok: true });
-  } catch (e) {
-    emit({ seq, error: errorReply(e) });
-  }
-}
-process.exit(0);
+serve({
+  start: (config) => new (withFix ? FixedAdapter : Adapter)(config),
+  advanceTime: (seconds) => { clockOffsetMs += seconds * 1000; },
+  errorReply,
+  implementation: {
+    name: withFix ? 'simple-oauth2+fix' : 'simple-oauth2', version: libVersion, language: 'javascript', node: process.version,
+    homepage: 'https://github.com/lelylan/simple-oauth2', issues: 'https://github.com/lelylan/simple-oauth2/issues',
+  },
+});
