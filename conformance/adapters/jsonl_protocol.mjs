@@ -1,11 +1,47 @@
 // The kit's JSON-lines protocol (ADAPTERS.md) for the bundled Node.js adapters: one command a
 // line on stdin, one reply a line on stdout. Each adapter brings its client, how the client's
 // errors map to reply kinds and how time passes for it; the loop is the same for all of them.
+import http from 'node:http';
 import { createInterface } from 'node:readline';
 
 // Writes one protocol line (a reply or an event such as the authorize URL).
 export function emit(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+// The errors an adapter raises itself; its errorReply maps them to reply kinds.
+export class Relogin extends Error {}  // no usable tokens: the user must log in
+export class Timeout extends Error {}
+export class HttpStatus extends Error {
+  constructor(status) {
+    super(`HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+/**
+ * Receives the authorization redirect on a loopback port, as a native application does
+ * (RFC 8252 section 7.3).
+ * @param {(redirectUri: string) => (void|Promise<void>)} authorize  emits the authorize URL
+ * @returns {Promise<{redirectUri: string, url: URL}>} the redirect as the browser delivered it
+ */
+export async function loopbackRedirect(authorize, timeoutMs = 60000) {
+  let resolve;
+  const got = new Promise((r) => { resolve = r; });
+  const srv = http.createServer((req, res) => {
+    res.end();
+    resolve(req.url);
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const redirectUri = `http://127.0.0.1:${srv.address().port}/callback`;
+    await authorize(redirectUri);
+    const path = await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Timeout()), timeoutMs))]);
+    return { redirectUri, url: new URL(path, redirectUri) };
+  } finally {
+    srv.close();
+    srv.closeAllConnections();
+  }
 }
 
 /**

@@ -11,10 +11,9 @@
 import { OAuth2Client, OAuth2Fetch, OAuth2Error, OAuth2HttpError, generateCodeVerifier } from '@badgateway/oauth2-client';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { emit, serve } from '../jsonl_protocol.mjs';
+import { HttpStatus, Timeout, emit, loopbackRedirect, serve } from '../jsonl_protocol.mjs';
 
 const require = createRequire(import.meta.url);
 const libVersion = require('@badgateway/oauth2-client/package.json').version;
@@ -157,36 +156,13 @@ class Adapter {
   }
 
   async loginCode() {
-    let resolve;
-    const got = new Promise((r) => { resolve = r; });
-    const srv = http.createServer((req, res) => {
-      res.end();
-      resolve(req.url);
-    });
-    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-    try {
-      const redirectUri = `http://127.0.0.1:${srv.address().port}/callback`;
-      const codeVerifier = await generateCodeVerifier();
-      const state = randomBytes(16).toString('base64url');
-      emit({
-        event: 'authorize',
-        url: await this.client.authorizationCode.getAuthorizeUri({ redirectUri, state, codeVerifier, scope: this.scope() }),
-      });
-      const path = await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Timeout()), 60000))]);
-      const url = new URL(path, redirectUri);
-      await this.logIn(() => this.client.authorizationCode.getTokenFromCodeRedirect(url, { redirectUri, state, codeVerifier }));
-    } finally {
-      srv.close();
-      srv.closeAllConnections();
-    }
-  }
-}
-
-class Timeout extends Error {}
-class HttpStatus extends Error {
-  constructor(status) {
-    super(`HTTP ${status}`);
-    this.status = status;
+    const codeVerifier = await generateCodeVerifier();
+    const state = randomBytes(16).toString('base64url');
+    const { redirectUri, url } = await loopbackRedirect(async (redirectUri) => emit({
+      event: 'authorize',
+      url: await this.client.authorizationCode.getAuthorizeUri({ redirectUri, state, codeVerifier, scope: this.scope() }),
+    }));
+    await this.logIn(() => this.client.authorizationCode.getTokenFromCodeRedirect(url, { redirectUri, state, codeVerifier }));
   }
 }
 

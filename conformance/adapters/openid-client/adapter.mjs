@@ -12,10 +12,9 @@
 // between the 2ba-fix markers, as an application would: TwoBATokens keeps and refreshes the tokens.
 import * as client from 'openid-client';
 import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { emit, serve } from '../jsonl_protocol.mjs';
+import { HttpStatus, Relogin, Timeout, emit, loopbackRedirect, serve } from '../jsonl_protocol.mjs';
 
 const require = createRequire(import.meta.url);
 const libVersion = require('openid-client/package.json').version;
@@ -168,45 +167,23 @@ class Adapter {
   }
 
   async loginCode() {
-    let resolve;
-    const got = new Promise((r) => { resolve = r; });
-    const srv = http.createServer((req, res) => {
-      res.end();
-      resolve(req.url);
-    });
-    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-    try {
-      const redirectUri = `http://127.0.0.1:${srv.address().port}/callback`;
-      const codeVerifier = client.randomPKCECodeVerifier();
+    const codeVerifier = client.randomPKCECodeVerifier();
+    let state;
+    const { url } = await loopbackRedirect(async (redirectUri) => {
       const parameters = {
         redirect_uri: redirectUri,
         code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
         code_challenge_method: 'S256',
         ...this.scope(),
       };
-      let state;
       if (!this.config.serverMetadata().supportsPKCE()) {
         state = client.randomState();
         parameters.state = state;
       }
       emit({ event: 'authorize', url: client.buildAuthorizationUrl(this.config, parameters).href });
-      const path = await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Timeout()), 60000))]);
-      const currentUrl = new URL(path, redirectUri);
-      this.keep(await client.authorizationCodeGrant(this.config, currentUrl,
-        { pkceCodeVerifier: codeVerifier, expectedState: state }));
-    } finally {
-      srv.close();
-      srv.closeAllConnections();
-    }
-  }
-}
-
-class Relogin extends Error {}
-class Timeout extends Error {}
-class HttpStatus extends Error {
-  constructor(status) {
-    super(`HTTP ${status}`);
-    this.status = status;
+    });
+    this.keep(await client.authorizationCodeGrant(this.config, url,
+      { pkceCodeVerifier: codeVerifier, expectedState: state }));
   }
 }
 

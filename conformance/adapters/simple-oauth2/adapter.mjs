@@ -14,7 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { emit, serve } from '../jsonl_protocol.mjs';
+import { HttpStatus, Relogin, Timeout, emit, loopbackRedirect, serve } from '../jsonl_protocol.mjs';
 
 const require = createRequire(import.meta.url);
 const { ResourceOwnerPassword, AuthorizationCode } = require('simple-oauth2');
@@ -86,33 +86,20 @@ class Adapter {
   }
 
   async loginCode() {
-    let resolve;
-    const got = new Promise((r) => { resolve = r; });
-    const srv = http.createServer((req, res) => {
-      res.end();
-      resolve(req.url);
+    const authorize = new URL(this.cfg.authorize_url);
+    const client = new AuthorizationCode({
+      ...this.config,
+      auth: { ...this.config.auth, authorizeHost: authorize.origin, authorizePath: authorize.pathname },
     });
-    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-    try {
-      const authorize = new URL(this.cfg.authorize_url);
-      const redirectUri = `http://127.0.0.1:${srv.address().port}/callback`;
-      const client = new AuthorizationCode({
-        ...this.config,
-        auth: { ...this.config.auth, authorizeHost: authorize.origin, authorizePath: authorize.pathname },
-      });
-      const state = randomBytes(16).toString('base64url');
-      emit({ event: 'authorize', url: client.authorizeURL({ redirect_uri: redirectUri, state, ...this.scope() }) });
-      const path = await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Timeout()), 60000))]);
-      // simple-oauth2 leaves reading the redirect to the application (the README: "the
-      // application will get the authorization code from the URL").
-      const query = new URL(path, redirectUri).searchParams;
-      if (query.get('error')) throw new Redirect(query.get('error'));
-      if (query.get('state') !== state) throw new Redirect('state_mismatch');
-      this.keep(await client.getToken({ code: query.get('code'), redirect_uri: redirectUri, ...this.scope() }));
-    } finally {
-      srv.close();
-      srv.closeAllConnections();
-    }
+    const state = randomBytes(16).toString('base64url');
+    const { redirectUri, url } = await loopbackRedirect((redirectUri) =>
+      emit({ event: 'authorize', url: client.authorizeURL({ redirect_uri: redirectUri, state, ...this.scope() }) }));
+    // simple-oauth2 leaves reading the redirect to the application (the README: "the
+    // application will get the authorization code from the URL").
+    const query = url.searchParams;
+    if (query.get('error')) throw new Redirect(query.get('error'));
+    if (query.get('state') !== state) throw new Redirect('state_mismatch');
+    this.keep(await client.getToken({ code: query.get('code'), redirect_uri: redirectUri, ...this.scope() }));
   }
 }
 
@@ -154,15 +141,7 @@ class FixedAdapter extends Adapter {
 }
 // 2ba-fix:end
 
-class Relogin extends Error {}
-class Timeout extends Error {}
 class Redirect extends Error {}
-class HttpStatus extends Error {
-  constructor(status) {
-    super(`HTTP ${status}`);
-    this.status = status;
-  }
-}
 
 // The error member of a reply for an error of simple-oauth2 (a Boom error from @hapi/wreck),
 // Node's http or the adapter.
