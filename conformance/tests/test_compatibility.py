@@ -114,9 +114,26 @@ def test_every_known_deviations_file_is_on_the_page_but_the_example():
 def test_an_unavailable_adapter_exits_77_with_its_install_command():
     """An adapter exits 127 when its toolchain is missing; the kit then exits 77 (ctest's SKIP)."""
     missing = "jsonl:/bin/sh -c 'echo \"x: the toolchain is missing (apt-get install x)\" >&2; exit 127'"
-    p = subprocess.run([os.path.join(KIT, "run"), "--client", missing, "--mock", "/bin/true"],
+    p = subprocess.run([os.path.join(KIT, "run"), "--client", missing, "--skip-unavailable", "--mock", "/bin/true"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 77 and "apt-get install x" in p.stderr, (p.returncode, p.stderr)
+
+
+def test_a_partners_adapter_is_started_without_input_only_when_asked(tmp_path):
+    """A partner's adapter that waits regardless of its input must not hold a run up, so it is
+    started without input (to learn that its toolchain is missing) only with --skip-unavailable."""
+    sys.path.insert(0, KIT)
+    from kit.mockserver import find_mock_binary
+    mock = find_mock_binary()
+    assert mock, "mock_server binary not found (build it or set TWOBA_MOCK_SERVER)"
+    marker = tmp_path / "started-without-input"
+    adapter = "jsonl:/bin/sh -c 'read line || touch %s; exit 127'" % marker
+    run = [os.path.join(KIT, "run"), "--client", adapter, "--mock", mock, "--only", "token-request/form-values",
+           "--wait", "0", "-j", "1", "--report", str(tmp_path / "report")]
+    p = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert p.returncode != 77 and not marker.exists(), (p.returncode, p.stderr)
+    p = subprocess.run(run + ["--skip-unavailable"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 77 and marker.exists(), (p.returncode, p.stderr)
 
 
 def test_a_skeleton_without_its_toolchain_exits_127_naming_the_install(tmp_path):
