@@ -14,7 +14,8 @@ source tree, `<prefix>/share/twoba-mock/conformance` installed) or a conftest.py
     def test_short_lifetimes(twoba_mock): ...   # twoba_mock.base ends in /s/fast-expiry
 
 Where the mock comes from, first match wins: --twoba-mock-server PATH, $TWOBA_MOCK_SERVER,
-mock_server on PATH, this source tree's build (build/dev, build/release). With
+then where conformance/run looks: <prefix>/bin beside an installed kit, this source tree's build
+(build/dev, build/release), mock_server on PATH. With
 --twoba-mock-image IMAGE (or $TWOBA_MOCK_IMAGE) the container image runs instead, through
 podman or docker. Scope: a fresh mock per test (the default; a start costs tens of
 milliseconds), or --twoba-mock-scope session for one mock shared by the run, reset before each
@@ -32,7 +33,7 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
-from kit.mockserver import MockProcess, Scenario, repo_root
+from kit.mockserver import MockProcess, Scenario, find_mock_binary
 
 MARKER = "twoba_scenario"
 INSTALL_HINT = (
@@ -46,7 +47,8 @@ class MockNotFound(Exception):
 
 
 def find_mock_server(explicit: Optional[str] = None) -> str:
-    """The mock binary: an explicit path (which must exist), $TWOBA_MOCK_SERVER, PATH, the build."""
+    """The mock binary: an explicit path or $TWOBA_MOCK_SERVER (either must exist), else the
+    kit's search (find_mock_binary)."""
     if explicit:
         if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
             return os.path.abspath(explicit)
@@ -56,12 +58,9 @@ def find_mock_server(explicit: Optional[str] = None) -> str:
         if os.path.isfile(from_env) and os.access(from_env, os.X_OK):
             return os.path.abspath(from_env)
         raise MockNotFound("TWOBA_MOCK_SERVER=%s: no executable file there; %s" % (from_env, INSTALL_HINT))
-    candidates = [shutil.which("mock_server")]
-    candidates += [os.path.join(repo_root(), "build", preset, "mock_server", "mock_server")
-                   for preset in ("dev", "release")]
-    for c in candidates:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return os.path.abspath(c)
+    found = find_mock_binary()  # the kit's own search: beside an installed kit, the build, PATH
+    if found:
+        return found
     raise MockNotFound("no mock_server on PATH, in TWOBA_MOCK_SERVER or in a build tree; " + INSTALL_HINT)
 
 

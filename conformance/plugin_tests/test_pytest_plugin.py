@@ -11,7 +11,7 @@ import pytest
 KIT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, KIT)
 
-from kit import pytest_plugin  # noqa: E402
+from kit import mockserver  # noqa: E402
 
 PLUGIN = ("-p", "kit.pytest_plugin")
 # The image for test_the_image_instead_of_a_binary; the other tests start the binary.
@@ -135,7 +135,7 @@ def test_no_binary_anywhere_says_where_it_looked(pytester, monkeypatch, tmp_path
     monkeypatch.delenv("TWOBA_MOCK_SERVER", raising=False)
     monkeypatch.delenv("TWOBA_MOCK_IMAGE", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(pytest_plugin, "repo_root", lambda: str(tmp_path))  # no build tree
+    monkeypatch.setattr(mockserver, "repo_root", lambda: str(tmp_path))  # no build tree
     pytester.makepyfile(test_partner=PARTNER_TEST)
     result = pytester.runpytest(*PLUGIN, "-q")
     result.assert_outcomes(errors=3)
