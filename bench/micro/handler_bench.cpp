@@ -3,6 +3,7 @@
 // threads, so its figures (and callgrind's instruction counts) do not depend on the HTTP layer.
 //
 //   build/dev/bench/bench_handler                  # ns/op (Google Benchmark)
+//   build/dev/bench/bench_handler --benchmark_filter=Snapshot   # the state file's snapshot
 //
 // Wall time moves with whatever else runs on the machine; instruction counts do not. Instructions
 // per op: run a fixed count under callgrind, once with --ops=0 (setup only) and once with N,
@@ -156,6 +157,27 @@ void run_benchmark(benchmark::State& state) {
 BENCHMARK(run_benchmark<PasswordOp>)->Name("Password");
 BENCHMARK(run_benchmark<RefreshOp>)->Name("Refresh");
 BENCHMARK(run_benchmark<ProductOp>)->Name("Product");
+
+// The state file's full snapshot of a store of 10,000 grants (one password grant each), written
+// as --state-file writes it under the store's mutex. The store is filled once; each iteration
+// writes the whole snapshot again into a reused buffer.
+void snapshot_of_10000_grants(benchmark::State& state) {
+  auto scenario = make_scenario();
+  TimeMs now = scenario->state()->clock.now_ms();
+  httplib::Request req = token_request(std::string(kPasswordForm) + kClient);
+  for (int i = 0; i < 10000; ++i) {
+    now += kStepMs;
+    serve(*scenario, req, "/oauth/token", now, handle_token_endpoint);
+  }
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    scenario->state()->store.write_snapshot(out, now);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));
+}
+BENCHMARK(snapshot_of_10000_grants)->Name("Snapshot10000Grants")->Unit(benchmark::kMillisecond);
 
 // --ops=N --op=password|refresh|product: exactly N operations after setup, no timing, for
 // `valgrind --tool=callgrind` (instructions per op = (Ir at N) - (Ir at 0), divided by N).
