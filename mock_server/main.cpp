@@ -8,10 +8,10 @@
 #include <stdexcept>
 #include <thread>
 
-#include "command_line.h"
-#include "fixture.h"
-#include "local_ca.h"
-#include "server.h"
+#include "http/local_ca.h"
+#include "oauth/fixture.h"
+#include "server/command_line.h"
+#include "server/server.h"
 
 // AddressSanitizer's leak check runs at exit: such a build exits the slow way (gcc defines
 // __SANITIZE_ADDRESS__, clang answers __has_feature).

@@ -23,7 +23,7 @@
 #include <string>
 #include <thread>
 
-#include "http_server.h"
+#include "http/http_server.h"
 
 namespace {
 

@@ -24,12 +24,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "fixture.h"
-#include "form.h"
-#include "product_api.h"
-#include "request_context.h"
-#include "scenario.h"
-#include "token_endpoint.h"
+#include "control/scenario.h"
+#include "http/form.h"
+#include "oauth/fixture.h"
+#include "oauth/request_context.h"
+#include "oauth/token_endpoint.h"
+#include "product/product_api.h"
 
 namespace mock2ba {
 namespace {
@@ -65,9 +65,9 @@ template <typename Handler>
 httplib::Response serve(Scenario& scenario, const httplib::Request& req, const char* route,
                         TimeMs now, Handler handler) {
   httplib::Response res;
-  RequestContext ex{req, res, scenario, scenario.state(), kBaseUrl, route};
-  ex.now = now;
-  handler(ex);
+  RequestContext ctx{req, res, scenario.state(), kBaseUrl, route};
+  ctx.now = now;
+  handler(ctx);
   if (res.status != 200) {
     std::fprintf(stderr, "%s %s: %d %s\n", req.method.c_str(), route, res.status, res.body.c_str());
     std::abort();

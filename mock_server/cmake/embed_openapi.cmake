@@ -14,7 +14,7 @@ endif()
 file(WRITE "${OUTPUT_JSON}.tmp" "${content}")
 file(WRITE "${OUTPUT_CPP}.tmp"
   "// Generated at build time from mock_server/openapi.json; edit that file instead.\n"
-  "#include \"openapi.h\"\n\n"
+  "#include \"control/openapi.h\"\n\n"
   "namespace mock2ba {\n\n"
   "const char* openapi_json() {\n"
   "  return R\"twoba_openapi(${content})twoba_openapi\";\n"

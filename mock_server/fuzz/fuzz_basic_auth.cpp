@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "client_auth.h"
-#include "text_util.h"
+#include "oauth/client_auth.h"
+#include "util/text_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string input(reinterpret_cast<const char*>(data), size);

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "control_api.h"
-#include "faults.h"
+#include "control/control_api.h"
+#include "control/faults.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto body = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "fixture.h"
-#include "token_store.h"
+#include "oauth/fixture.h"
+#include "oauth/token_store.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto document = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "http_request_parser.h"
+#include "http/http_request_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -1,7 +1,7 @@
 // In-process tests of the authorization endpoint: validation in RFC 6749 §4.1.2.1 order, the
 // login form, codes and their exchange, PKCE, redirect_uri matching, the base-URL page,
 // auto_login and password redaction in the journal.
-#include "authorize_endpoint.h"
+#include "oauth/authorize_endpoint.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

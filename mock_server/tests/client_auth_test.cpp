@@ -1,8 +1,8 @@
-#include "client_auth.h"
+#include "oauth/client_auth.h"
 
 #include <gtest/gtest.h>
 
-#include "text_util.h"
+#include "util/text_util.h"
 
 namespace mock2ba {
 namespace {

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "test_server.h"
-#include "text_util.h"
+#include "util/text_util.h"
 
 namespace mock2ba::testing {
 namespace {

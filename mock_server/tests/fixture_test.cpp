@@ -1,4 +1,4 @@
-#include "fixture.h"
+#include "oauth/fixture.h"
 
 #include <dirent.h>
 #include <gmock/gmock.h>

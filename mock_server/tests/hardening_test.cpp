@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "journal.h"
-#include "json_input.h"
+#include "control/journal.h"
 #include "reliability_support.h"
-#include "server.h"
+#include "server/server.h"
+#include "util/json_input.h"
 
 namespace mock2ba {
 namespace {

@@ -1,4 +1,4 @@
-#include "http_request_parser.h"
+#include "http/http_request_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The event-loop HTTP server on its own, with small handlers: framing, keep-alive, pipelining,
 // Expect: 100-continue, timeouts, errors, and handlers that block.
-#include "http_server.h"
+#include "http/http_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

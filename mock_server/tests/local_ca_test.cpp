@@ -1,5 +1,5 @@
 // --https: the local CA and the server certificate it signs, checked by a verifying TLS client.
-#include "local_ca.h"
+#include "http/local_ca.h"
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "fixture.h"
+#include "oauth/fixture.h"
 #include "reliability_support.h"
-#include "server.h"
-#include "text_util.h"
+#include "server/server.h"
+#include "util/text_util.h"
 
 namespace mock2ba {
 namespace {

@@ -14,7 +14,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
-#include "openapi.h"
+#include "control/openapi.h"
 #include "test_server.h"
 
 namespace mock2ba {

@@ -2,22 +2,22 @@
 // documented path is served, its $refs resolve, and GET /__mock/openapi.json serves it. And the
 // grant and endpoint tables against everything that reads them (discovery, routing, faults, the
 // fixture's defaults, the document), so that a table and a reader cannot drift apart.
-#include "openapi.h"
+#include "control/openapi.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
 
-#include "control_api.h"
-#include "endpoints.h"
-#include "faults.h"
-#include "fixture.h"
-#include "grant_types.h"
-#include "oauth_error.h"
-#include "product_api.h"
+#include "control/control_api.h"
+#include "control/faults.h"
+#include "oauth/endpoints.h"
+#include "oauth/fixture.h"
+#include "oauth/grant_types.h"
+#include "oauth/oauth_error.h"
+#include "product/product_api.h"
 #include "test_server.h"
-#include "text_util.h"
+#include "util/text_util.h"
 
 namespace mock2ba {
 namespace {

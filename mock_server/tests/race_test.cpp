@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "form.h"
+#include "http/form.h"
 #include "reliability_support.h"
-#include "server.h"
+#include "server/server.h"
 
 namespace mock2ba {
 namespace {

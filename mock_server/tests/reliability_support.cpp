@@ -20,10 +20,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "fixture.h"
-#include "state_file.h"
-#include "text_util.h"
-#include "token_store.h"
+#include "control/state_file.h"
+#include "oauth/fixture.h"
+#include "oauth/token_store.h"
+#include "util/text_util.h"
 
 namespace mock2ba::testing {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "server.h"
+#include "server/server.h"
 
 namespace mock2ba::testing {
 

@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "form.h"
+#include "http/form.h"
 #include "reliability_support.h"
-#include "server.h"
-#include "text_util.h"
+#include "server/server.h"
+#include "util/text_util.h"
 
 namespace mock2ba {
 namespace {

@@ -1,4 +1,4 @@
-#include "sharded_map.h"
+#include "util/sharded_map.h"
 
 #include <gtest/gtest.h>
 

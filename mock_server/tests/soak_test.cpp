@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "form.h"
+#include "http/form.h"
 #include "reliability_support.h"
 
 namespace mock2ba {

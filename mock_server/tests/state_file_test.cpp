@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "form.h"
+#include "http/form.h"
 #include "reliability_support.h"
 
 namespace mock2ba {

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "form.h"
-#include "server.h"
+#include "http/form.h"
+#include "server/server.h"
 
 namespace mock2ba::testing {
 

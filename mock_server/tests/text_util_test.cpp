@@ -1,5 +1,5 @@
 // Unit tests of the string helpers: base64 (RFC 4648 §10 test vectors) and friends.
-#include "text_util.h"
+#include "util/text_util.h"
 
 #include <gtest/gtest.h>
 

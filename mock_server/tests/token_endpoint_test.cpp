@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "test_server.h"
-#include "text_util.h"
+#include "util/text_util.h"
 
 namespace mock2ba::testing {
 namespace {

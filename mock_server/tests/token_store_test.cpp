@@ -1,4 +1,4 @@
-#include "token_store.h"
+#include "oauth/token_store.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "state_file.h"
-#include "text_util.h"
+#include "control/state_file.h"
+#include "util/text_util.h"
 
 namespace mock2ba {
 namespace {

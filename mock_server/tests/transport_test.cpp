@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "reliability_support.h"
-#include "server.h"
+#include "server/server.h"
 
 namespace mock2ba {
 namespace {
