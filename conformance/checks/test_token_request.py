@@ -137,12 +137,13 @@ def test_form_values(ctx, run):
                                                                          kind.value, why),
                           run.name, e["seq"], grade=grade)
     issued = {v for _, k, v, _ in run.journal.issued if k == "refresh_token"}
-    for e, rt, state in run.journal.refreshes:
+    for r in run.journal.refreshes:
+        rt = r.token
         if rt not in issued:
             best = max(issued, key=lambda t: len(t) if t.replace("+", " ") == rt or t.startswith(rt or "")
                        else -1, default=None)
-            ctx.violation("%s refresh_token: %s" % (where(run, e), describe_mangling(best or "", rt)),
-                          run.name, e["seq"])
+            ctx.violation("%s refresh_token: %s" % (where(run, r.entry), describe_mangling(best or "", rt)),
+                          run.name, r.seq)
     if not run.journal.refreshes:
         ctx.not_observed("no refresh request observed", run)
     if ctx.worst() == Verdict.PASS:

@@ -7,6 +7,12 @@ from kit.catalog import Blocked, Verdict, check
 from kit.evidence import (bearer_token, client_auth_methods, form1, form_of, is_form,
                           refresh_requests, sent_access_token, step_requests, where)
 from kit.journal import header, query_of, response_json
+from kit.step_labels import (CALL_1, CALL_2, CALL_401, CALL_AFTER_EXPIRY, CALL_AFTER_EXPIRY_1,
+                             CALL_AFTER_EXPIRY_2, LOGIN, PARALLEL_1, PARALLEL_2, REFRESH_2, REFRESH_3,
+                             REFRESH_429_USER_RETRY, REFRESH_503_USER_RETRY, REFRESH_AFTER_RESTART_1,
+                             REFRESH_AFTER_RESTART_2, REFRESH_BARE_400, REFRESH_DEAD,
+                             REFRESH_INVALID_CLIENT, REFRESH_INVALID_REQUEST, REFRESH_INVALID_SCOPE,
+                             REFRESH_UNAUTHORIZED_CLIENT, ROUND_TRIP)
 
 ALL_FAIL = {"2ba": "FAIL", "rfc6749": "FAIL", "bcp": "FAIL"}
 ALL_WARN = {"2ba": "WARN", "rfc6749": "WARN", "bcp": "WARN"}
@@ -118,12 +124,12 @@ def _refresh_kept_token(ctx, run, control, s, what):
                           % (s.label, what, s.reply.describe()))
         return
     issued_rt = {v for _, k, v, _ in j.issued if k == "refresh_token"}
-    for e, rt, _ in rs:
-        if rt not in issued_rt:
-            ctx.violation("%s presents %s, not a refresh token of a reply with %s" % (where(run, e), j.label(rt), what),
-                          run.name, e["seq"])
+    for r in rs:
+        if r.token not in issued_rt:
+            ctx.violation("%s presents %s, not a refresh token of a reply with %s"
+                          % (where(run, r.entry), j.label(r.token), what), run.name, r.seq)
     if not s.reply.ok:
-        if any(e.get("status") == 200 for e, _, _ in rs):
+        if any(r.status == 200 for r in rs):
             _fails_in_control(ctx, run, control, s.label, "step '%s': the refresh reply (with %s) was "
                               "refused: %s" % (s.label, what, s.reply.describe()))
         else:
@@ -138,13 +144,13 @@ def _works_with(ctx, run, what, control):
     refresh presents an issued refresh token and its reply is accepted. A step that fails in
     the plain `control` flow too is not the variant's fault: BLOCKED."""
     ctx.require_login(run, control)
-    login = run.step("login")
+    login = run.step(LOGIN)
     if login is None or not login.reply.ok:
         # The login reply is the variant under test: its failure is this check's violation.
         ctx.violation("login failed on a reply with %s: %s" % (what, login.reply.describe() if login else "-"),
                       run.name)
         return
-    for label in ("call-1", "refresh-1", "call-2"):
+    for label in ROUND_TRIP:
         s = run.step(label)
         if s is None:
             ctx.not_observed("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run)
@@ -190,19 +196,20 @@ def test_large_tokens(ctx, run, basic):
         if tok not in issued_at:
             ctx.violation("%s access token is not an issued one (%s)" % (where(run, e), run.journal.label(tok)),
                           run.name, e["seq"])
-    for e, rt, state in run.journal.refreshes:
-        if rt in issued_rt:
+    for r in run.journal.refreshes:
+        if r.token in issued_rt:
             continue
-        if any(t.replace("+", " ") == rt for t in issued_rt):
+        if any(t.replace("+", " ") == r.token for t in issued_rt):
             ctx.info("%s refresh token arrived with '+' as spaces: not form-encoded (see token-request/form-values)"
-                     % where(run, e), run.name, e["seq"])
+                     % where(run, r.entry), run.name, r.seq)
         else:
-            ctx.violation("%s refresh token altered: %s" % (where(run, e), run.journal.label(rt)), run.name, e["seq"])
+            ctx.violation("%s refresh token altered: %s" % (where(run, r.entry), run.journal.label(r.token)),
+                          run.name, r.seq)
     if not api:
         ctx.not_observed("no API call observed", run)
     elif not carried:
         s = run.step_of(api[0])
-        _fails_in_control(ctx, run, basic, s.label if s else "call-1",
+        _fails_in_control(ctx, run, basic, s.label if s else CALL_1,
                           "no API call carried an access token (see api/token-in-header)")
     if not run.journal.refreshes:
         ctx.not_observed("no refresh observed", run)
@@ -239,7 +246,7 @@ def test_refresh_on_expiry(ctx, run):
     a refresh, then calls with the new token. Not allowed: the expired token sent again, or the
     call failing. More than one refresh per token lifetime → WARN."""
     _expired_uses(ctx, run, "expired")
-    for label in ("call-after-expiry-1", "call-after-expiry-2"):
+    for label in (CALL_AFTER_EXPIRY_1, CALL_AFTER_EXPIRY_2):
         s = run.step(label)
         if s is None:
             ctx.not_observed("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run)
@@ -258,7 +265,7 @@ def test_refresh_on_expiry(ctx, run):
             cur.append(s)
     windows.append(cur)
     for i, w in enumerate(windows):
-        n = sum(1 for s in w for e, _, _ in refresh_requests(run, s) if e.get("status") == 200)
+        n = sum(1 for s in w for r in refresh_requests(run, s) if r.status == 200)
         if n > 1:
             ctx.warn("%d refreshes within one access-token lifetime (window %d)" % (n, i + 1), run.name)
     if not ctx.findings:
@@ -275,9 +282,9 @@ def test_server_invalidated(ctx, run):
     and not send the dead token again. A client that trusts only its own clock leaves the user
     stuck until the token's nominal expiry."""
     _expired_uses(ctx, run, "server-invalidated")
-    s = run.step("call-after-expiry")
+    s = run.step(CALL_AFTER_EXPIRY)
     if s is None:
-        ctx.not_observed("step 'call-after-expiry' never ran (%s)" % (run.aborted or "flow stopped"), run)
+        ctx.not_observed("step '%s' never ran (%s)" % (CALL_AFTER_EXPIRY, run.aborted or "flow stopped"), run)
     elif not refresh_requests(run, s):
         ctx.step_failed(run, s, "after a 401 for its still-valid-looking access token the client did not refresh (%s)"
                         % s.reply.describe())
@@ -294,13 +301,13 @@ def test_no_expires_in(ctx, run, basic):
     call is WARN. A first call that fails in the plain `basic` flow too is not this reply's
     fault: BLOCKED."""
     ctx.require_login(run, basic)
-    first = run.step("call-1")
+    first = run.step(CALL_1)
     if first is not None and not first.reply.ok:
         # Before the token expires nothing differs from the plain flow but the missing member.
-        _fails_in_control(ctx, run, basic, "call-1", "step 'call-1' failed: %s" % first.reply.describe())
-    for label in ("login", "call-after-expiry", "call-2"):
+        _fails_in_control(ctx, run, basic, CALL_1, "step '%s' failed: %s" % (CALL_1, first.reply.describe()))
+    for label in (LOGIN, CALL_AFTER_EXPIRY, CALL_2):
         _need_reply_ok(ctx, run, label, "")
-    s = run.step("call-after-expiry")
+    s = run.step(CALL_AFTER_EXPIRY)
     if s is not None and s.reply.ok and not refresh_requests(run, s):
         ctx.violation("no refresh after the access token expired", run.name)
     n = len(run.journal.refreshes)
@@ -368,13 +375,13 @@ def test_refresh_request(ctx, *runs):
 
 
 def _presented_states(ctx, run, refreshes, what):
-    for e, rt, state in refreshes:
-        if state == "rotated":
-            ctx.violation("%s presents %s, already rotated: %s" % (where(run, e), run.journal.label(rt), what),
-                          run.name, e["seq"])
-        elif state not in ("active",):
-            ctx.violation("%s presents %s, state %s" % (where(run, e), run.journal.label(rt), state),
-                          run.name, e["seq"])
+    for r in refreshes:
+        if r.state == "rotated":
+            ctx.violation("%s presents %s, already rotated: %s" % (where(run, r.entry), run.journal.label(r.token),
+                                                                  what), run.name, r.seq)
+        elif r.state not in ("active",):
+            ctx.violation("%s presents %s, state %s" % (where(run, r.entry), run.journal.label(r.token), r.state),
+                          run.name, r.seq)
 
 
 @check("refresh/newest-token", "Each refresh presents the newest refresh token",
@@ -395,7 +402,7 @@ def test_newest_refresh_token(ctx, *runs):
        ["R39", "RFC6749-6"], ["restart"], ALL_FAIL)
 def test_survives_restart(ctx, run):
     """After each restart the first refresh presents the newest refresh token."""
-    for label in ("refresh-after-restart-1", "refresh-after-restart-2"):
+    for label in (REFRESH_AFTER_RESTART_1, REFRESH_AFTER_RESTART_2):
         s = run.step(label)
         if s is None:
             ctx.not_observed("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run)
@@ -414,8 +421,8 @@ def test_survives_restart(ctx, run):
        ["R40", "RFC6749-6"], ["no-rotation"], ALL_FAIL)
 def test_kept_when_not_rotated(ctx, run):
     """Rotation off: the second and third refresh still present the original refresh token."""
-    first = run.journal.refreshes[0][1] if run.journal.refreshes else None
-    for label in ("refresh-2", "refresh-3"):
+    first = run.journal.refreshes[0].token if run.journal.refreshes else None
+    for label in (REFRESH_2, REFRESH_3):
         s = run.step(label)
         if s is None:
             ctx.not_observed("step '%s' never ran" % label, run)
@@ -424,12 +431,12 @@ def test_kept_when_not_rotated(ctx, run):
         if not rs:
             ctx.violation("step '%s': no refresh (reply %s): the refresh token was dropped"
                           % (label, s.reply.describe()), run.name)
-        for e, rt, state in rs:
-            if not rt or rt in ("None", "null", "undefined"):
-                ctx.violation("%s refresh_token is %r" % (where(run, e), rt), run.name, e["seq"])
-            elif rt != first:
-                ctx.violation("%s presents %s, not the unchanged refresh token" % (where(run, e), run.journal.label(rt)),
-                              run.name, e["seq"])
+        for r in rs:
+            if not r.token or r.token in ("None", "null", "undefined"):
+                ctx.violation("%s refresh_token is %r" % (where(run, r.entry), r.token), run.name, r.seq)
+            elif r.token != first:
+                ctx.violation("%s presents %s, not the unchanged refresh token"
+                              % (where(run, r.entry), run.journal.label(r.token)), run.name, r.seq)
         if not s.reply.ok:
             ctx.step_failed(run, s, "step '%s' failed: %s" % (label, s.reply.describe()))
     if not ctx.findings:
@@ -445,9 +452,9 @@ def test_single_flight(ctx, run):
     refresh token may be presented once: a rotated token reused in a race kills the session at
     2BA — whether the callers refresh on their own clock or after a 401."""
     by_rt = {}
-    for e, rt, state in run.journal.refreshes:
-        s = run.step_of(e)
-        by_rt.setdefault((s.label if s else None, rt), []).append(e)
+    for r in run.journal.refreshes:
+        s = run.step_of(r.entry)
+        by_rt.setdefault((s.label if s else None, r.token), []).append(r.entry)
     for (_, rt), es in by_rt.items():
         # Presenting a token again after the server refused it (and so did not rotate it) is a
         # retry, judged elsewhere; after it was accepted and rotated it is the race.
@@ -456,11 +463,11 @@ def test_single_flight(ctx, run):
             ctx.violation("%s presented %d times at once (%s)" % (run.journal.label(rt), len(es),
                                                                  ", ".join("#%d→%s" % (e["seq"], e.get("status")) for e in es)),
                           run.name, [e["seq"] for e in es])
-    if not any(e.get("status") == 200 for e, _, _ in run.journal.refreshes) and not ctx.findings:
+    if not any(r.status == 200 for r in run.journal.refreshes) and not ctx.findings:
         cause = run.root_cause()
         raise Blocked(cause or "no refresh succeeded when the access token expired "
                       "(judged by expiry/refresh-on-expiry)")
-    for label in ("parallel-1", "parallel-2"):
+    for label in (PARALLEL_1, PARALLEL_2):
         s = run.step(label)
         if s is None:
             ctx.not_observed("step '%s' never ran" % label, run)
@@ -479,7 +486,7 @@ def test_single_flight(ctx, run):
 def test_401_bounded(ctx, run):
     """The API answers 401 every time: refresh once, retry once, report the error. Two rounds
     are tolerated (INFO); more is a loop (WARN)."""
-    s = run.step("call-401")
+    s = run.step(CALL_401)
     if s is None:
         ctx.not_observed("the call never ran", run)
         return
@@ -513,21 +520,20 @@ def _dead_token_uses(ctx, run, label, grade=None, what="400"):
     if s is None:
         ctx.not_observed("step '%s' never ran (%s)" % (label, run.aborted or "flow stopped"), run)
         return None
-    rejected = [(e, rt) for e, rt, _ in refresh_requests(run, s) if _token_refused(e)]
+    rejected = [r for r in refresh_requests(run, s) if _token_refused(r.entry)]
     if not rejected:
         # The client may have lost its refresh token earlier through another fault (judged by
         # that fault's check): then the first refresh token rejected anywhere stands in.
-        rejected = [(e, rt) for e, rt, _ in run.journal.refreshes
-                    if _token_refused(e) and e["seq"] < s.seq_to]
+        rejected = [r for r in run.journal.refreshes if _token_refused(r.entry) and r.seq < s.seq_to]
         if rejected:
             ctx.info("step '%s' sent no refresh; judging the earlier rejected %s instead"
-                     % (label, run.journal.label(rejected[0][1])), run.name)
+                     % (label, run.journal.label(rejected[0].token)), run.name)
     if not rejected:
         ctx.not_observed("step '%s': no refresh got the %s the scenario arranges (reply %s)"
                          % (label, what, s.reply.describe()), run)
         return None
-    first, dead = rejected[0]
-    again = [e for e, rt, _ in run.journal.refreshes if rt == dead and e["seq"] > first["seq"]]
+    first, dead = rejected[0].entry, rejected[0].token
+    again = [r.entry for r in run.journal.refreshes if r.token == dead and r.seq > first["seq"]]
     if again:
         ctx.violation("refresh token %s answered %s (%s), then sent %d more time(s): %s" % (
             run.journal.label(dead), what, where(run, first), len(again), ", ".join(where(run, e) for e in again)),
@@ -540,7 +546,7 @@ def _dead_token_uses(ctx, run, label, grade=None, what="400"):
 def test_invalid_grant_terminal(ctx, run):
     """The dead refresh token is used once and never again (not on the next call, not after a
     restart); the client reports that the user must log in again."""
-    s = _dead_token_uses(ctx, run, "refresh-dead", what="400 invalid_grant")
+    s = _dead_token_uses(ctx, run, REFRESH_DEAD, what="400 invalid_grant")
     if s is not None and not s.reply.ok and s.reply.kind != "relogin_required":
         ctx.info("after invalid_grant the client reported %s, not relogin_required" % s.reply.describe(),
                  run.name)
@@ -553,8 +559,8 @@ def test_invalid_grant_terminal(ctx, run):
 def test_bare_400(ctx, run):
     """2BA documents only "bad request": a 400 with no body must end the refresh token as
     invalid_grant does (FAIL in the 2ba profile); a 400 invalid_request likewise (WARN)."""
-    a = _dead_token_uses(ctx, run, "refresh-bare-400", what="bare 400")
-    b = _dead_token_uses(ctx, run, "refresh-invalid-request", grade=ALL_WARN, what="400 invalid_request")
+    a = _dead_token_uses(ctx, run, REFRESH_BARE_400, what="bare 400")
+    b = _dead_token_uses(ctx, run, REFRESH_INVALID_REQUEST, grade=ALL_WARN, what="400 invalid_request")
     if a and b and not ctx.findings:
         ctx.passed("each rejected refresh token was used once")
 
@@ -588,16 +594,16 @@ def test_retry_after(ctx, run):
     for e in faulted:
         s = run.step_of(e)
         wait_ms, shown = _retry_after_ms(e)
-        later = [x for x in refresh_requests(run, s) if x[0]["seq"] > e["seq"]] if s else []
+        later = [r for r in refresh_requests(run, s) if r.seq > e["seq"]] if s else []
         if later:
-            nxt = later[0][0]
+            nxt = later[0].entry
             gap = (nxt.get("real_time_ms") or 0) - (e.get("real_time_ms") or 0)
             if wait_ms is not None and gap + 50 < wait_ms:
                 ctx.violation("%s retried after %d ms; Retry-After was %s" % (where(run, nxt), gap, shown),
                               run.name, [e["seq"], nxt["seq"]])
             else:
                 ctx.passed("%s retried after %d ms (Retry-After %s)" % (where(run, nxt), gap, shown), run.name)
-            if later[0][1] != form1(e, "refresh_token"):
+            if later[0].token != form1(e, "refresh_token"):
                 ctx.violation("%s retried with another refresh token" % where(run, nxt), run.name, nxt["seq"])
         elif s is not None:
             ctx.info("%s: the client did not retry by itself (reported %s)"
@@ -605,12 +611,12 @@ def test_retry_after(ctx, run):
         if s and len(refresh_requests(run, s)) > 4:
             ctx.violation("step '%s': %d attempts" % (s.label, len(refresh_requests(run, s))), run.name,
                           grade=ALL_FAIL)
-    for label in ("refresh-503-user-retry", "refresh-429-user-retry"):
+    for label in (REFRESH_503_USER_RETRY, REFRESH_429_USER_RETRY):
         s = run.step(label)
         before = next((b for b in reversed(run.steps[:s.n - 1]) if b.cmd != "control"), None) \
             if s is not None else None
         # A token dropped after a plain 400 is invalid_grant handling, judged elsewhere.
-        got_400 = before is not None and any(e.get("status") == 400 for e, _, _ in refresh_requests(run, before))
+        got_400 = before is not None and any(r.status == 400 for r in refresh_requests(run, before))
         if s is not None and not got_400 and not refresh_requests(run, s):
             ctx.violation("step '%s': no refresh (%s): the tokens were dropped after a 503/429"
                           % (label, s.reply.describe()), run.name)
@@ -623,7 +629,7 @@ def test_retry_after(ctx, run):
 def test_terminal_not_retried(ctx, run):
     """A repeat of the identical request gets the same answer: one repeat → WARN, more than
     three (a tight loop) → FAIL in the 2ba profile."""
-    for label in ("refresh-invalid-client", "refresh-unauthorized-client", "refresh-invalid-scope"):
+    for label in (REFRESH_INVALID_CLIENT, REFRESH_UNAUTHORIZED_CLIENT, REFRESH_INVALID_SCOPE):
         s = run.step(label)
         if s is None:
             ctx.not_observed("step '%s' never ran" % label, run)
@@ -708,7 +714,7 @@ def test_verify_certificate(ctx, good, self_signed, wrong_host, expired):
     """Against HTTPS mocks with a self-signed, a wrong-host and an expired certificate the
     handshake must fail and no HTTP request may arrive. The control — a valid certificate from
     the test CA the client was given — must work, or the check cannot conclude."""
-    s = good.step("login")
+    s = good.step(LOGIN)
     if good.journal.token_requests() and (s is None or not s.reply.ok):
         raise Blocked("the control login over HTTPS reached the mock and failed — blocked: %s"
                       % (good.root_cause() or (s.reply.describe() if s else "no login step")))
@@ -722,6 +728,6 @@ def test_verify_certificate(ctx, good, self_signed, wrong_host, expired):
             ctx.violation("%s certificate accepted: %d request(s) arrived%s" % (
                 what, len(reqs), ", credentials included" if creds else ""), run.name, [e["seq"] for e in reqs])
         else:
-            s = run.step("login")
+            s = run.step(LOGIN)
             ctx.passed("%s certificate: no request arrived; client reported %s" % (
                 what, (s.reply.kind or s.reply.status) if s else "-"), run.name)

@@ -7,7 +7,7 @@ import math
 import string
 import urllib.parse
 
-from .journal import basic_credentials, bearer_token, form1, form_of, header, query_of
+from .journal import Refresh, basic_credentials, bearer_token, form1, form_of, header, query_of
 
 UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # What RFC 3986 allows raw in a query besides the unreserved characters and `%HH`.
@@ -77,12 +77,10 @@ def token_requests(run):
     return run.journal.token_requests()
 
 
-def refresh_requests(run, step=None):
-    out = []
-    for e, rt, state in run.journal.refreshes:
-        if step is None or step.seq_from <= e["seq"] < step.seq_to:
-            out.append((e, rt, state))
-    return out
+def refresh_requests(run, step=None) -> list[Refresh]:
+    """The refreshes of `run`, or of one of its steps."""
+    return [r for r in run.journal.refreshes
+            if step is None or step.seq_from <= r.seq < step.seq_to]
 
 
 def sent_access_token(e):

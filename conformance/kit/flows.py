@@ -14,12 +14,12 @@ from typing import Callable, Optional
 from .adapter import AdapterError, Reply, make_adapter, now_ms
 from .browser import Browser
 from .journal import Journal, form1, response_json
-from .mockserver import Scenario, is_api_path, is_token_path, load_fixture
+from .step_labels import LOGIN
+from .mockserver import MockPaths, Scenario, load_fixture
 
 # Product-API paths are written relative to the product API base (`…/s/<scenario>/1/json`, the
 # convention of 2BA's documentation and twoba-client); a version-1 adapter gets them with the
-# `/1/json` prefix, relative to `api_base` (`…/s/<scenario>`).
-PRODUCT_API_PREFIX = "/1/json"
+# product API's prefix (`/1/json`), relative to `api_base` (`…/s/<scenario>`).
 DEFAULT_API_PATH = "/Product/DetailsForProduct?gtin=08711893010011"
 
 
@@ -114,7 +114,9 @@ class FlowRun:
         if spec.real_time_fixture and not self.clock.advances:
             self.fixture_name = spec.real_time_fixture
         self.fixture = load_fixture(self.fixture_name)
-        self.scenario = Scenario(server_url or env.server_url, self.fixture_name, verify=verify)
+        self.paths: MockPaths = env.paths
+        self.scenario = Scenario(server_url or env.server_url, self.fixture_name, verify=verify,
+                                 paths=self.paths)
         client = self._pick_client(spec.client_id)
         user = self.fixture["users"][0]
         self.client_id = client["client_id"]
@@ -149,10 +151,7 @@ class FlowRun:
 
     def config(self):
         return {
-            "token_url": self.base + "/OAuth/Token",
-            "authorize_url": self.base + "/OAuth/Authorize",
-            "api_base": self.base,
-            "product_api_base": self.base + PRODUCT_API_PREFIX,
+            **self.paths.client_urls(self.base),
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "client_auth": self.client_auth,
@@ -201,7 +200,7 @@ class FlowRun:
             except Exception as e:
                 entries = []
                 self.error = self.error or "could not read the journal: %s" % e
-            self.journal = Journal(entries, self.secrets())
+            self.journal = Journal(entries, self.paths, self.secrets())
             self._redact_replies()
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return self
@@ -227,7 +226,8 @@ class FlowRun:
         for s in self.steps:
             if s.reply is None or s.reply.ok or s.reply.abandoned or (s.browser and s.browser.behaviour != "login"):
                 continue
-            if s.cmd in ("login_password", "login_code") or any(_malformed(e) for e in self.entries_of(s)):
+            if s.cmd in ("login_password", "login_code") or \
+                    any(_malformed(e, self.paths) for e in self.entries_of(s)):
                 return s
         return None
 
@@ -261,7 +261,7 @@ class FlowRun:
             raise FlowAbort("%s failed: %s" % (label or cmd, step.reply.describe()))
         return step
 
-    def login_password(self, label="login", required=True):
+    def login_password(self, label=LOGIN, required=True):
         return self.cmd("login_password", label,
                         {"username": self.username, "password": self.password},
                         shown_args={"username": self.username, "password": "\u00abpassword\u00bb"},
@@ -288,7 +288,7 @@ class FlowRun:
     def call_api(self, label="call", concurrency=1, path=DEFAULT_API_PATH, required=False,
                  expect_nothing=False):
         if self.protocol < 2:
-            path = PRODUCT_API_PREFIX + path
+            path = self.paths.product + path
         args = {"path": path, "concurrency": concurrency}
         self._expect_nothing = expect_nothing
         try:
@@ -353,7 +353,7 @@ class FlowRun:
                       % (lifetime, self.clock.reason))
 
     def current_journal(self):
-        return Journal(self.scenario.journal(0), self.secrets())
+        return Journal(self.scenario.journal(0), self.paths, self.secrets())
 
     def expire_access_tokens(self):
         """Expires every access token issued so far (the refresh tokens stay valid)."""
@@ -417,14 +417,14 @@ class FlowRun:
         }
 
 
-def _malformed(entry) -> bool:
+def _malformed(entry, paths: MockPaths) -> bool:
     """The mock refused a request for its shape, not for its token (and no scenario fault made
     it say so): the client's request was malformed, which the request-shape checks judge."""
     if entry.get("fault"):
         return False
-    if is_api_path(entry.get("path", "")):
+    if paths.is_api(entry.get("path", "")):
         return entry.get("status") == 400  # the product API refused the request's shape
-    if not is_token_path(entry.get("path", "")):
+    if not paths.is_token(entry.get("path", "")):
         return False
     if entry.get("status") in (405, 415):
         return True

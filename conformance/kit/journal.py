@@ -5,8 +5,9 @@ import base64
 import json
 import re
 import urllib.parse
+from dataclasses import dataclass
 
-from .mockserver import is_api_path, is_authorize_path, is_token_path, strip_scenario
+from .mockserver import MockPaths, strip_scenario
 
 SENSITIVE_FORM_KEYS = ("password", "client_secret", "refresh_token", "access_token", "code",
                        "code_verifier")
@@ -73,21 +74,39 @@ def response_json(entry):
         return None
 
 
+@dataclass
+class Refresh:
+    """A refresh request of the journal: the refresh token it presented and that token's state
+    then (the mock's outcome, else as the journal tracked it: active, rotated, unknown…)."""
+    entry: dict
+    token: str
+    state: str
+
+    @property
+    def seq(self) -> int:
+        return self.entry["seq"]
+
+    @property
+    def status(self):
+        return self.entry.get("status")
+
+
 class Journal:
     """The journal of one scenario run, with derived facts."""
 
-    def __init__(self, entries, secrets=None):
+    def __init__(self, entries, paths: MockPaths, secrets=None):
         self.entries = sorted(entries, key=lambda e: e.get("seq", 0))
+        self.paths = paths
         self.secrets = dict(secrets or {})  # value -> label
         self.issued = []  # (seq, kind, value, label)
         self.labels = {}
         counters = {"access_token": 0, "refresh_token": 0, "code": 0}
         self.rt_grant = {}
         self.rt_state = {}
-        self.refreshes = []  # (entry, presented RT, state when presented)
+        self.refreshes: list[Refresh] = []
         grant_n = 0
         for e in self.entries:
-            if not is_token_path(e.get("path", "")):
+            if not paths.is_token(e.get("path", "")):
                 continue
             gt = form1(e, "grant_type")
             code = form1(e, "code")
@@ -98,7 +117,7 @@ class Journal:
             if presented is not None:
                 state = (e.get("outcome") or {}).get("refresh_token_state") or \
                     self.rt_state.get(presented, "unknown")
-                self.refreshes.append((e, presented, state))
+                self.refreshes.append(Refresh(e, presented, state))
             body = response_json(e) if e.get("status") == 200 else None
             if body is None:
                 continue
@@ -121,20 +140,20 @@ class Journal:
 
     # --- selections ---------------------------------------------------------------------------
     def token_requests(self):
-        return [e for e in self.entries if is_token_path(e.get("path", ""))]
+        return [e for e in self.entries if self.paths.is_token(e.get("path", ""))]
 
     def api_requests(self):
-        return [e for e in self.entries if is_api_path(e.get("path", ""))]
+        return [e for e in self.entries if self.paths.is_api(e.get("path", ""))]
 
     def authorize_requests(self):
-        return [e for e in self.entries if is_authorize_path(e.get("path", ""))]
+        return [e for e in self.entries if self.paths.is_authorize(e.get("path", ""))]
 
     def grants(self, gt):
         return [e for e in self.token_requests() if form1(e, "grant_type") == gt]
 
     def between(self, first_seq, end_seq):
         return Journal([e for e in self.entries if first_seq <= e.get("seq", 0) < end_seq],
-                       self.secrets)
+                       self.paths, self.secrets)
 
     def label(self, value):
         if value is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .catalog import Verdict
+from .record import CheckRecord
 
 
 @dataclass
@@ -48,7 +49,7 @@ def read_deviations(path: str) -> list[Deviation]:
     return out
 
 
-def compare(recs: list[dict], deviations: Optional[list[Deviation]], profile: str,
+def compare(recs: list[CheckRecord], deviations: Optional[list[Deviation]], profile: str,
             strict: bool) -> Comparison:
     """Without a deviations list every FAIL and ERROR is a failure of the run. With one, a listed
     check must end with exactly its listed verdict, and an unlisted FAIL, ERROR or BLOCKED is
@@ -56,7 +57,7 @@ def compare(recs: list[dict], deviations: Optional[list[Deviation]], profile: st
     expected = {d.check: d for d in deviations or [] if d.applies(profile, strict)}
     out = Comparison()
     for r in recs:
-        cid, v = r["check"]["id"], r["verdict"]
+        cid, v = r.check.id, r.verdict
         if cid in expected:
             want = expected[cid].result
             if v == want:
@@ -64,9 +65,9 @@ def compare(recs: list[dict], deviations: Optional[list[Deviation]], profile: st
             else:
                 out.unexpected.append("%s: expected %s, got %s" % (cid, want, v))
         elif v in (Verdict.FAIL, Verdict.ERROR) or (deviations is not None and v == Verdict.BLOCKED):
-            first = next((f["message"] for f in r["findings"] if f["level"] in ("FAIL", "WARN")),
-                         r.get("reason") or "")
+            first = next((f.message for f in r.findings if f.level in (Verdict.FAIL, Verdict.WARN)),
+                         r.reason or "")
             out.unexpected.append("%s: %s — %s" % (cid, v, first))
-    ran = {r["check"]["id"] for r in recs}
+    ran = {r.check.id for r in recs}
     out.not_run = [c for c in expected if c not in ran]
     return out

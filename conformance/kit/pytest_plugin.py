@@ -33,7 +33,7 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
-from kit.mockserver import MockProcess, Scenario, find_mock_binary
+from kit.mockserver import AUTHORIZE_PATH, TOKEN_PATH, MockProcess, Scenario, find_mock_binary
 
 MARKER = "twoba_scenario"
 INSTALL_HINT = (
@@ -161,16 +161,16 @@ class TwoBaMock:
 
     @property
     def token_url(self) -> str:
-        return self.base + "/OAuth/Token"
+        return self.base + TOKEN_PATH
 
     @property
     def authorize_url(self) -> str:
-        return self.base + "/OAuth/Authorize"
+        return self.base + AUTHORIZE_PATH
 
     @property
     def api_base(self) -> str:
         """The product API base; product paths (/Product/…) go after it."""
-        return self.base + "/1/json"
+        return self.base + self.control.paths.product
 
     def reset(self) -> None:
         """Back to the fixture's start: tokens, clock, faults and journal."""

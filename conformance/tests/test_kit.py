@@ -18,16 +18,22 @@ sys.path.insert(0, os.path.join(KIT, "checks"))
 
 from kit import report  # noqa: E402
 from kit.browser import _FormParser, with_query  # noqa: E402
-from kit.catalog import CHECKS, CheckContext  # noqa: E402
+from kit.catalog import CHECKS, Blocked, CheckContext, Skip, Verdict  # noqa: E402
 from kit.known_deviations import compare, read_deviations  # noqa: E402
 from kit.flows import FLOWS  # noqa: E402
 from kit.journal import Journal  # noqa: E402
 from kit.evidence import (RawChar, describe_mangling, entropy_bits, raw_chars,  # noqa: E402
                           redirect_registered, s256, sent_access_token)
-from kit.mockserver import MockProcess, Scenario, find_mock_binary, fixtures_dir  # noqa: E402
+from kit.mockserver import MockPaths, MockProcess, Scenario, find_mock_binary, fixtures_dir  # noqa: E402
+from kit.record import CheckRecord, read_records  # noqa: E402
+from kit.runner import decide  # noqa: E402
 # Imported for what they register: the flows and the checks of the catalog.
 for _module in ("kit.scenarios", "test_code_flow", "test_token_request", "test_tokens"):
     importlib.import_module(_module)
+
+# The paths of the mock's OpenAPI document in the source tree (what the mock serves).
+with open(os.path.join(KIT, "..", "mock_server", "openapi.json"), encoding="utf-8") as _f:
+    PATHS = MockPaths.from_openapi(json.load(_f))
 
 SECRET, PASSWORD = "s3cr+t/=&x", "p@ss+w&rd é"
 AT, RT, RT2 = "AT+aaaa/bbbb==", "RT+cccc/dddd==", "RT2-eeee"
@@ -53,7 +59,7 @@ def _entries():
 
 
 def test_wire_log_redacts_every_secret_and_labels_tokens():
-    j = Journal(_entries(), {SECRET: "client_secret", PASSWORD: "password"})
+    j = Journal(_entries(), PATHS, {SECRET: "client_secret", PASSWORD: "password"})
     text = json.dumps(j.wire_log(), ensure_ascii=False)
     for secret in (SECRET, PASSWORD, AT, RT, RT2, urllib.parse.quote_plus(PASSWORD),
                    urllib.parse.quote_plus(RT), base64.b64encode(("c:" + urllib.parse.quote_plus(SECRET)).encode()).decode()):
@@ -63,14 +69,13 @@ def test_wire_log_redacts_every_secret_and_labels_tokens():
 
 def test_unknown_sensitive_values_are_masked():
     e = dict(_entries()[3], body="grant_type=refresh_token&refresh_token=never-issued-value")
-    text = json.dumps(Journal([e]).wire_log())
+    text = json.dumps(Journal([e], PATHS).wire_log())
     assert "never-issued-value" not in text and "unknown, 18 chars" in text
 
 
 def test_rotation_state_is_tracked():
-    j = Journal(_entries())
-    states = [state for _, _, state in j.refreshes]
-    assert states == ["active", "rotated"]
+    j = Journal(_entries(), PATHS)
+    assert [(r.seq, r.token, r.state) for r in j.refreshes] == [(3, RT, "active"), (4, RT, "rotated")]
     assert j.newest_access_token_before(3) == AT and j.newest_access_token_before(5) == "AT2-zzzz"
 
 
@@ -104,19 +109,65 @@ def test_verdicts_and_strict():
     c = CHECKS["refresh/single-flight"]
     ctx = CheckContext(c, "rfc6749", strict=False)
     ctx.violation("x")
-    assert ctx.verdict() == "WARN"
+    assert decide(ctx).verdict == "WARN"
     ctx = CheckContext(c, "rfc6749", strict=True)
     ctx.violation("x")
-    assert ctx.verdict() == "FAIL"
+    assert decide(ctx).verdict == "FAIL"
     ctx = CheckContext(c, "2ba", strict=False)
     ctx.violation("x")
-    assert ctx.verdict() == "FAIL"
+    assert decide(ctx).verdict == "FAIL"
+
+
+def test_the_verdict_follows_how_the_check_stopped():
+    c = CHECKS["refresh/single-flight"]
+
+    def ctx_with(*levels):
+        ctx = CheckContext(c, "2ba", strict=False)
+        for lvl in levels:
+            {"PASS": ctx.passed, "INFO": ctx.info, "WARN": ctx.warn, "FAIL": ctx.violation}[lvl]("m")
+        return ctx
+    assert decide(ctx_with("PASS", "INFO")).verdict == Verdict.INFO
+    assert decide(ctx_with()).verdict == Verdict.ERROR  # a check must say something
+    assert decide(ctx_with("FAIL"), Skip("no code flow")) == decide(ctx_with(), Skip("no code flow"))
+    assert decide(ctx_with("PASS"), Blocked("b")).verdict == Verdict.BLOCKED
+    # A violation seen before the check ran out of evidence stands; the block is noted.
+    ctx = ctx_with("WARN")
+    out = decide(ctx, Blocked("b"))
+    assert out.verdict == Verdict.WARN and out.reason is None and ctx.findings[-1].message == "b"
+    out = decide(ctx_with("PASS"), KeyError("k"))
+    assert out.verdict == Verdict.ERROR and out.reason == "KeyError: 'k'" and "KeyError" in out.traceback
+
+
+def test_check_records_read_back_as_written(tmp_path):
+    from kit.record import BlockedAt
+    from kit.catalog import Finding
+    rec = CheckRecord("1.0", "alpha", "jsonl", {"name": "x"}, "2ba", True,
+                      CHECKS["refresh/newest-token"].info("2ba"), Verdict.BLOCKED, "r", None,
+                      [Finding(Verdict.INFO, "m", "basic", [3, 4])], 0.5, [{"flow": "basic"}],
+                      [BlockedAt("basic", "login", (1, 3), "error oauth")])
+    rec.write(str(tmp_path))
+    assert read_records(str(tmp_path)) == [rec]
+    assert json.loads((tmp_path / "checks" / "refresh_newest-token.json").read_text())["verdict"] == "BLOCKED"
+
+
+def test_mock_paths_are_read_from_the_openapi_document():
+    assert PATHS.token == {"/oauth/token", "/connect/token"}
+    assert PATHS.authorize == {"/oauth/authorize", "/connect/authorize"}  # not the base URL "/"
+    assert (PATHS.product, PATHS.control) == ("/1/json", "/__mock")
+    assert PATHS.is_token("/s/x/OAuth/Token?a=1") and PATHS.is_token("/connect/token/")
+    assert not PATHS.is_token("/s/x/OAuth/Authorize") and PATHS.is_authorize("/s/x/oauth/authorize")
+    assert PATHS.is_api("/s/x/1/json/Product/Search?q=1") and not PATHS.is_api("/s/x/1/jsonx/y")
+    doc = {"paths": {"/connect/token": {"post": {"tags": ["token"]}}}}
+    with pytest.raises(ValueError):
+        MockPaths.from_openapi(doc)  # neither 2BA's token path nor a control API
+
+
+def _rec(cid, verdict, **fields):
+    return CheckRecord.from_json(dict({"check": {"id": cid}, "verdict": verdict, "findings": []}, **fields))
 
 
 def test_known_deviations(tmp_path):
-    recs = [{"check": {"id": "a"}, "verdict": "FAIL", "findings": []},
-            {"check": {"id": "b"}, "verdict": "PASS", "findings": []},
-            {"check": {"id": "c"}, "verdict": "WARN", "findings": []}]
+    recs = [_rec("a", "FAIL"), _rec("b", "PASS"), _rec("c", "WARN")]
     p = tmp_path / "d.json"
 
     def devs(*items):
@@ -129,7 +180,7 @@ def test_known_deviations(tmp_path):
     assert unexpected == ["b: expected FAIL, got PASS"]
     assert compare(recs, devs({"check": "a", "result": "FAIL", "profile": "bcp"}), "2ba", False).unexpected != []
     # A BLOCKED check is not a failure of its own, but it is no PASS either when a list is given.
-    blocked = recs + [{"check": {"id": "d"}, "verdict": "BLOCKED", "findings": [], "reason": "r"}]
+    blocked = recs + [_rec("d", "BLOCKED", reason="r")]
     assert len(compare(blocked, None, "2ba", False).unexpected) == 1
     assert len(compare(blocked, devs({"check": "a", "result": "FAIL"}), "2ba", False).unexpected) == 1
     p.write_text('{"deviations":[{"check":"a"}]}')
@@ -164,10 +215,10 @@ def test_adapters_md_example_is_the_shipped_adapter():
 
 
 def _record(cid, verdict, client):
-    return {"client": client, "check": CHECKS[cid].meta("2ba"), "verdict": verdict, "reason": None,
+    return {"client": client, "check": CHECKS[cid].info("2ba").to_json(), "verdict": verdict, "reason": None,
             "findings": [{"level": verdict, "message": "m <b>"}], "duration_s": 0.1,
             "evidence": [{"flow": "basic", "fixture": "fixtures/default.json", "description": "d", "steps": [],
-                          "wire_log": Journal(_entries(), {SECRET: "client_secret"}).wire_log()}]}
+                          "wire_log": Journal(_entries(), PATHS, {SECRET: "client_secret"}).wire_log()}]}
 
 
 def test_reports_merge_runs(tmp_path):
@@ -206,7 +257,7 @@ def test_short_secrets_are_masked_without_eating_other_words():
     e = {"seq": 1, "method": "POST", "path": "/OAuth/Token", "query": "", "status": 400,
          "body": "grant_type=password&username=demo&password=demo&client_id=demo-client",
          "headers": {}, "response_body": ""}
-    log = Journal([e], {"demo": "password"}).wire_log()[0]
+    log = Journal([e], PATHS, {"demo": "password"}).wire_log()[0]
     assert log["body"] == "grant_type=password&username=demo&password=\u00abpassword\u00bb&client_id=demo-client"
 
 
@@ -246,7 +297,7 @@ class _FormRun:
              "status": 200, "response_body": json.dumps({"access_token": "A", "refresh_token": rt})},
             {"seq": 2, "method": "POST", "path": "/s/x/OAuth/Token", "headers": form, "status": 200,
              "body": urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": rt}),
-             "response_body": "{}"}])
+             "response_body": "{}"}], PATHS)
 
     def step_of(self, e):
         return None
@@ -262,7 +313,7 @@ def _form_values_verdict(encode, profile="2ba"):
     run = _FormRun("&".join("%s=%s" % (k, encode(v)) for k, v in fields.items()))
     ctx = CheckContext(CHECKS["token-request/form-values"], profile, strict=True)
     CHECKS["token-request/form-values"].fn(ctx, run)
-    return str(ctx.verdict())
+    return str(decide(ctx).verdict)
 
 
 def test_form_values_fails_what_servers_read_wrong_and_passes_what_they_read_right():
@@ -393,17 +444,17 @@ def test_adapter_messages_are_redacted_in_evidence():
     run.steps[0].reply = Reply("error", kind="oauth", message="server said: bad secret " + SECRET)
     run.skipped = "cannot use " + SECRET
     run.aborted = run.error = None
-    run.journal = Journal([], {SECRET: "client_secret"})
+    run.journal = Journal([], PATHS, {SECRET: "client_secret"})
     run._redact_replies()
     assert SECRET not in run.steps[0].reply.message and "\u00abclient_secret\u00bb" in run.steps[0].reply.message
     assert SECRET not in run.skipped
 
 
 def test_root_causes_group_blocked_checks_under_the_fail_that_explains_them():
-    fail = {"check": {"id": "client-auth/one-method"}, "verdict": "FAIL",
-            "findings": [{"level": "FAIL", "message": "Basic and body", "flow": "basic", "seq": [16]}]}
-    blocked = [{"check": {"id": cid}, "verdict": "BLOCKED", "findings": [], "reason": "x — blocked: y",
-                "blocked_at": [{"flow": flow, "step": "login", "seq": [lo, lo + 1], "reply": "error oauth: HTTP 400"}]}
+    fail = _rec("client-auth/one-method", "FAIL",
+                findings=[{"level": "FAIL", "message": "Basic and body", "flow": "basic", "seq": [16]}])
+    blocked = [_rec(cid, "BLOCKED", reason="x — blocked: y",
+                    blocked_at=[{"flow": flow, "step": "login", "seq": [lo, lo + 1], "reply": "error oauth: HTTP 400"}])
                for cid, flow, lo in (("refresh/newest-token", "basic", 16), ("refresh/survives-restart", "restart", 30))]
     rc = report.root_causes([fail] + blocked)
     assert len(rc) == 1
@@ -412,3 +463,32 @@ def test_root_causes_group_blocked_checks_under_the_fail_that_explains_them():
     assert rc[0]["flows"] == ["basic", "restart"]
     lines = report.root_cause_lines([fail] + blocked)
     assert "explained by FAIL client-auth/one-method" in lines[1] and "blocks 2 check(s)" in lines[2]
+
+
+def test_every_step_label_the_checks_look_up_is_a_step_of_a_flow():
+    from kit import step_labels
+
+    class Recorder:
+        """Runs a flow's script without client or mock, keeping the labels of its steps; every
+        step fails, so that the retries a flow makes after a failed step are taken too."""
+        paths, labels = PATHS, set()
+
+        def step(self, label, *args, **kwargs):
+            self.labels.add(label)
+            return type("S", (), {"reply": type("R", (), {"ok": False})()})()
+
+        def login_password(self, label=step_labels.LOGIN, **kwargs):
+            return self.step(label)
+
+        login_code = call_api = refresh = restart = step
+
+        def __getattr__(self, name):  # control actions: faults, clocks, waits
+            return lambda *args, **kwargs: None
+
+        def access_token_lifetime(self):
+            return 1
+    rec = Recorder()
+    for spec in FLOWS.values():
+        spec.fn(rec)
+    constants = {v for k, v in vars(step_labels).items() if k.isupper() and isinstance(v, str)}
+    assert constants and constants <= rec.labels
