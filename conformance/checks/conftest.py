@@ -26,7 +26,9 @@ def pytest_addoption(parser):
     g.addoption("--kit-wait", type=float, default=1.0, help="expect-nothing wait T in seconds")
     g.addoption("--kit-timeout", type=float, default=30.0, help="per-command timeout in seconds")
     g.addoption("--kit-shard", default=None, help="i/N: run the i-th of N groups of flows")
-    g.addoption("--kit-pass-env", action="append", default=[], help="pass this variable to adapters")
+    g.addoption(
+        "--kit-pass-env", action="append", default=[], help="pass this variable to adapters"
+    )
     g.addoption("--kit-width", type=int, default=0, help="console width for progress lines")
 
 
@@ -34,13 +36,20 @@ def _options(config) -> RunOptions:
     opt = config.getoption
     shard = opt("--kit-shard")
     return RunOptions(
-        client=opt("--kit-client"), name=opt("--kit-name"), profile=opt("--kit-profile"),
+        client=opt("--kit-client"),
+        name=opt("--kit-name"),
+        profile=opt("--kit-profile"),
         strict=opt("--kit-strict"),
         only=[s for o in opt("--kit-only") for s in re.split(r"[,\s]+", o) if s],
-        report=opt("--kit-report"), server=opt("--kit-server"), mock=opt("--kit-mock"),
-        wait=opt("--kit-wait"), timeout=opt("--kit-timeout"),
+        report=opt("--kit-report"),
+        server=opt("--kit-server"),
+        mock=opt("--kit-mock"),
+        wait=opt("--kit-wait"),
+        timeout=opt("--kit-timeout"),
         shard=tuple(int(x) for x in shard.split("/")) if shard else None,
-        pass_env=opt("--kit-pass-env"), width=opt("--kit-width"))
+        pass_env=opt("--kit-pass-env"),
+        width=opt("--kit-width"),
+    )
 
 
 class PytestKit:
@@ -56,8 +65,12 @@ class PytestKit:
         if rec.verdict == Verdict.ERROR:
             raise RuntimeError(rec.reason)
         if rec.verdict == Verdict.FAIL:
-            pytest.fail("; ".join(f.message for f in rec.findings if f.level in (Verdict.FAIL, Verdict.WARN)),
-                        pytrace=False)
+            pytest.fail(
+                "; ".join(
+                    f.message for f in rec.findings if f.level in (Verdict.FAIL, Verdict.WARN)
+                ),
+                pytrace=False,
+            )
 
 
 _RUNNER = {}

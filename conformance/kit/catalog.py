@@ -14,6 +14,7 @@ class Verdict(str, enum.Enum):
     """A check's result. PASS < INFO < WARN < FAIL by severity; BLOCKED (the flow never reached
     the behaviour the check judges, for a reason another check or step names), SKIP (the client
     cannot do what the check needs) and ERROR (the kit broke) stand apart."""
+
     PASS = "PASS"
     INFO = "INFO"
     WARN = "WARN"
@@ -83,14 +84,21 @@ class Check:
     def info(self, profile: str) -> CheckInfo:
         """What a record says of the check (its function left out), graded for `profile`."""
         lvl = self.grade.get(profile)
-        return CheckInfo(self.id, self.title, self.requirements, self.flows,
-                         {k: str(v) for k, v in self.grade.items()}, self.description,
-                         str(lvl) if lvl else None)
+        return CheckInfo(
+            self.id,
+            self.title,
+            self.requirements,
+            self.flows,
+            {k: str(v) for k, v in self.grade.items()},
+            self.description,
+            str(lvl) if lvl else None,
+        )
 
 
 @dataclass
 class CheckInfo:
     """A check as its record carries it: written by the runner, read back by the reports."""
+
     id: str
     title: str
     requirements: list[str]
@@ -104,14 +112,27 @@ class CheckInfo:
         return catalog_ids(self.requirements)
 
     def to_json(self) -> dict:
-        return {"id": self.id, "title": self.title, "requirements": self.requirements,
-                "flows": self.flows, "grade": self.grade, "description": self.description,
-                "level_on_violation": self.level_on_violation}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "requirements": self.requirements,
+            "flows": self.flows,
+            "grade": self.grade,
+            "description": self.description,
+            "level_on_violation": self.level_on_violation,
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> CheckInfo:
-        return cls(d["id"], d.get("title", ""), d.get("requirements", []), d.get("flows", []),
-                   d.get("grade", {}), d.get("description", ""), d.get("level_on_violation"))
+        return cls(
+            d["id"],
+            d.get("title", ""),
+            d.get("requirements", []),
+            d.get("flows", []),
+            d.get("grade", {}),
+            d.get("description", ""),
+            d.get("level_on_violation"),
+        )
 
 
 CHECKS: dict[str, Check] = {}
@@ -119,18 +140,28 @@ CHECKS: dict[str, Check] = {}
 
 def check(id, title, requirements, flows, grade, description=""):
     """Declares a check. The function gets a CheckContext and records findings on it."""
+
     def deco(fn):
-        c = Check(id, title, requirements, flows, {p: Verdict(v) for p, v in grade.items()},
-                  description or (fn.__doc__ or "").strip(), fn)
+        c = Check(
+            id,
+            title,
+            requirements,
+            flows,
+            {p: Verdict(v) for p, v in grade.items()},
+            description or (fn.__doc__ or "").strip(),
+            fn,
+        )
         CHECKS[id] = c
 
         # Not functools.wraps: pytest would follow __wrapped__ and ask for the flow arguments.
         def test(kit):
             kit.run_check(c)
+
         test.__name__ = fn.__name__
         test.__doc__ = fn.__doc__
         test.kit_check = c
         return test
+
     return deco
 
 
@@ -236,4 +267,3 @@ class CheckContext:
             if f.level in SEVERITY and SEVERITY.index(f.level) > SEVERITY.index(worst):
                 worst = f.level
         return worst
-

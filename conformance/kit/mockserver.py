@@ -33,6 +33,7 @@ AUTHORIZE_PATH = "/OAuth/Authorize"
 @dataclass(frozen=True)
 class MockPaths:
     """The mock's paths (relative to a scenario's base), read from its OpenAPI document."""
+
     token: frozenset[str]  # every spelling of the token endpoint, lower case
     authorize: frozenset[str]  # every spelling of the authorization endpoint, lower case
     product: str  # the product API's prefix ("/1/json")
@@ -53,13 +54,18 @@ class MockPaths:
                     tagged.setdefault(tag, set()).add(path)
                 if any(p.get("name") == "response_type" for p in op.get("parameters", [])):
                     requests_authorization.add(path)
-        paths = cls(frozenset(p.lower() for p in tagged.get("token", ())),
-                    frozenset(p.lower() for p in tagged.get("authorize", set()) & requests_authorization),
-                    _common_prefix(tagged.get("product")), _common_prefix(tagged.get("control")))
+        paths = cls(
+            frozenset(p.lower() for p in tagged.get("token", ())),
+            frozenset(p.lower() for p in tagged.get("authorize", set()) & requests_authorization),
+            _common_prefix(tagged.get("product")),
+            _common_prefix(tagged.get("control")),
+        )
         if TOKEN_PATH.lower() not in paths.token or AUTHORIZE_PATH.lower() not in paths.authorize:
-            raise ValueError("the mock's OpenAPI document has no %s or %s (token paths %s, authorize "
-                             "paths %s)" % (TOKEN_PATH, AUTHORIZE_PATH, sorted(paths.token),
-                                            sorted(paths.authorize)))
+            raise ValueError(
+                "the mock's OpenAPI document has no %s or %s (token paths %s, authorize "
+                "paths %s)"
+                % (TOKEN_PATH, AUTHORIZE_PATH, sorted(paths.token), sorted(paths.authorize))
+            )
         return paths
 
     @classmethod
@@ -83,14 +89,22 @@ class MockPaths:
 
     def client_urls(self, base: str) -> dict[str, str]:
         """The endpoint URLs of the adapter configuration for a scenario at `base`."""
-        return {"token_url": base + TOKEN_PATH, "authorize_url": base + AUTHORIZE_PATH,
-                "api_base": base, "product_api_base": base + self.product}
+        return {
+            "token_url": base + TOKEN_PATH,
+            "authorize_url": base + AUTHORIZE_PATH,
+            "api_base": base,
+            "product_api_base": base + self.product,
+        }
 
 
 def _common_prefix(paths: Optional[set[str]]) -> str:
     if not paths:
         raise ValueError("the mock's OpenAPI document lacks a tag the kit needs")
-    return posixpath.commonpath(sorted(paths)) if len(paths) > 1 else posixpath.dirname(next(iter(paths)))
+    return (
+        posixpath.commonpath(sorted(paths))
+        if len(paths) > 1
+        else posixpath.dirname(next(iter(paths)))
+    )
 
 
 def _endpoint(path: str) -> str:
@@ -131,8 +145,9 @@ class MockProcess:
         if tls_cert:
             args += ["--tls-cert", tls_cert, "--tls-key", tls_key]
         self.args = args
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
         self.url = self._read_ready(startup_timeout)
 
     @functools.cached_property
@@ -163,8 +178,10 @@ class MockProcess:
         if self.proc.poll() is not None:
             err = self.proc.stderr.read()
         self.stop()
-        raise RuntimeError("mock_server did not print READY: %s %s"
-                           % (buf.decode(errors="replace"), err.decode(errors="replace")))
+        raise RuntimeError(
+            "mock_server did not print READY: %s %s"
+            % (buf.decode(errors="replace"), err.decode(errors="replace"))
+        )
 
     def stop(self):
         if self.proc.poll() is None:
@@ -207,7 +224,9 @@ class Scenario:
                 raise
             r = self.http.request(method, self._url(path), json=body, params=params, timeout=10)
         if r.status_code >= 400:
-            raise RuntimeError("control API %s %s -> %d %s" % (method, path, r.status_code, r.text[:300]))
+            raise RuntimeError(
+                "control API %s %s -> %d %s" % (method, path, r.status_code, r.text[:300])
+            )
         return r.json() if r.content else {}
 
     def health(self):

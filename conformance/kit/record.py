@@ -18,6 +18,7 @@ from .catalog import CheckInfo, Finding, Verdict
 class BlockedAt:
     """Where a BLOCKED check's flow was cut short: the failed step, the journal positions it
     covers and the client's reply (the report names the FAILs seen there)."""
+
     flow: Optional[str]
     step: Optional[str]
     seq: tuple[int, int]
@@ -35,6 +36,7 @@ class BlockedAt:
 @dataclass
 class CheckRecord:
     """One check's result for one client, with the evidence it was judged on."""
+
     kit_version: str
     client: str
     transport: str

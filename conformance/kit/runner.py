@@ -31,6 +31,7 @@ class SetupError(Exception):
 @dataclass
 class RunOptions:
     """What conformance/run asked for (the --kit-* options)."""
+
     client: str
     name: Optional[str] = None
     profile: str = "2ba"
@@ -49,6 +50,7 @@ class RunOptions:
 @dataclass
 class Outcome:
     """A check's verdict, and why when no finding says it."""
+
     verdict: Verdict
     reason: Optional[str] = None
     traceback: Optional[str] = None
@@ -67,8 +69,11 @@ def decide(ctx: CheckContext, stopped: Optional[Exception] = None) -> Outcome:
         # A violation seen before the check ran out of evidence still stands.
         ctx.info(str(stopped))
     elif stopped is not None:
-        return Outcome(Verdict.ERROR, "%s: %s" % (type(stopped).__name__, stopped),
-                       "".join(traceback.format_exception(stopped)))
+        return Outcome(
+            Verdict.ERROR,
+            "%s: %s" % (type(stopped).__name__, stopped),
+            "".join(traceback.format_exception(stopped)),
+        )
     elif not ctx.findings:
         return Outcome(Verdict.ERROR, "check recorded no finding")
     worst = ctx.worst()
@@ -116,6 +121,7 @@ def shard_of(checks: list[Check], n: int) -> dict[str, int]:
 @dataclass
 class TlsMock:
     """An HTTPS mock for the TLS flows, or why there is none."""
+
     skip: Optional[str] = None
     proc: Optional[MockProcess] = None
     url: Optional[str] = None
@@ -130,8 +136,11 @@ class KitRunner:
             raise SetupError("--kit-client is required")
         self.opts = opts
         self.transport, self.argv, bundled = parse_client(opts.client)
-        self.name = opts.name or bundled or os.path.basename(
-            self.argv[-1] if self.argv[0].endswith("python3") else self.argv[0])
+        self.name = (
+            opts.name
+            or bundled
+            or os.path.basename(self.argv[-1] if self.argv[0].endswith("python3") else self.argv[0])
+        )
         self.profile = opts.profile
         self.strict = opts.strict
         self.wait = opts.wait
@@ -141,8 +150,10 @@ class KitRunner:
         self.adapter_env = adapter_environment(opts.pass_env)
         self.workdir = tempfile.mkdtemp(prefix="twoba-kit-")
         # Adapter stderr: kept in the report directory when there is one (ADAPTERS.md).
-        self.stderr_path = os.path.join(self.report or self.workdir, "adapter-stderr%s.log" % (
-            "" if not opts.shard else "-%d" % opts.shard[0]))
+        self.stderr_path = os.path.join(
+            self.report or self.workdir,
+            "adapter-stderr%s.log" % ("" if not opts.shard else "-%d" % opts.shard[0]),
+        )
         self._client_time: Optional[ClientTime] = None
         self._reasons_shown: set[str] = set()
         self.mock_binary = find_mock_binary(opts.mock)
@@ -189,21 +200,34 @@ class KitRunner:
             self._client_time = self._probe_client_time()
             if self.report:
                 with open(os.path.join(self.report, "client-time.json"), "w") as f:
-                    json.dump({"mode": self._client_time.mode, "reason": self._client_time.reason}, f)
+                    json.dump(
+                        {"mode": self._client_time.mode, "reason": self._client_time.reason}, f
+                    )
         return self._client_time
 
     def _probe_client_time(self) -> ClientTime:
         state = tempfile.mkdtemp(prefix="probe-", dir=self.workdir)
         base = self.server_url.rstrip("/") + "/s/default"
-        cfg = dict(self.paths.client_urls(base), client_id="demo-client", client_secret="demo-secret",
-                   client_auth="body", state_dir=state, ca_file=None, scope=None)
-        a = make_adapter(self.transport, self.argv, self.stderr_path, self.timeout, self.adapter_env)
+        cfg = dict(
+            self.paths.client_urls(base),
+            client_id="demo-client",
+            client_secret="demo-secret",
+            client_auth="body",
+            state_dir=state,
+            ca_file=None,
+            scope=None,
+        )
+        a = make_adapter(
+            self.transport, self.argv, self.stderr_path, self.timeout, self.adapter_env
+        )
         try:
             hs = a.start(cfg) or {}
             if "ready" not in hs:
                 return ClientTime("real", "the adapter did not start for the probe")
             if a.version < 2:
-                return ClientTime("real", "adapter protocol version %d has no advance_time" % a.version)
+                return ClientTime(
+                    "real", "adapter protocol version %d has no advance_time" % a.version
+                )
             r = a.command("advance_time", {"seconds": 0}, timeout=10)
             if r.ok:
                 return ClientTime("client", "the adapter advances the client's clock")
@@ -217,15 +241,21 @@ class KitRunner:
         """An HTTPS mock whose certificate is good, self-signed or for another host."""
         if kind not in self.tls_servers:
             if not self.mock_binary:
-                self.tls_servers[kind] = TlsMock(skip="no mock_server binary to start an HTTPS mock")
+                self.tls_servers[kind] = TlsMock(
+                    skip="no mock_server binary to start an HTTPS mock"
+                )
             else:
                 certs = tls.make_certificates(os.path.join(self.workdir, "tls"))
                 if certs.get("error"):
                     self.tls_servers[kind] = TlsMock(skip=certs["error"])
                 else:
                     cert, key = certs[kind]
-                    proc = MockProcess(self.mock_binary, os.path.join(fixtures_dir(), "default.json"),
-                                       tls_cert=cert, tls_key=key)
+                    proc = MockProcess(
+                        self.mock_binary,
+                        os.path.join(fixtures_dir(), "default.json"),
+                        tls_cert=cert,
+                        tls_key=key,
+                    )
                     self.tls_servers[kind] = TlsMock(proc=proc, url=proc.url, ca=certs["ca"])
         return self.tls_servers[kind]
 
@@ -281,29 +311,54 @@ class KitRunner:
         self._progress(rec, dt)
         return rec
 
-    def _record(self, check: Check, ctx: CheckContext, outcome: Outcome, runs: list[FlowRun],
-                dt: float) -> CheckRecord:
+    def _record(
+        self, check: Check, ctx: CheckContext, outcome: Outcome, runs: list[FlowRun], dt: float
+    ) -> CheckRecord:
         blocked_at = []
         if outcome.verdict == Verdict.BLOCKED:
             for r in runs:
                 st = r.failed_step()
                 if st is not None:
-                    blocked_at.append(BlockedAt(r.name, st.label, (st.seq_from, st.seq_to),
-                                                st.reply.describe() if st.reply else None))
+                    blocked_at.append(
+                        BlockedAt(
+                            r.name,
+                            st.label,
+                            (st.seq_from, st.seq_to),
+                            st.reply.describe() if st.reply else None,
+                        )
+                    )
         return CheckRecord(
-            kit_version=VERSION, client=self.name, transport=self.transport,
-            implementation=self.implementation, profile=self.profile, strict=self.strict,
-            check=check.info(self.profile), verdict=outcome.verdict, reason=outcome.reason,
-            traceback=outcome.traceback, findings=list(ctx.findings), duration_s=round(dt, 3),
-            evidence=[r.evidence() for r in runs if r.journal is not None], blocked_at=blocked_at)
+            kit_version=VERSION,
+            client=self.name,
+            transport=self.transport,
+            implementation=self.implementation,
+            profile=self.profile,
+            strict=self.strict,
+            check=check.info(self.profile),
+            verdict=outcome.verdict,
+            reason=outcome.reason,
+            traceback=outcome.traceback,
+            findings=list(ctx.findings),
+            duration_s=round(dt, 3),
+            evidence=[r.evidence() for r in runs if r.journal is not None],
+            blocked_at=blocked_at,
+        )
 
     def _progress(self, rec: CheckRecord, dt: float):
         """One line per check, as wide as the terminal; a long reason repeated by many checks
         (an adapter that cannot start) is printed whole once, then referred to."""
         verdict = rec.verdict
-        head = "  %-7s %-44s %-14s %5.2fs" % (verdict, rec.check.id, ",".join(rec.check.catalog_ids), dt)
-        text = rec.reason or (rec.first_message((Verdict.FAIL, Verdict.WARN)) or ""
-                              if verdict in (Verdict.FAIL, Verdict.WARN) else "")
+        head = "  %-7s %-44s %-14s %5.2fs" % (
+            verdict,
+            rec.check.id,
+            ",".join(rec.check.catalog_ids),
+            dt,
+        )
+        text = rec.reason or (
+            rec.first_message((Verdict.FAIL, Verdict.WARN)) or ""
+            if verdict in (Verdict.FAIL, Verdict.WARN)
+            else ""
+        )
         text = (text or "").replace("\n", " ")
         if text and len(text) > 160 and verdict in (Verdict.ERROR, Verdict.BLOCKED, Verdict.SKIP):
             if text in self._reasons_shown:
@@ -314,5 +369,5 @@ class KitRunner:
                 return
         room = max(40, self.width - len(head) - 2)
         if len(text) > room:
-            text = text[:room - 1] + "…"
+            text = text[: room - 1] + "…"
         self.out.write(head + ("  " + text if text else "") + "\n")

@@ -6,13 +6,34 @@ import time
 
 from .flows import flow
 from .mockserver import TOKEN_PATH
-from .step_labels import (CALL_1, CALL_2, CALL_3, CALL_4, CALL_401, CALL_AFTER_EXPIRY, CALL_AFTER_EXPIRY_1,
-                          CALL_AFTER_EXPIRY_2, PARALLEL_1, PARALLEL_2, REFRESH_1, REFRESH_2,
-                          REFRESH_3, REFRESH_429, REFRESH_429_USER_RETRY, REFRESH_503,
-                          REFRESH_503_USER_RETRY, REFRESH_AFTER_RESTART_1,
-                          REFRESH_AFTER_RESTART_2, REFRESH_BARE_400, REFRESH_DEAD,
-                          REFRESH_INVALID_CLIENT, REFRESH_INVALID_REQUEST, REFRESH_INVALID_SCOPE,
-                          REFRESH_UNAUTHORIZED_CLIENT, ROUND_TRIP)
+from .step_labels import (
+    CALL_1,
+    CALL_2,
+    CALL_3,
+    CALL_4,
+    CALL_401,
+    CALL_AFTER_EXPIRY,
+    CALL_AFTER_EXPIRY_1,
+    CALL_AFTER_EXPIRY_2,
+    PARALLEL_1,
+    PARALLEL_2,
+    REFRESH_1,
+    REFRESH_2,
+    REFRESH_3,
+    REFRESH_429,
+    REFRESH_429_USER_RETRY,
+    REFRESH_503,
+    REFRESH_503_USER_RETRY,
+    REFRESH_AFTER_RESTART_1,
+    REFRESH_AFTER_RESTART_2,
+    REFRESH_BARE_400,
+    REFRESH_DEAD,
+    REFRESH_INVALID_CLIENT,
+    REFRESH_INVALID_REQUEST,
+    REFRESH_INVALID_SCOPE,
+    REFRESH_UNAUTHORIZED_CLIENT,
+    ROUND_TRIP,
+)
 
 SEARCH = "/Product/Search"  # relative to the product API base
 SEARCH_PATH = SEARCH + "?query=Niko"
@@ -98,16 +119,27 @@ def bare_400(f):
     """Refresh answered with a bare HTTP 400 (empty body), then — after a fresh login — with
     400 {"error":"invalid_request"}. After each, the client is asked to refresh again."""
     f.login_password("login-1")
-    f.fault("refresh → 400, empty body (every time)", path=TOKEN_PATH,
-            grant_type="refresh_token", status=400, body="", times=0)
+    f.fault(
+        "refresh → 400, empty body (every time)",
+        path=TOKEN_PATH,
+        grant_type="refresh_token",
+        status=400,
+        body="",
+        times=0,
+    )
     f.refresh(REFRESH_BARE_400)
     f.refresh("refresh-again-1")
     f.clear_faults()
     f.login_password("login-2")
-    f.fault('refresh → 400 {"error":"invalid_request"} (every time)', path=TOKEN_PATH,
-            grant_type="refresh_token", status=400,
-            headers={"Content-Type": "application/json;charset=UTF-8"},
-            body='{"error":"invalid_request","error_description":"The request is invalid"}', times=0)
+    f.fault(
+        'refresh → 400 {"error":"invalid_request"} (every time)',
+        path=TOKEN_PATH,
+        grant_type="refresh_token",
+        status=400,
+        headers={"Content-Type": "application/json;charset=UTF-8"},
+        body='{"error":"invalid_request","error_description":"The request is invalid"}',
+        times=0,
+    )
     f.refresh(REFRESH_INVALID_REQUEST)
     f.refresh("refresh-again-2")
 
@@ -132,8 +164,13 @@ def concurrency(f):
     f.login_password()
     f.call_api(CALL_1)
     f.let_access_tokens_expire()
-    f.fault("refresh delayed by 300 ms (once)", path=TOKEN_PATH, grant_type="refresh_token",
-            delay_ms=300, times=1)
+    f.fault(
+        "refresh delayed by 300 ms (once)",
+        path=TOKEN_PATH,
+        grant_type="refresh_token",
+        delay_ms=300,
+        times=1,
+    )
     f.call_api(PARALLEL_1, concurrency=5)
     f.let_access_tokens_expire()
     f.call_api(PARALLEL_2, concurrency=5)
@@ -145,10 +182,17 @@ def api_401(f):
     and retry once, then must report the error."""
     f.login_password()
     # A fault rule names the mock's own path of the call: the product API's prefix first.
-    f.fault("API → 401 invalid_token (every time)", path=f.paths.product + SEARCH, status=401,
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"',
-                     "Content-Type": "application/json; charset=utf-8"},
-            body='{"IsError":true,"ErrorMessage":"Invalid token","Status":"Unauthorized"}', times=0)
+    f.fault(
+        "API → 401 invalid_token (every time)",
+        path=f.paths.product + SEARCH,
+        status=401,
+        headers={
+            "WWW-Authenticate": 'Bearer error="invalid_token"',
+            "Content-Type": "application/json; charset=utf-8",
+        },
+        body='{"IsError":true,"ErrorMessage":"Invalid token","Status":"Unauthorized"}',
+        times=0,
+    )
     f.call_api(CALL_401, path=SEARCH_PATH)
 
 
@@ -204,18 +248,29 @@ def retry_after(f):
     """A refresh answered 503 with `Retry-After: 1`, then one answered 429 with Retry-After as
     an HTTP date 2 s ahead; each once. Then an ordinary refresh and a call."""
     f.login_password()
-    f.fault("refresh → 503, Retry-After: 1 (once)", path=TOKEN_PATH, grant_type="refresh_token",
-            status=503, headers={"Retry-After": "1", "Content-Type": "application/json"},
-            body='{"error":"temporarily_unavailable"}', times=1)
+    f.fault(
+        "refresh → 503, Retry-After: 1 (once)",
+        path=TOKEN_PATH,
+        grant_type="refresh_token",
+        status=503,
+        headers={"Retry-After": "1", "Content-Type": "application/json"},
+        body='{"error":"temporarily_unavailable"}',
+        times=1,
+    )
     s = f.refresh(REFRESH_503)
     if not s.reply.ok:
         f.wait(1.2, "the user retries after Retry-After")
         f.refresh(REFRESH_503_USER_RETRY)
     date = email.utils.formatdate(time.time() + 2, usegmt=True)
-    f.fault("refresh → 429, Retry-After: <HTTP date 2 s ahead> (once)", path=TOKEN_PATH,
-            grant_type="refresh_token", status=429,
-            headers={"Retry-After": date, "Content-Type": "application/json"},
-            body='{"error":"slow_down"}', times=1)
+    f.fault(
+        "refresh → 429, Retry-After: <HTTP date 2 s ahead> (once)",
+        path=TOKEN_PATH,
+        grant_type="refresh_token",
+        status=429,
+        headers={"Retry-After": date, "Content-Type": "application/json"},
+        body='{"error":"slow_down"}',
+        times=1,
+    )
     s = f.refresh(REFRESH_429)
     if not s.reply.ok:
         f.wait(2.2, "the user retries after Retry-After")
@@ -228,24 +283,40 @@ def terminal_errors(f):
     """Refreshes answered (every time) with invalid_client (401), unauthorized_client and
     invalid_scope: each must be reported, not repeated unchanged."""
     f.login_password()
-    f.fault("refresh → 401 invalid_client (every time)", path=TOKEN_PATH,
-            grant_type="refresh_token", status=401,
-            headers={"WWW-Authenticate": 'Basic realm="2BA"', "Content-Type": "application/json"},
-            body='{"error":"invalid_client","error_description":"Client authentication failed"}',
-            times=0)
+    f.fault(
+        "refresh → 401 invalid_client (every time)",
+        path=TOKEN_PATH,
+        grant_type="refresh_token",
+        status=401,
+        headers={"WWW-Authenticate": 'Basic realm="2BA"', "Content-Type": "application/json"},
+        body='{"error":"invalid_client","error_description":"Client authentication failed"}',
+        times=0,
+    )
     f.refresh(REFRESH_INVALID_CLIENT)
     f.clear_faults()
     # A fresh login before each error: a client may rightly drop its tokens after one.
     f.login_password("login-2")
-    f.fault("refresh → 400 unauthorized_client (every time)", path=TOKEN_PATH,
-            grant_type="refresh_token", status=400, headers={"Content-Type": "application/json"},
-            body='{"error":"unauthorized_client","error_description":"Grant not allowed"}', times=0)
+    f.fault(
+        "refresh → 400 unauthorized_client (every time)",
+        path=TOKEN_PATH,
+        grant_type="refresh_token",
+        status=400,
+        headers={"Content-Type": "application/json"},
+        body='{"error":"unauthorized_client","error_description":"Grant not allowed"}',
+        times=0,
+    )
     f.refresh(REFRESH_UNAUTHORIZED_CLIENT)
     f.clear_faults()
     f.login_password("login-3")
-    f.fault("refresh → 400 invalid_scope (every time)", path=TOKEN_PATH,
-            grant_type="refresh_token", status=400, headers={"Content-Type": "application/json"},
-            body='{"error":"invalid_scope","error_description":"Unknown scope"}', times=0)
+    f.fault(
+        "refresh → 400 invalid_scope (every time)",
+        path=TOKEN_PATH,
+        grant_type="refresh_token",
+        status=400,
+        headers={"Content-Type": "application/json"},
+        body='{"error":"invalid_scope","error_description":"Unknown scope"}',
+        times=0,
+    )
     f.refresh(REFRESH_INVALID_SCOPE)
 
 
@@ -263,8 +334,14 @@ def code(f):
 def code_lost_reply(f):
     """The code exchange succeeds on the server but the reply is lost (connection dropped after
     commit): the client must not redeem the same code again."""
-    f.fault("code exchange → performed, reply dropped (once)", path=TOKEN_PATH,
-            grant_type="authorization_code", drop=True, after_commit=True, times=1)
+    f.fault(
+        "code exchange → performed, reply dropped (once)",
+        path=TOKEN_PATH,
+        grant_type="authorization_code",
+        drop=True,
+        after_commit=True,
+        times=1,
+    )
     f.login_code("login-code-lost")
 
 
@@ -294,13 +371,19 @@ def code_pkce_rejected(f):
     f.login_code("login-code-again")
 
 
-for _kind, _doc in (("good", "a certificate from the kit's test CA for 127.0.0.1 (the control)"),
-                    ("self_signed", "a self-signed certificate"),
-                    ("wrong_host", "a certificate from the test CA for another host name"),
-                    ("expired", "a certificate from the test CA that expired in 2020")):
+for _kind, _doc in (
+    ("good", "a certificate from the kit's test CA for 127.0.0.1 (the control)"),
+    ("self_signed", "a self-signed certificate"),
+    ("wrong_host", "a certificate from the test CA for another host name"),
+    ("expired", "a certificate from the test CA that expired in 2020"),
+):
+
     def _tls(f, _kind=_kind):
         f.login_password(required=False)
         if _kind == "good":
             f.call_api(CALL_1)
-    _tls.__doc__ = "HTTPS mock with %s; the client gets the test CA as its CA file. Password login." % _doc
+
+    _tls.__doc__ = (
+        "HTTPS mock with %s; the client gets the test CA as its CA file. Password login." % _doc
+    )
     flow("tls-" + _kind.replace("_", "-"), "default", tls=_kind, cost=1)(_tls)
