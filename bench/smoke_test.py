@@ -21,9 +21,22 @@ def report(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("bench")
     md, raw = out_dir / "bench.md", out_dir / "bench.json"
     build_dir = os.environ.get("BENCH_BUILD_DIR", str(kBench.parent / "build" / "dev"))
-    proc = subprocess.run([sys.executable, str(kBench / "run"), "--quick", "--build-dir", build_dir,
-                           "--out", str(md), "--json", str(raw)],
-                          capture_output=True, text=True, timeout=100)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(kBench / "run"),
+            "--quick",
+            "--build-dir",
+            build_dir,
+            "--out",
+            str(md),
+            "--json",
+            str(raw),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
     assert proc.returncode == 0, proc.stderr
     return md.read_text(), json.loads(raw.read_text())
 
@@ -41,7 +54,9 @@ def tables(text):
             rows, i = [], i + 2
             while i < len(lines) and lines[i].startswith("|"):
                 row = cells(lines[i])
-                assert len(row) == len(header), f"{len(row)} cells, {len(header)} headers: {lines[i]}"
+                assert len(row) == len(
+                    header
+                ), f"{len(row)} cells, {len(header)} headers: {lines[i]}"
                 rows.append(row)
                 i += 1
             found.append((header, rows))
@@ -79,8 +94,12 @@ def test_startup_and_memory_rows_carry_figures(report):
     header, rows = tables(text)[0]
     ours, ceiling = header.index("mock_server"), header.index("ceiling")
     by_metric = {r[0]: r for r in rows}
-    for metric in ("spawn → ready line, ms", "spawn → first 200 from the token endpoint, ms",
-                   "idle RSS, MB", "peak RSS over the load cells, MB"):
+    for metric in (
+        "spawn → ready line, ms",
+        "spawn → first 200 from the token endpoint, ms",
+        "idle RSS, MB",
+        "peak RSS over the load cells, MB",
+    ):
         assert number(by_metric[metric][ours]) > 0, metric
         assert number(by_metric[metric][ceiling]) > 0, metric
     churn = [r for r in rows if r[0].startswith("RSS after ")]
@@ -90,11 +109,20 @@ def test_startup_and_memory_rows_carry_figures(report):
 def test_every_workload_measured_without_errors(report):
     text, _ = report
     header, rows = tables(text)[1]
-    col = {name: header.index(name) for name in
-           ("ours req/s", "ours p50 ms", "ours p99 ms", "ceiling req/s", "layer req/s",
-            "errors (ours)")}
+    col = {
+        name: header.index(name)
+        for name in (
+            "ours req/s",
+            "ours p50 ms",
+            "ours p99 ms",
+            "ceiling req/s",
+            "layer req/s",
+            "errors (ours)",
+        )
+    }
     assert sorted({r[0] for r in rows}) == sorted(
-        ["password grant", "refresh grant (rotating)", "product API (Bearer)"])
+        ["password grant", "refresh grant (rotating)", "product API (Bearer)"]
+    )
     for row in rows:
         assert number(row[col["ours req/s"]]) > 0, row
         assert number(row[col["ceiling req/s"]]) > 0, row
@@ -105,8 +133,12 @@ def test_every_workload_measured_without_errors(report):
 
 def test_refresh_run_rotated_its_chains(report):
     _, raw = report
-    runs = [r for cell in raw["cells"] if cell["server"] == "ours" and cell["workload"] == "refresh"
-            for r in cell["runs"]]
+    runs = [
+        r
+        for cell in raw["cells"]
+        if cell["server"] == "ours" and cell["workload"] == "refresh"
+        for r in cell["runs"]
+    ]
     assert runs
     for r in runs:
         # One password grant seeds each connection's chain; every later request is a refresh.

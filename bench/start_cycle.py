@@ -57,9 +57,11 @@ def ms(ns: int) -> float:
 
 def password_grant(host: str, port: int, tls: ssl.SSLContext | None = None) -> bytes:
     """One password grant on a new connection (Connection: close); returns the status line."""
-    request = (b"POST /OAuth/Token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
-               b"Content-Length: " + str(len(kGrant)).encode() + b"\r\n\r\n" + kGrant)
+    request = (
+        b"POST /OAuth/Token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
+        b"Content-Length: " + str(len(kGrant)).encode() + b"\r\n\r\n" + kGrant
+    )
     with socket.create_connection((host, port)) as raw:
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s = tls.wrap_socket(raw, server_hostname=host) if tls else raw
@@ -72,8 +74,11 @@ def password_grant(host: str, port: int, tls: ssl.SSLContext | None = None) -> b
 
 def one_cycle(binary: str, extra: list[str], samples: Samples) -> None:
     t0 = time.perf_counter_ns()
-    proc = subprocess.Popen([binary, "--port", "0", "--quiet", *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "--port", "0", "--quiet", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     line = proc.stdout.readline()
     t_ready = time.perf_counter_ns()
     m = kReady.match(line)
@@ -97,18 +102,24 @@ def one_cycle(binary: str, extra: list[str], samples: Samples) -> None:
     proc.stdout.close()
     if proc.returncode != 0:
         sys.exit(f"start_cycle: {binary}: exit status {proc.returncode} after SIGTERM")
-    for phase, value in zip(kPhases, (t_ready - t0, t_token - t_ready, t_end - t_token, t_end - t0)):
+    for phase, value in zip(
+        kPhases, (t_ready - t0, t_token - t_ready, t_end - t_token, t_end - t0)
+    ):
         samples.phases[phase].append(ms(value))
     samples.phases["cpu"].append((usage.ru_utime + usage.ru_stime) * 1000)
     samples.phases["faults"].append(usage.ru_minflt + usage.ru_majflt)
 
 
-def one_image_start(podman: list[str], run_options: list[str], image: str, extra: list[str],
-                    samples: Samples) -> None:
+def one_image_start(
+    podman: list[str], run_options: list[str], image: str, extra: list[str], samples: Samples
+) -> None:
     name = f"twoba-bench-{os.getpid()}"
     t0 = time.perf_counter_ns()
-    proc = subprocess.Popen([*podman, "run", "--rm", "--name", name, *run_options, image, *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*podman, "run", "--rm", "--name", name, *run_options, image, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     line = proc.stdout.readline()
     t_ready = time.perf_counter_ns()
     if not line.startswith(b"READY "):
@@ -126,21 +137,30 @@ def one_image_start(podman: list[str], run_options: list[str], image: str, extra
 def one_noop_run(podman: list[str], run_options: list[str], image: str, samples: Samples) -> None:
     """podman run of the same image with /bin/true as the entry point: podman's own share."""
     t0 = time.perf_counter_ns()
-    subprocess.run([*podman, "run", "--rm", *run_options, "--entrypoint", "/bin/true", image],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*podman, "run", "--rm", *run_options, "--entrypoint", "/bin/true", image],
+        check=True,
+        capture_output=True,
+    )
     samples.phases["cycle"].append(ms(time.perf_counter_ns() - t0))
 
 
 def report(all_samples: list[Samples], title: str) -> list[str]:
-    lines = [f"### {title}", "", "| what | phase | unit | runs | median | p90 | min | max |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"### {title}",
+        "",
+        "| what | phase | unit | runs | median | p90 | min | max |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     for s in all_samples:
         for phase in kPhases:
             xs = s.phases[phase]
             if xs:
-                lines.append(f"| {s.label} | {phase} | {kUnits.get(phase, 'ms')} | {len(xs)} | "
-                             f"{statistics.median(xs):.1f} | "
-                             f"{percentile(xs, 90):.1f} | {min(xs):.1f} | {max(xs):.1f} |")
+                lines.append(
+                    f"| {s.label} | {phase} | {kUnits.get(phase, 'ms')} | {len(xs)} | "
+                    f"{statistics.median(xs):.1f} | "
+                    f"{percentile(xs, 90):.1f} | {min(xs):.1f} | {max(xs):.1f} |"
+                )
     return lines + [""]
 
 
@@ -148,16 +168,26 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--binary", action="append", default=[], help="mock_server to cycle (repeat)")
     ap.add_argument("--runs", type=int, default=50, help="cycles per binary (default 50)")
-    ap.add_argument("--arg", action="append", default=[],
-                    help="extra mock_server argument for cycles and image starts (repeat; "
-                         "--arg=--https)")
+    ap.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        help="extra mock_server argument for cycles and image starts (repeat; " "--arg=--https)",
+    )
     ap.add_argument("--image", action="append", default=[], help="container image (repeat)")
     ap.add_argument("--image-runs", type=int, default=5, help="starts per image (default 5)")
-    ap.add_argument("--podman-runtime", default="runc" if shutil.which("runc") else None,
-                    help="podman --runtime (default: runc when installed, as the tests use)")
-    ap.add_argument("--network", default="publish", choices=("publish", "none"),
-                    help="publish: -p 127.0.0.1::8080 as a test suite runs it (default); none: "
-                         "--network none, what the container costs without podman's network set-up")
+    ap.add_argument(
+        "--podman-runtime",
+        default="runc" if shutil.which("runc") else None,
+        help="podman --runtime (default: runc when installed, as the tests use)",
+    )
+    ap.add_argument(
+        "--network",
+        default="publish",
+        choices=("publish", "none"),
+        help="publish: -p 127.0.0.1::8080 as a test suite runs it (default); none: "
+        "--network none, what the container costs without podman's network set-up",
+    )
     ap.add_argument("--json", help="also write the samples to this file")
     opts = ap.parse_args()
     if not opts.binary and not opts.image:
@@ -181,7 +211,9 @@ def main() -> int:
         # raise a limit past the caller's).
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         run_options = ["--ulimit", f"nofile={hard}:{hard}", "--ulimit", "nproc=32768:32768"]
-        run_options += ["-p", "127.0.0.1::8080"] if opts.network == "publish" else ["--network", "none"]
+        run_options += (
+            ["-p", "127.0.0.1::8080"] if opts.network == "publish" else ["--network", "none"]
+        )
         starts = [Samples(i) for i in opts.image]
         noops = [Samples(i + " with --entrypoint /bin/true") for i in opts.image]
         for _ in range(opts.image_runs):

@@ -59,8 +59,9 @@ class Mock:
             self.process.wait(timeout=30)
 
 
-def start_mock(binary: str, fixture: str, tls_files: tuple[str, str] | None,
-               ulimit: str = "") -> Mock:
+def start_mock(
+    binary: str, fixture: str, tls_files: tuple[str, str] | None, ulimit: str = ""
+) -> Mock:
     args = [binary, "--port", "0", "--quiet", "--fixture", fixture]
     if tls_files:
         args += ["--tls-cert", tls_files[0], "--tls-key", tls_files[1]]
@@ -73,8 +74,14 @@ def start_mock(binary: str, fixture: str, tls_files: tuple[str, str] | None,
     return Mock(process, int(line.rsplit(":", 1)[1]), tls_files is not None)
 
 
-def request(mock: Mock, method: str, path: str, body: str = "", timeout: float = 10.0,
-            content_type: str = "application/json") -> tuple[int, str]:
+def request(
+    mock: Mock,
+    method: str,
+    path: str,
+    body: str = "",
+    timeout: float = 10.0,
+    content_type: str = "application/json",
+) -> tuple[int, str]:
     with mock.connect(timeout) as sock:
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         if body:
@@ -92,8 +99,12 @@ def delay_flood(binary: str, fixture_dir: Path, tls_files, clients: int = 400) -
     mock = start_mock(binary, str(fixture_dir / "default.json"), tls_files)
     try:
         scenario = "/s/no-rotation"
-        status, body = request(mock, "POST", scenario + "/__mock/faults", json.dumps(
-            {"path": DISCOVERY, "delay_ms": 3000, "times": 0}))
+        status, body = request(
+            mock,
+            "POST",
+            scenario + "/__mock/faults",
+            json.dumps({"path": DISCOVERY, "delay_ms": 3000, "times": 0}),
+        )
         assert status == 200, body
         before = mock.status()
         results: list[int] = []
@@ -107,8 +118,10 @@ def delay_flood(binary: str, fixture_dir: Path, tls_files, clients: int = 400) -
             try:
                 with mock.connect(timeout=60) as sock:
                     barrier.wait(timeout=60)
-                    sock.sendall(f"GET {scenario}{DISCOVERY} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                 "Connection: close\r\n\r\n".encode())
+                    sock.sendall(
+                        f"GET {scenario}{DISCOVERY} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        "Connection: close\r\n\r\n".encode()
+                    )
                     data = b""
                     while chunk := sock.recv(65536):
                         data += chunk
@@ -133,17 +146,26 @@ def delay_flood(binary: str, fixture_dir: Path, tls_files, clients: int = 400) -
         return {
             "clients": clients,
             "replies": {str(code): results.count(code) for code in sorted(set(results))},
-            "threads_before": before["Threads"], "threads_peak": peak_threads,
-            "threads_after": after["Threads"], "threads_after_11s_idle": idle["Threads"],
-            "rss_kib_before": before["VmRSS"], "rss_kib_peak": peak_rss,
+            "threads_before": before["Threads"],
+            "threads_peak": peak_threads,
+            "threads_after": after["Threads"],
+            "threads_after_11s_idle": idle["Threads"],
+            "rss_kib_before": before["VmRSS"],
+            "rss_kib_peak": peak_rss,
             "rss_kib_after_11s_idle": idle["VmRSS"],
         }
     finally:
         mock.stop()
 
 
-def slowloris(binary: str, fixture_dir: Path, tls_files, ulimit: str, attackers: int = 1100,
-              seconds: float = 20.0) -> dict:
+def slowloris(
+    binary: str,
+    fixture_dir: Path,
+    tls_files,
+    ulimit: str,
+    attackers: int = 1100,
+    seconds: float = 20.0,
+) -> dict:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # this script holds 1,100 sockets
     mock = start_mock(binary, str(fixture_dir / "default.json"), tls_files, ulimit)
@@ -205,10 +227,13 @@ def slowloris(binary: str, fixture_dir: Path, tls_files, ulimit: str, attackers:
     latencies.sort()
     ms = [round(x * 1000, 1) for x in latencies]
     return {
-        "ulimit": ulimit, "mock_limit": " ".join(nofile.split()[3:5]),
-        "attack_connections_opened": opened[0], "attack_connections_open_at_end": held,
+        "ulimit": ulimit,
+        "mock_limit": " ".join(nofile.split()[3:5]),
+        "attack_connections_opened": opened[0],
+        "attack_connections_open_at_end": held,
         "mock_fds_after_attack": mock_fds,
-        "victim_requests": len(latencies) + failures, "victim_failures": failures,
+        "victim_requests": len(latencies) + failures,
+        "victim_failures": failures,
         "victim_ms_median": statistics.median(ms) if ms else None,
         "victim_ms_p99": ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else None,
         "victim_ms_max": ms[-1] if ms else None,
@@ -217,8 +242,12 @@ def slowloris(binary: str, fixture_dir: Path, tls_files, ulimit: str, attackers:
 
 def sigterm(binary: str, fixture_dir: Path, tls_files) -> dict:
     mock = start_mock(binary, str(fixture_dir / "default.json"), tls_files)
-    status, body = request(mock, "POST", "/__mock/faults", json.dumps(
-        {"path": DISCOVERY, "delay_ms": 600000, "times": 0}))
+    status, body = request(
+        mock,
+        "POST",
+        "/__mock/faults",
+        json.dumps({"path": DISCOVERY, "delay_ms": 600000, "times": 0}),
+    )
     assert status == 200, body
     waiting = [mock.connect(timeout=700) for _ in range(4)]
     for sock in waiting:
@@ -230,15 +259,37 @@ def sigterm(binary: str, fixture_dir: Path, tls_files) -> dict:
     elapsed = time.monotonic() - started
     for sock in waiting:
         sock.close()
-    return {"requests_waiting": len(waiting), "exit_status": code,
-            "sigterm_to_exit_ms": round(elapsed * 1000, 1)}
+    return {
+        "requests_waiting": len(waiting),
+        "exit_status": code,
+        "sigterm_to_exit_ms": round(elapsed * 1000, 1),
+    }
 
 
 def make_certificate(folder: str) -> tuple[str, str]:
     cert, key = f"{folder}/cert.pem", f"{folder}/key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -248,8 +299,11 @@ def main() -> None:
     parser.add_argument("--fixture-dir", default=str(ROOT / "fixtures"))
     parser.add_argument("--only", choices=["delay-flood", "slowloris", "sigterm"])
     parser.add_argument("--tls", action="store_true", help="measure over TLS")
-    parser.add_argument("--hard-limit", action="store_true",
-                        help="slowloris: also start the mock with a hard limit of 1,024")
+    parser.add_argument(
+        "--hard-limit",
+        action="store_true",
+        help="slowloris: also start the mock with a hard limit of 1,024",
+    )
     args = parser.parse_args()
     fixtures = Path(args.fixture_dir)
     with tempfile.TemporaryDirectory() as folder:
@@ -257,14 +311,24 @@ def main() -> None:
         if args.only in (None, "sigterm"):
             print(json.dumps({"sigterm": sigterm(args.binary, fixtures, tls_files)}), flush=True)
         if args.only in (None, "delay-flood"):
-            print(json.dumps({"delay_flood": delay_flood(args.binary, fixtures, tls_files)}),
-                  flush=True)
+            print(
+                json.dumps({"delay_flood": delay_flood(args.binary, fixtures, tls_files)}),
+                flush=True,
+            )
         if args.only in (None, "slowloris"):
-            print(json.dumps({"slowloris": slowloris(args.binary, fixtures, tls_files,
-                                                     "ulimit -Sn 1024")}), flush=True)
+            print(
+                json.dumps(
+                    {"slowloris": slowloris(args.binary, fixtures, tls_files, "ulimit -Sn 1024")}
+                ),
+                flush=True,
+            )
             if args.hard_limit:
-                print(json.dumps({"slowloris": slowloris(args.binary, fixtures, tls_files,
-                                                         "ulimit -n 1024")}), flush=True)
+                print(
+                    json.dumps(
+                        {"slowloris": slowloris(args.binary, fixtures, tls_files, "ulimit -n 1024")}
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from kit.mockserver import MockProcess, Scenario, find_mock_binary  # noqa: E402
 from kit.pytest_plugin import TwoBaMock  # noqa: E402
 
 
-
 def json_schema_nullable(node):
     """OpenAPI 3.0's `nullable: true` in JSON Schema's words (jsonschema does not know it)."""
     if isinstance(node, list):
@@ -45,7 +44,8 @@ def json_schema_nullable(node):
 
 
 OPENAPI = json_schema_nullable(
-    json.load(open(os.path.join(SOURCE, "mock_server", "openapi.json"), encoding="utf-8")))
+    json.load(open(os.path.join(SOURCE, "mock_server", "openapi.json"), encoding="utf-8"))
+)
 NODE_EXERCISE = os.path.join(SOURCE, "integrations", "node", "test", "exercise_control.mjs")
 
 
@@ -70,15 +70,24 @@ class RecordingProxy:
             def _forward(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                r = requests.request(self.command, upstream + self.path, data=raw, headers=headers,
-                                     timeout=10)
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
+                r = requests.request(
+                    self.command, upstream + self.path, data=raw, headers=headers, timeout=10
+                )
                 url = urllib.parse.urlsplit(self.path)
                 if "/__mock/" in url.path:  # the control API; logins on the way are forms
-                    proxy.exchanges.append(Exchange(
-                        self.command, url.path, urllib.parse.parse_qs(url.query),
-                        json.loads(raw) if raw else None, r.status_code,
-                        r.json() if r.content else None))
+                    proxy.exchanges.append(
+                        Exchange(
+                            self.command,
+                            url.path,
+                            urllib.parse.parse_qs(url.query),
+                            json.loads(raw) if raw else None,
+                            r.status_code,
+                            r.json() if r.content else None,
+                        )
+                    )
                 self.send_response(r.status_code)
                 self.send_header("Content-Type", r.headers.get("Content-Type", "application/json"))
                 self.send_header("Content-Length", str(len(r.content)))
@@ -108,7 +117,8 @@ def operation(method, path):
 def schema(fragment):
     """A schema of openapi.json that resolves its #/components/... references in the document."""
     return jsonschema.Draft7Validator(
-        fragment, resolver=jsonschema.RefResolver.from_schema(OPENAPI))
+        fragment, resolver=jsonschema.RefResolver.from_schema(OPENAPI)
+    )
 
 
 def violations(exchange):
@@ -128,8 +138,10 @@ def violations(exchange):
             problems.append("%s: sends a body the operation does not take" % where)
         else:
             body_schema = body_spec["content"]["application/json"]["schema"]
-            problems += ["%s: body %s: %s" % (where, json.dumps(exchange.body), e.message)
-                         for e in schema(body_schema).iter_errors(exchange.body)]
+            problems += [
+                "%s: body %s: %s" % (where, json.dumps(exchange.body), e.message)
+                for e in schema(body_schema).iter_errors(exchange.body)
+            ]
     elif body_spec and body_spec.get("required"):
         problems.append("%s: sends no body; the operation requires one" % where)
     if not 200 <= exchange.status < 300:
@@ -138,8 +150,10 @@ def violations(exchange):
         content = op["responses"][str(exchange.status)].get("content", {})
         reply_schema = next(iter(content.values()), {}).get("schema")
         if reply_schema:
-            problems += ["%s: reply: %s" % (where, e.message)
-                         for e in schema(reply_schema).iter_errors(exchange.reply)]
+            problems += [
+                "%s: reply: %s" % (where, e.message)
+                for e in schema(reply_schema).iter_errors(exchange.reply)
+            ]
     return problems
 
 
@@ -156,9 +170,17 @@ def proxy():
 
 
 def log_in(base, user="demo"):
-    reply = requests.post(base + "/OAuth/Token", timeout=10, data={
-        "grant_type": "password", "username": user, "password": user,
-        "client_id": "demo-client", "client_secret": "demo-secret"})
+    reply = requests.post(
+        base + "/OAuth/Token",
+        timeout=10,
+        data={
+            "grant_type": "password",
+            "username": user,
+            "password": user,
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+        },
+    )
     reply.raise_for_status()
     return reply.json()
 
@@ -171,15 +193,42 @@ def test_the_checker_rejects_what_the_schema_forbids():
     """The checks below can fail: an unknown route, a wrong method, a bad body, an undeclared parameter."""
     assert violations(Exchange("POST", "/__mock/clocks", {}, {"advance": 1}, 200, {}))
     assert violations(Exchange("DELETE", "/__mock/clock", {}, None, 200, {}))
-    assert violations(Exchange("POST", "/__mock/clock", {}, {"advance": 1, "set": 2}, 200,
-                               {"now": 1, "now_ms": 1000, "frozen": False}))
-    assert violations(Exchange("POST", "/__mock/tokens/revoke", {}, {"user": "a", "client": "b"}, 200,
-                               {"affected": 0}))
-    assert violations(Exchange("GET", "/__mock/requests", {"from": ["1"]}, None, 200,
-                               {"requests": [], "dropped": 0, "next_seq": 1}))
+    assert violations(
+        Exchange(
+            "POST",
+            "/__mock/clock",
+            {},
+            {"advance": 1, "set": 2},
+            200,
+            {"now": 1, "now_ms": 1000, "frozen": False},
+        )
+    )
+    assert violations(
+        Exchange(
+            "POST", "/__mock/tokens/revoke", {}, {"user": "a", "client": "b"}, 200, {"affected": 0}
+        )
+    )
+    assert violations(
+        Exchange(
+            "GET",
+            "/__mock/requests",
+            {"from": ["1"]},
+            None,
+            200,
+            {"requests": [], "dropped": 0, "next_seq": 1},
+        )
+    )
     assert violations(Exchange("GET", "/__mock/clock", {}, None, 200, {"now": "soon"}))
-    assert not violations(Exchange("POST", "/s/fast-expiry/__mock/clock", {}, {"advance": 1}, 200,
-                                   {"now": 1, "now_ms": 1000, "frozen": False}))
+    assert not violations(
+        Exchange(
+            "POST",
+            "/s/fast-expiry/__mock/clock",
+            {},
+            {"advance": 1},
+            200,
+            {"now": 1, "now_ms": 1000, "frozen": False},
+        )
+    )
 
 
 def test_python_clients_match_openapi(proxy):
@@ -188,30 +237,78 @@ def test_python_clients_match_openapi(proxy):
     log_in(mock.base)
     log_in(scenario.base)
     called = {
-        "Scenario": lambda c: [c.health(), c.clock(), c.advance(60), c.journal(), c.journal(since=2),
-                               c.next_seq(), c.fault(path="/OAuth/Token", status=503, times=1),
-                               c.clear_faults(), c.tokens(user="demo"), c.revoke(user="demo"),
-                               c.expire(client="demo-client"),
-                               c.issue_code(client_id="demo-client", username="demo",
-                                            redirect_uri="http://localhost:8765/callback"),
-                               c.reset()],
+        "Scenario": lambda c: [
+            c.health(),
+            c.clock(),
+            c.advance(60),
+            c.journal(),
+            c.journal(since=2),
+            c.next_seq(),
+            c.fault(path="/OAuth/Token", status=503, times=1),
+            c.clear_faults(),
+            c.tokens(user="demo"),
+            c.revoke(user="demo"),
+            c.expire(client="demo-client"),
+            c.issue_code(
+                client_id="demo-client",
+                username="demo",
+                redirect_uri="http://localhost:8765/callback",
+            ),
+            c.reset(),
+        ],
     }
     called["Scenario"](scenario)
-    exercised = {"Scenario": {"health", "clock", "advance", "journal", "next_seq", "fault",
-                              "clear_faults", "tokens", "revoke", "expire", "issue_code", "reset"}}
+    exercised = {
+        "Scenario": {
+            "health",
+            "clock",
+            "advance",
+            "journal",
+            "next_seq",
+            "fault",
+            "clear_faults",
+            "tokens",
+            "revoke",
+            "expire",
+            "issue_code",
+            "reset",
+        }
+    }
     mock.clock.now(), mock.clock.advance(3600), mock.clock.set(1893456000), mock.clock.freeze(False)
-    mock.faults.add("/OAuth/Token", grant_type="refresh_token", status=503, headers={"Retry-After": "2"}, times=1)
+    mock.faults.add(
+        "/OAuth/Token",
+        grant_type="refresh_token",
+        status=503,
+        headers={"Retry-After": "2"},
+        times=1,
+    )
     mock.faults.list(), mock.faults.clear()
-    mock.tokens.list(), mock.tokens.list(user="demo"), mock.tokens.expire(user="demo"), mock.tokens.revoke(grant="g1")
+    mock.tokens.list(), mock.tokens.list(user="demo"), mock.tokens.expire(
+        user="demo"
+    ), mock.tokens.revoke(grant="g1")
     mock.journal.entries(), mock.journal.entries(since=1, path="/OAuth/Token"), len(mock.journal)
     list(mock.journal), mock.journal.clear()
     mock.reset()
-    exercised.update(Clock={"now", "advance", "set", "freeze"}, Faults={"add", "list", "clear"},
-                     Tokens={"list", "revoke", "expire"}, Journal={"entries", "clear"},
-                     TwoBaMock={"reset"})
-    for cls in (Scenario, type(mock), type(mock.clock), type(mock.faults), type(mock.tokens), type(mock.journal)):
+    exercised.update(
+        Clock={"now", "advance", "set", "freeze"},
+        Faults={"add", "list", "clear"},
+        Tokens={"list", "revoke", "expire"},
+        Journal={"entries", "clear"},
+        TwoBaMock={"reset"},
+    )
+    for cls in (
+        Scenario,
+        type(mock),
+        type(mock.clock),
+        type(mock.faults),
+        type(mock.tokens),
+        type(mock.journal),
+    ):
         missing = public_methods(cls) - exercised[cls.__name__]
-        assert not missing, "%s methods not exercised against the schema: %s" % (cls.__name__, missing)
+        assert not missing, "%s methods not exercised against the schema: %s" % (
+            cls.__name__,
+            missing,
+        )
     problems = [p for x in proxy.exchanges for p in violations(x)]
     assert not problems, "\n".join(problems)
     assert len(proxy.exchanges) >= 25
@@ -222,7 +319,9 @@ def test_node_client_matches_openapi(proxy):
     if not node:
         pytest.skip("Node.js is not installed (ci/install-deps installs it)")
     log_in(proxy.url)
-    run = subprocess.run([node, NODE_EXERCISE, proxy.url], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [node, NODE_EXERCISE, proxy.url], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     problems = [p for x in proxy.exchanges for p in violations(x)]
     assert not problems, "\n".join(problems)

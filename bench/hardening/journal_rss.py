@@ -26,8 +26,18 @@ def main():
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
-            [mock, "--port", "0", "--quiet", "--fixture", os.path.join(ROOT, "fixtures/default.json")],
-            stdout=subprocess.PIPE, stderr=err, text=True)
+            [
+                mock,
+                "--port",
+                "0",
+                "--quiet",
+                "--fixture",
+                os.path.join(ROOT, "fixtures/default.json"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
         try:
             url = proc.stdout.readline().split()[1]
             host, port = url.split("//")[1].split(":")
@@ -39,14 +49,19 @@ def main():
             after_posts = status_kib(proc.pid, "VmRSS")
             peak_posts = status_kib(proc.pid, "VmHWM")
             print("requests: %d x 1 MiB to an unknown path" % count)
-            print("RSS after the requests: %.1f MB (peak so far %.1f MB)" %
-                  (after_posts / 1024, peak_posts / 1024), flush=True)
+            print(
+                "RSS after the requests: %.1f MB (peak so far %.1f MB)"
+                % (after_posts / 1024, peak_posts / 1024),
+                flush=True,
+            )
             conn.sock.settimeout(900)  # an unbounded journal takes minutes to render
             conn.request("GET", "/__mock/requests")
             journal = conn.getresponse().read()
             peak_read = status_kib(proc.pid, "VmHWM")
-            print("journal read back: %.1f MB of JSON; peak RSS while reading %.1f MB" %
-                  (len(journal) / 1e6, peak_read / 1024))
+            print(
+                "journal read back: %.1f MB of JSON; peak RSS while reading %.1f MB"
+                % (len(journal) / 1e6, peak_read / 1024)
+            )
         finally:
             proc.terminate()
             proc.wait()

@@ -22,8 +22,15 @@ except ImportError:  # the kit reports the adapter as unavailable
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749 import wrappers as _token_wrappers
-from jsonl_common import (ClientClock, RedirectListener, TokenFile, api_url, common_error_reply,
-                          emit, serve)
+from jsonl_common import (
+    ClientClock,
+    RedirectListener,
+    TokenFile,
+    api_url,
+    common_error_reply,
+    emit,
+    serve,
+)
 
 
 # Authlib reads the clock in one module, authlib/oauth2/rfc6749/wrappers.py: OAuth2Token.from_dict
@@ -48,7 +55,9 @@ def check_redirect(redirect_url):
     """A cancelled or refused login comes back with error= and no code: no token request."""
     params = parse_qs(urlsplit(redirect_url).query)
     if "error" in params:
-        raise OAuthError(error=params["error"][0], description=params.get("error_description", [""])[0])
+        raise OAuthError(
+            error=params["error"][0], description=params.get("error_description", [""])[0]
+        )
     return redirect_url
 
 
@@ -65,7 +74,11 @@ class TwoBASession:
     refused (400) dropped."""
 
     def __init__(self, session, token_url, delete_saved_token):
-        self.session, self.token_url, self.delete_saved_token = session, token_url, delete_saved_token
+        self.session, self.token_url, self.delete_saved_token = (
+            session,
+            token_url,
+            delete_saved_token,
+        )
         self.lock = threading.Lock()
         session.register_compliance_hook("refresh_token_response", raise_unless_400)
 
@@ -95,6 +108,8 @@ class TwoBASession:
             self.refresh(seen)
             r = self.session.get(url, **kwargs)
         return r
+
+
 # 2ba-fix:end
 
 
@@ -116,10 +131,16 @@ class Adapter:
     def _session(self, token, **kw):
         if not FIX:  # the fix refreshes itself (TwoBASession)
             kw["token_endpoint"] = self.cfg["token_url"]
-        s = OAuth2Session(self.cfg["client_id"], self.cfg.get("client_secret"),
-                          token_endpoint_auth_method=self._auth_method(),
-                          scope=self.cfg.get("scope"), token=token, update_token=self.update_token,
-                          default_timeout=20, **kw)
+        s = OAuth2Session(
+            self.cfg["client_id"],
+            self.cfg.get("client_secret"),
+            token_endpoint_auth_method=self._auth_method(),
+            scope=self.cfg.get("scope"),
+            token=token,
+            update_token=self.update_token,
+            default_timeout=20,
+            **kw
+        )
         s.verify = self.cfg.get("ca_file") or True
         s.trust_env = False  # requests lets REQUESTS_CA_BUNDLE override s.verify otherwise
         return s
@@ -127,7 +148,11 @@ class Adapter:
     def _auth_method(self):
         if not self.cfg.get("client_secret"):
             return "none"
-        return "client_secret_basic" if self.cfg.get("client_auth") == "basic" else "client_secret_post"
+        return (
+            "client_secret_basic"
+            if self.cfg.get("client_auth") == "basic"
+            else "client_secret_post"
+        )
 
     def update_token(self, token, refresh_token=None, access_token=None):
         """The documented hook: called with the new token after every refresh."""
@@ -135,7 +160,9 @@ class Adapter:
 
     def login_password(self, username, password):
         self.session = self._session(None)
-        self.store.save(self.session.fetch_token(self.cfg["token_url"], username=username, password=password))
+        self.store.save(
+            self.session.fetch_token(self.cfg["token_url"], username=username, password=password)
+        )
 
     def refresh(self):
         if not self.session.token:
@@ -158,8 +185,12 @@ class Adapter:
         redirect_url = listener.wait()
         if FIX:
             redirect_url = check_redirect(redirect_url)
-        token = s.fetch_token(self.cfg["token_url"], authorization_response=redirect_url,
-                              state=state, code_verifier=verifier)
+        token = s.fetch_token(
+            self.cfg["token_url"],
+            authorization_response=redirect_url,
+            state=state,
+            code_verifier=verifier,
+        )
         self.session = s
         self.store.save(token)
 
@@ -169,16 +200,29 @@ def error_reply(e):
     if isinstance(e, LoginRequired):
         return {"kind": "relogin_required", "message": "the refresh token is gone or refused"}
     if isinstance(e, AuthlibBaseError):
-        kind = {"invalid_grant": "relogin_required", "missing_token": "relogin_required",
-                "access_denied": "access_denied", "mismatching_state": "state_mismatch"}.get(e.error, "oauth")
+        kind = {
+            "invalid_grant": "relogin_required",
+            "missing_token": "relogin_required",
+            "access_denied": "access_denied",
+            "mismatching_state": "state_mismatch",
+        }.get(e.error, "oauth")
         return {"kind": kind, "message": "%s: %s" % (type(e).__name__, e)}
     return common_error_reply(e)
 
 
 def main():
-    serve(Adapter, {"name": "authlib", "version": authlib.__version__, "language": "python",
-                    "homepage": "https://authlib.org/", "issues": "https://github.com/lepture/authlib/issues"},
-          CLOCK, error_reply)
+    serve(
+        Adapter,
+        {
+            "name": "authlib",
+            "version": authlib.__version__,
+            "language": "python",
+            "homepage": "https://authlib.org/",
+            "issues": "https://github.com/lepture/authlib/issues",
+        },
+        CLOCK,
+        error_reply,
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,13 @@ def serve(new_adapter, implementation, clock, error_reply):
         if cmd == "start":
             adapter = new_adapter(m["config"])
             # Protocol 2 when the kit offers it, else 1.
-            emit({"ready": True, "version": 2 if m.get("version", 1) >= 2 else 1,
-                  "implementation": implementation})
+            emit(
+                {
+                    "ready": True,
+                    "version": 2 if m.get("version", 1) >= 2 else 1,
+                    "implementation": implementation,
+                }
+            )
             continue
         if cmd == "stop":
             break
@@ -65,6 +70,7 @@ def _call_parallel(call, path, n):
             call(path)
         except Exception as e:  # raised below
             errors.append(e)
+
     threads = [threading.Thread(target=one) for _ in range(n)]
     for t in threads:
         t.start()
@@ -136,7 +142,9 @@ class RedirectListener:
                 pass
 
         self._srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self._srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         self.redirect_uri = "http://127.0.0.1:%d/callback" % self._srv.server_address[1]
 
     def wait(self, timeout=60):

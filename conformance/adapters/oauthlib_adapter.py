@@ -17,8 +17,10 @@ os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback redirect o
 try:
     import requests_oauthlib  # noqa: E402
 except ImportError:  # the kit reports the adapter as unavailable
-    sys.stderr.write("requests-oauthlib adapter: requests-oauthlib is missing "
-                     "(apt-get install python3-requests-oauthlib)\n")
+    sys.stderr.write(
+        "requests-oauthlib adapter: requests-oauthlib is missing "
+        "(apt-get install python3-requests-oauthlib)\n"
+    )
     sys.exit(127)
 import oauthlib  # noqa: E402
 import requests  # noqa: E402
@@ -27,8 +29,15 @@ from oauthlib.oauth2.rfc6749 import parameters as _token_parameters  # noqa: E40
 from oauthlib.oauth2.rfc6749.clients import base as _client_base  # noqa: E402
 from requests_oauthlib import OAuth2Session  # noqa: E402
 
-from jsonl_common import (ClientClock, RedirectListener, TokenFile, api_url, common_error_reply,  # noqa: E402
-                          emit, serve)
+from jsonl_common import (
+    ClientClock,
+    RedirectListener,
+    TokenFile,
+    api_url,
+    common_error_reply,  # noqa: E402
+    emit,
+    serve,
+)
 
 # 2ba-fix:begin
 import threading
@@ -84,6 +93,8 @@ class TwoBASession:
             self.refresh(seen)
             r = self.session.get(url, **kwargs)
         return r
+
+
 # 2ba-fix:end
 
 # oauthlib reads the clock in two modules: oauthlib/oauth2/rfc6749/parameters.py
@@ -99,7 +110,9 @@ class Adapter:
     def __init__(self, cfg):
         self.cfg = cfg
         self.store = TokenFile(cfg)
-        self.session = self._session(self.store.load(), LegacyApplicationClient(client_id=cfg["client_id"]))
+        self.session = self._session(
+            self.store.load(), LegacyApplicationClient(client_id=cfg["client_id"])
+        )
 
     @property
     def session(self):
@@ -108,19 +121,36 @@ class Adapter:
     @session.setter
     def session(self, s):
         self._plain = s
-        self.fixed = TwoBASession(s, self.cfg["token_url"], self.store.save, self.store.delete,
-                                  verify=self.cfg.get("ca_file") or True, **self._refresh_auth()) if FIX else None
+        self.fixed = (
+            TwoBASession(
+                s,
+                self.cfg["token_url"],
+                self.store.save,
+                self.store.delete,
+                verify=self.cfg.get("ca_file") or True,
+                **self._refresh_auth()
+            )
+            if FIX
+            else None
+        )
 
     def _refresh_auth(self):
         if self.cfg.get("client_auth") == "basic":
-            return {"auth": requests.auth.HTTPBasicAuth(self.cfg["client_id"], self.cfg["client_secret"])}
+            return {
+                "auth": requests.auth.HTTPBasicAuth(
+                    self.cfg["client_id"], self.cfg["client_secret"]
+                )
+            }
         return self._creds()
 
     def _session(self, token, client=None, **kw):
         basic = self.cfg.get("client_auth") == "basic"
         if not FIX:  # the fix refreshes itself (TwoBASession)
-            kw.update(auto_refresh_url=self.cfg["token_url"], auto_refresh_kwargs={} if basic else self._creds(),
-                      token_updater=self.store.save)
+            kw.update(
+                auto_refresh_url=self.cfg["token_url"],
+                auto_refresh_kwargs={} if basic else self._creds(),
+                token_updater=self.store.save,
+            )
         s = OAuth2Session(client_id=self.cfg["client_id"], client=client, token=token, **kw)
         s.verify = self.cfg.get("ca_file") or True
         s.trust_env = False
@@ -133,14 +163,23 @@ class Adapter:
         # fetch_token and refresh_token take their own `verify` (default True), not the session's.
         verify = self.cfg.get("ca_file") or True
         if self.cfg.get("client_auth") == "basic":
-            return {"auth": requests.auth.HTTPBasicAuth(self.cfg["client_id"], self.cfg["client_secret"]),
-                    "verify": verify}
-        return {"include_client_id": True, "client_secret": self.cfg.get("client_secret"), "verify": verify}
+            return {
+                "auth": requests.auth.HTTPBasicAuth(
+                    self.cfg["client_id"], self.cfg["client_secret"]
+                ),
+                "verify": verify,
+            }
+        return {
+            "include_client_id": True,
+            "client_secret": self.cfg.get("client_secret"),
+            "verify": verify,
+        }
 
     def login_password(self, username, password):
         self.session = self._session(None, LegacyApplicationClient(client_id=self.cfg["client_id"]))
-        tok = self.session.fetch_token(self.cfg["token_url"], username=username, password=password,
-                                       **self._auth_kwargs())
+        tok = self.session.fetch_token(
+            self.cfg["token_url"], username=username, password=password, **self._auth_kwargs()
+        )
         self.store.save(tok)
 
     def refresh(self):
@@ -148,9 +187,14 @@ class Adapter:
             raise LookupError("relogin_required")
         if self.fixed:
             return self.fixed.refresh(self.session.access_token)
-        kw = {"auth": requests.auth.HTTPBasicAuth(self.cfg["client_id"], self.cfg["client_secret"])} \
-            if self.cfg.get("client_auth") == "basic" else {}  # body credentials: auto_refresh_kwargs
-        tok = self.session.refresh_token(self.cfg["token_url"], verify=self.cfg.get("ca_file") or True, **kw)
+        kw = (
+            {"auth": requests.auth.HTTPBasicAuth(self.cfg["client_id"], self.cfg["client_secret"])}
+            if self.cfg.get("client_auth") == "basic"
+            else {}
+        )  # body credentials: auto_refresh_kwargs
+        tok = self.session.refresh_token(
+            self.cfg["token_url"], verify=self.cfg.get("ca_file") or True, **kw
+        )
         self.store.save(tok)
 
     def call(self, path):
@@ -164,7 +208,9 @@ class Adapter:
         s = self._session(None, redirect_uri=listener.redirect_uri)
         url, _ = s.authorization_url(self.cfg["authorize_url"])
         emit({"event": "authorize", "url": url})
-        tok = s.fetch_token(self.cfg["token_url"], authorization_response=listener.wait(), **self._auth_kwargs())
+        tok = s.fetch_token(
+            self.cfg["token_url"], authorization_response=listener.wait(), **self._auth_kwargs()
+        )
         self.session = s
         self.store.save(tok)
 
@@ -180,11 +226,19 @@ def error_reply(e):
 
 
 def main():
-    serve(Adapter, {"name": "requests-oauthlib", "version": requests_oauthlib.__version__,
-                    "language": "python", "oauthlib": oauthlib.__version__,
-                    "homepage": "https://github.com/requests/requests-oauthlib",
-                    "issues": "https://github.com/requests/requests-oauthlib/issues"},
-          CLOCK, error_reply)
+    serve(
+        Adapter,
+        {
+            "name": "requests-oauthlib",
+            "version": requests_oauthlib.__version__,
+            "language": "python",
+            "oauthlib": oauthlib.__version__,
+            "homepage": "https://github.com/requests/requests-oauthlib",
+            "issues": "https://github.com/requests/requests-oauthlib/issues",
+        },
+        CLOCK,
+        error_reply,
+    )
 
 
 if __name__ == "__main__":

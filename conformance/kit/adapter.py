@@ -15,8 +15,14 @@ from typing import Optional
 from . import ADAPTER_PROTOCOL_VERSION
 
 # Exit codes of the one-shot CLI transport (the reference client's codes; 127 = unsupported).
-EXIT_KINDS = {2: "usage", 3: "relogin_required", 4: "transport", 5: "server", 6: "oauth",
-              7: "parse"}
+EXIT_KINDS = {
+    2: "usage",
+    3: "relogin_required",
+    4: "transport",
+    5: "server",
+    6: "oauth",
+    7: "parse",
+}
 EXIT_UNSUPPORTED = 127
 _INFO_CACHE = {}
 
@@ -37,10 +43,24 @@ ENV_KEYS = {
 # Variables of the kit's own environment that would silently change how an adapter's client
 # talks to the mock (trust store, proxies, TLS switches): never passed on (ADAPTERS.md,
 # "Environment"); --pass-env NAME keeps one.
-WITHHELD_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR",
-                "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED", "PYTHONHTTPSVERIFY",
-                "http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-                "ALL_PROXY", "NO_PROXY", "GODEBUG")
+WITHHELD_ENV = (
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_TLS_REJECT_UNAUTHORIZED",
+    "PYTHONHTTPSVERIFY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "GODEBUG",
+)
 
 
 def adapter_environment(keep=()):
@@ -69,6 +89,7 @@ def now_ms():
 @dataclass
 class Reply:
     """What the adapter answered to one command."""
+
     status: str  # ok | error | skipped | timeout
     kind: Optional[str] = None  # error kind, or skip reason
     message: Optional[str] = None
@@ -111,12 +132,18 @@ class Reply:
             data = {k: v for k, v in obj.items() if k not in ("seq", "ok")}
             return cls("ok", data=data)
         if "skipped" in obj:
-            s = obj["skipped"] if isinstance(obj["skipped"], dict) else {"reason": str(obj["skipped"])}
+            s = (
+                obj["skipped"]
+                if isinstance(obj["skipped"], dict)
+                else {"reason": str(obj["skipped"])}
+            )
             return cls("skipped", kind=s.get("reason"), message=s.get("issue_url"))
         if "error" in obj:
             e = obj["error"] if isinstance(obj["error"], dict) else {"kind": str(obj["error"])}
             msg = e.get("message")
-            return cls("error", kind=e.get("kind", "other"), message=None if msg is None else str(msg))
+            return cls(
+                "error", kind=e.get("kind", "other"), message=None if msg is None else str(msg)
+            )
         raise AdapterError("reply is neither ok, error nor skipped: %s" % json.dumps(obj)[:300])
 
 
@@ -132,7 +159,7 @@ class _LineReader:
         while True:
             nl = self.buf.find(b"\n")
             if nl >= 0:
-                line, self.buf = self.buf[:nl], self.buf[nl + 1:]
+                line, self.buf = self.buf[:nl], self.buf[nl + 1 :]
                 return line.decode("utf-8", errors="replace").rstrip("\r")
             if self.eof:
                 if self.buf:
@@ -179,8 +206,14 @@ class JsonlAdapter:
     def start(self, config):
         self._stderr = open(self.stderr_path, "ab")
         try:
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=self._stderr, start_new_session=True, env=self.env)
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                start_new_session=True,
+                env=self.env,
+            )
         except OSError as e:
             raise AdapterError("cannot start the adapter %s: %s" % (shlex.join(self.argv), e))
         self.reader = _LineReader(self.proc.stdout)
@@ -191,8 +224,10 @@ class JsonlAdapter:
                 line = self.reader.readline(deadline)
                 if line is None:
                     time.sleep(0.05)
-                    raise AdapterError("adapter exited (status %s) during the start handshake; its "
-                                       "stderr ends: %s" % (self.proc.poll(), self.stderr_tail() or "(empty)"))
+                    raise AdapterError(
+                        "adapter exited (status %s) during the start handshake; its "
+                        "stderr ends: %s" % (self.proc.poll(), self.stderr_tail() or "(empty)")
+                    )
                 if not line.strip():
                     continue
                 try:
@@ -248,7 +283,9 @@ class JsonlAdapter:
                 self.hung = True
                 return r
             if line is None:
-                r = Reply("error", kind="crashed", message="adapter exited (status %s)" % self.proc.poll())
+                r = Reply(
+                    "error", kind="crashed", message="adapter exited (status %s)" % self.proc.poll()
+                )
                 r.events = events
                 self.hung = True
                 return r
@@ -259,8 +296,10 @@ class JsonlAdapter:
             except ValueError:
                 obj = None
             if not isinstance(obj, dict):
-                raise AdapterError("adapter wrote a line on stdout that is not a JSON object "
-                                   "(logs belong on stderr): %r" % line[:300])
+                raise AdapterError(
+                    "adapter wrote a line on stdout that is not a JSON object "
+                    "(logs belong on stderr): %r" % line[:300]
+                )
             if "event" in obj:
                 events.append((now_ms(), obj))
                 if on_event:
@@ -332,8 +371,14 @@ class OneShotAdapter:
             argv += ["--" + k.replace("_", "-"), str(v)]
         with open(self.stderr_path, "ab") as err:
             try:
-                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=err, env=self.env, start_new_session=True)
+                proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    env=self.env,
+                    start_new_session=True,
+                )
             except OSError as e:
                 raise AdapterError("cannot start the adapter %s: %s" % (shlex.join(argv), e))
             try:
@@ -381,8 +426,12 @@ class OneShotAdapter:
         else:
             # RESULT {"message": …} carries the client's own words, as in JSON lines.
             msg = data.get("message") if isinstance(data.get("message"), str) else None
-            r = Reply("error", kind=EXIT_KINDS.get(code, "other"),
-                      message="exit status %d%s" % (code, ": " + msg if msg else ""), data=data)
+            r = Reply(
+                "error",
+                kind=EXIT_KINDS.get(code, "other"),
+                message="exit status %d%s" % (code, ": " + msg if msg else ""),
+                data=data,
+            )
         r.events = events
         return r
 
@@ -430,7 +479,7 @@ def parse_client(spec):
     for prefix in ("cli:", "jsonl:"):
         if spec.startswith(prefix):
             transport = prefix[:-1]
-            spec = spec[len(prefix):]
+            spec = spec[len(prefix) :]
     argv = shlex.split(spec)
     if not argv:
         raise ValueError("empty --client")

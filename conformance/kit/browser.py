@@ -18,17 +18,23 @@ class _FormParser(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = {"action": a.get("action", ""), "method": (a.get("method") or "get").lower(),
-                          "inputs": [], "buttons": []}
+            self._form = {
+                "action": a.get("action", ""),
+                "method": (a.get("method") or "get").lower(),
+                "inputs": [],
+                "buttons": [],
+            }
             self.forms.append(self._form)
         elif self._form is not None and tag == "input":
             t = (a.get("type") or "text").lower()
             if t == "submit":
-                self._form["buttons"].append({"name": a.get("name"), "value": a.get("value", ""),
-                                              "text": a.get("value", "")})
+                self._form["buttons"].append(
+                    {"name": a.get("name"), "value": a.get("value", ""), "text": a.get("value", "")}
+                )
             else:
-                self._form["inputs"].append({"name": a.get("name"), "value": a.get("value", ""),
-                                             "type": t})
+                self._form["inputs"].append(
+                    {"name": a.get("name"), "value": a.get("value", ""), "type": t}
+                )
         elif self._form is not None and tag == "button":
             self._button = {"name": a.get("name"), "value": a.get("value", ""), "text": ""}
             if (a.get("type") or "submit").lower() == "submit":
@@ -48,8 +54,11 @@ class _FormParser(html.parser.HTMLParser):
 def with_query(url, params, drop=()):
     """Location with parameters replaced (None removes one)."""
     parts = urllib.parse.urlsplit(url)
-    q = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-         if k not in params and k not in drop]
+    q = [
+        (k, v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        if k not in params and k not in drop
+    ]
     q += [(k, v) for k, v in params.items() if v is not None]
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(q)))
 
@@ -89,6 +98,7 @@ class Browser:
             self._deliver(location)
         if self.behaviour != "login" and self.expect_nothing is not None:
             import time
+
             return time.monotonic() + self.expect_nothing + 5.0
         return None
 
@@ -100,20 +110,32 @@ class Browser:
             self.log.append("authorize URL has no redirect_uri: nothing to deliver")
             return None
         if self.behaviour == "reject_pkce":
-            self.log.append("answering as the server: error=invalid_request (code_challenge_method)")
-            return with_query(redirect_uri, {"error": "invalid_request",
-                                             "error_description": "code_challenge_method not supported",
-                                             "state": state})
+            self.log.append(
+                "answering as the server: error=invalid_request (code_challenge_method)"
+            )
+            return with_query(
+                redirect_uri,
+                {
+                    "error": "invalid_request",
+                    "error_description": "code_challenge_method not supported",
+                    "state": state,
+                },
+            )
         if self.behaviour == "cancel":
             loc = self._login_page(url, cancel=True)
             if loc is None:
                 loc = with_query(redirect_uri, {"error": "access_denied", "state": state})
-                self.log.append("no login page: delivering error=access_denied as the user's cancel")
+                self.log.append(
+                    "no login page: delivering error=access_denied as the user's cancel"
+                )
             return loc
         loc = self._login_page(url, cancel=False)
         if loc is None:
-            body = {"client_id": q.get("client_id"), "username": self.username,
-                    "redirect_uri": redirect_uri}
+            body = {
+                "client_id": q.get("client_id"),
+                "username": self.username,
+                "redirect_uri": redirect_uri,
+            }
             if q.get("scope"):
                 body["scope"] = q["scope"]
             if q.get("code_challenge"):
@@ -157,16 +179,18 @@ class Browser:
             else:
                 fields[i["name"]] = i["value"]
         want = "cancel" if cancel else "log in"
-        button = next((b for b in form["buttons"] if want in (b["text"] or b["value"]).strip().lower()),
-                      None)
+        button = next(
+            (b for b in form["buttons"] if want in (b["text"] or b["value"]).strip().lower()), None
+        )
         if button is None and cancel:
             return None
         if button and button["name"]:
             fields[button["name"]] = button["value"]
         action = urllib.parse.urljoin(r.url, form["action"] or r.url)
         resp = self.http.post(action, data=fields, allow_redirects=False, timeout=10)
-        self.log.append("submitted login form (%s) -> %d" % ("Cancel" if cancel else "Log in",
-                                                             resp.status_code))
+        self.log.append(
+            "submitted login form (%s) -> %d" % ("Cancel" if cancel else "Log in", resp.status_code)
+        )
         if resp.status_code not in (301, 302, 303) or "Location" not in resp.headers:
             raise RuntimeError("login form answered %d without a redirect" % resp.status_code)
         return resp.headers["Location"]

@@ -14,6 +14,7 @@ class Verdict(str, enum.Enum):
     """A check's result. PASS < INFO < WARN < FAIL by severity; BLOCKED (the flow never reached
     the behaviour the check judges, for a reason another check or step names), SKIP (the client
     cannot do what the check needs) and ERROR (the kit broke) stand apart."""
+
     PASS = "PASS"
     INFO = "INFO"
     WARN = "WARN"
@@ -47,6 +48,11 @@ def rfc_url(tag: str) -> Optional[str]:
     return "https://www.rfc-editor.org/rfc/rfc%s#%s" % (m.group(1), anchor)
 
 
+def catalog_ids(requirements: list[str]) -> list[str]:
+    """The requirement catalog's IDs (R01–R54) among a check's requirement tags."""
+    return [r for r in requirements if re.fullmatch(r"R\d\d", r)]
+
+
 @dataclass
 class Check:
     id: str
@@ -59,7 +65,7 @@ class Check:
 
     @property
     def catalog_ids(self) -> list[str]:
-        return [r for r in self.requirements if re.fullmatch(r"R\d\d", r)]
+        return catalog_ids(self.requirements)
 
     def in_profile(self, profile: str) -> bool:
         return profile in self.grade
@@ -75,14 +81,58 @@ class Check:
                 return True
         return False
 
-    def meta(self, profile: Optional[str] = None) -> dict:
-        d = {"id": self.id, "title": self.title, "requirements": self.requirements,
-             "flows": self.flows, "grade": {k: str(v) for k, v in self.grade.items()},
-             "description": self.description}
-        if profile:
-            lvl = self.grade.get(profile)
-            d["level_on_violation"] = str(lvl) if lvl else None
-        return d
+    def info(self, profile: str) -> CheckInfo:
+        """What a record says of the check (its function left out), graded for `profile`."""
+        lvl = self.grade.get(profile)
+        return CheckInfo(
+            self.id,
+            self.title,
+            self.requirements,
+            self.flows,
+            {k: str(v) for k, v in self.grade.items()},
+            self.description,
+            str(lvl) if lvl else None,
+        )
+
+
+@dataclass
+class CheckInfo:
+    """A check as its record carries it: written by the runner, read back by the reports."""
+
+    id: str
+    title: str
+    requirements: list[str]
+    flows: list[str]
+    grade: dict[str, str]
+    description: str
+    level_on_violation: Optional[str]  # in the profile of the record's run
+
+    @property
+    def catalog_ids(self) -> list[str]:
+        return catalog_ids(self.requirements)
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "requirements": self.requirements,
+            "flows": self.flows,
+            "grade": self.grade,
+            "description": self.description,
+            "level_on_violation": self.level_on_violation,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> CheckInfo:
+        return cls(
+            d["id"],
+            d.get("title", ""),
+            d.get("requirements", []),
+            d.get("flows", []),
+            d.get("grade", {}),
+            d.get("description", ""),
+            d.get("level_on_violation"),
+        )
 
 
 CHECKS: dict[str, Check] = {}
@@ -90,18 +140,28 @@ CHECKS: dict[str, Check] = {}
 
 def check(id, title, requirements, flows, grade, description=""):
     """Declares a check. The function gets a CheckContext and records findings on it."""
+
     def deco(fn):
-        c = Check(id, title, requirements, flows, {p: Verdict(v) for p, v in grade.items()},
-                  description or (fn.__doc__ or "").strip(), fn)
+        c = Check(
+            id,
+            title,
+            requirements,
+            flows,
+            {p: Verdict(v) for p, v in grade.items()},
+            description or (fn.__doc__ or "").strip(),
+            fn,
+        )
         CHECKS[id] = c
 
         # Not functools.wraps: pytest would follow __wrapped__ and ask for the flow arguments.
         def test(kit):
             kit.run_check(c)
+
         test.__name__ = fn.__name__
         test.__doc__ = fn.__doc__
         test.kit_check = c
         return test
+
     return deco
 
 
@@ -112,13 +172,24 @@ class Finding:
     flow: Optional[str] = None
     seq: Union[int, list[int], None] = None
 
+    @property
+    def seqs(self) -> list[int]:
+        """The journal positions the finding points at."""
+        if not self.seq:
+            return []
+        return self.seq if isinstance(self.seq, list) else [self.seq]
+
     def to_json(self) -> dict:
         d = {"level": str(self.level), "message": self.message}
         if self.flow:
             d["flow"] = self.flow
         if self.seq:
-            d["seq"] = self.seq if isinstance(self.seq, list) else [self.seq]
+            d["seq"] = self.seqs
         return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> Finding:
+        return cls(Verdict(d["level"]), d["message"], d.get("flow"), d.get("seq"))
 
 
 class Skip(Exception):
@@ -131,7 +202,7 @@ class Blocked(Exception):
 
 
 class CheckContext:
-    """Collects findings for one check; grades them by the run's profile."""
+    """Collects findings for one check; grades violations by the run's profile."""
 
     def __init__(self, check: Check, profile: str, strict: bool):
         self.check = check
@@ -189,15 +260,10 @@ class CheckContext:
         raise Skip(reason)
 
     def worst(self) -> Verdict:
+        """The most severe finding so far (PASS without any); the verdict is decided in
+        runner.decide."""
         worst = Verdict.PASS
         for f in self.findings:
             if f.level in SEVERITY and SEVERITY.index(f.level) > SEVERITY.index(worst):
                 worst = f.level
         return worst
-
-    def verdict(self) -> Verdict:
-        worst = self.worst()
-        if worst == Verdict.WARN and self.strict:
-            return Verdict.FAIL
-        return worst
-

@@ -7,7 +7,7 @@ import math
 import string
 import urllib.parse
 
-from .journal import basic_credentials, bearer_token, form1, form_of, header, query_of
+from .journal import Refresh, basic_credentials, bearer_token, form1, form_of, header, query_of
 
 UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # What RFC 3986 allows raw in a query besides the unreserved characters and `%HH`.
@@ -21,6 +21,7 @@ class RawChar(enum.Enum):
     parse_qsl, the mock) splits at `&` and a pair's first `=`, reads `+` as a space and `%HH`
     as a byte, and takes every other byte as itself. So `+ & %` change a value when left raw
     (the decoded values show that); the classes below are what is left."""
+
     # Printable ASCII with no meaning to a form parser: `! ' ( ) / : @ …`, and `=` after a
     # pair's first. Read as themselves everywhere; Node's querystring and encodeURIComponent
     # leave `! ' ( ) * ~` raw, the WHATWG serializer `* - . _`, HTML 4.01 (which RFC 6749
@@ -49,7 +50,7 @@ def raw_chars(raw: str) -> dict[RawChar, str]:
                 if c in UNRESERVED or c in "*+":
                     continue
                 if c == "%":
-                    if set(part[i + 1:i + 3]) <= hexdigits and len(part[i + 1:i + 3]) == 2:
+                    if set(part[i + 1 : i + 3]) <= hexdigits and len(part[i + 1 : i + 3]) == 2:
                         continue
                     kind = RawChar.BAD_PERCENT
                 elif c == ";":
@@ -77,12 +78,11 @@ def token_requests(run):
     return run.journal.token_requests()
 
 
-def refresh_requests(run, step=None):
-    out = []
-    for e, rt, state in run.journal.refreshes:
-        if step is None or step.seq_from <= e["seq"] < step.seq_to:
-            out.append((e, rt, state))
-    return out
+def refresh_requests(run, step=None) -> list[Refresh]:
+    """The refreshes of `run`, or of one of its steps."""
+    return [
+        r for r in run.journal.refreshes if step is None or step.seq_from <= r.seq < step.seq_to
+    ]
 
 
 def sent_access_token(e):
@@ -92,7 +92,10 @@ def sent_access_token(e):
     tok = bearer_token(e)
     if tok is not None:
         return tok
-    for values in (query_of(e).get("access_token"), form_of(e).get("access_token") if is_form(e) else None):
+    for values in (
+        query_of(e).get("access_token"),
+        form_of(e).get("access_token") if is_form(e) else None,
+    ):
         if values:
             return values[0]
     return None
@@ -104,14 +107,22 @@ def step_requests(run, step, requests):
 
 def where(run, e):
     s = run.step_of(e)
-    return "#%s (%s%s)" % (e.get("seq"), s.label if s else "outside any step",
-                           "" if s is None else ", step %d" % s.n)
+    return "#%s (%s%s)" % (
+        e.get("seq"),
+        s.label if s else "outside any step",
+        "" if s is None else ", step %d" % s.n,
+    )
 
 
 def is_form(e):
     """The request body is a form (what token-request/form-encoded judges); checks of form
     parameters judge only those, so a JSON body is one FAIL there, not one per parameter check."""
-    media = (header(e, "Content-Type") or "application/x-www-form-urlencoded").split(";")[0].strip().lower()
+    media = (
+        (header(e, "Content-Type") or "application/x-www-form-urlencoded")
+        .split(";")[0]
+        .strip()
+        .lower()
+    )
     body = (e.get("body") or "").lstrip()
     return media == "application/x-www-form-urlencoded" and not body.startswith(("{", "[", "--"))
 
@@ -132,8 +143,9 @@ def authorize_urls(run):
         if s.browser:
             for u in s.browser.authorize_urls:
                 q = {}
-                for k, v in urllib.parse.parse_qsl(urllib.parse.urlsplit(u).query,
-                                                   keep_blank_values=True):
+                for k, v in urllib.parse.parse_qsl(
+                    urllib.parse.urlsplit(u).query, keep_blank_values=True
+                ):
                     q.setdefault(k, []).append(v)
                 out.append((s, u, q))
     return out
@@ -159,7 +171,9 @@ def entropy_bits(value):
 
 
 def s256(verifier):
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
 
 
 def describe_mangling(expected, got):
@@ -197,9 +211,14 @@ def redirect_registered(uri, registered, base):
         if uri == r:
             return True
         ru = urllib.parse.urlsplit(r)
-        if ru.scheme == "http" and ru.hostname in ("127.0.0.1", "::1", "localhost") and \
-                u.scheme == "http" and u.hostname == ru.hostname and u.path == ru.path and \
-                u.query == ru.query:
+        if (
+            ru.scheme == "http"
+            and ru.hostname in ("127.0.0.1", "::1", "localhost")
+            and u.scheme == "http"
+            and u.hostname == ru.hostname
+            and u.path == ru.path
+            and u.query == ru.query
+        ):
             return True
     return False
 

@@ -14,12 +14,12 @@ from typing import Callable, Optional
 from .adapter import AdapterError, Reply, make_adapter, now_ms
 from .browser import Browser
 from .journal import Journal, form1, response_json
-from .mockserver import Scenario, is_api_path, is_token_path, load_fixture
+from .step_labels import LOGIN
+from .mockserver import MockPaths, Scenario, load_fixture
 
 # Product-API paths are written relative to the product API base (`…/s/<scenario>/1/json`, the
 # convention of 2BA's documentation and twoba-client); a version-1 adapter gets them with the
-# `/1/json` prefix, relative to `api_base` (`…/s/<scenario>`).
-PRODUCT_API_PREFIX = "/1/json"
+# product API's prefix (`/1/json`), relative to `api_base` (`…/s/<scenario>`).
 DEFAULT_API_PATH = "/Product/DetailsForProduct?gtin=08711893010011"
 
 
@@ -45,6 +45,7 @@ FLOWS: dict[str, FlowSpec] = {}
 @dataclass
 class ClientTime:
     """How time passes for the client in this kit run."""
+
     mode: str  # "client": the adapter's advance_time works; "real": real time, short-lived tokens
     reason: str
 
@@ -65,12 +66,14 @@ def flow(name, fixture, **options):
     def deco(fn):
         FLOWS[name] = FlowSpec(name, fixture, fn, (fn.__doc__ or "").strip(), **options)
         return fn
+
     return deco
 
 
 @dataclass
 class Step:
     """One adapter command or control action of a flow, with the journal positions it covers."""
+
     n: int
     label: str
     cmd: str
@@ -88,24 +91,41 @@ class Step:
             self.seq_to = self.seq_from
 
     def to_json(self):
-        d = {"n": self.n, "label": self.label, "cmd": self.cmd, "args": self.args,
-             "journal_seq": [self.seq_from, self.seq_to], "t_start_ms": self.t_start,
-             "t_end_ms": self.t_end}
+        d = {
+            "n": self.n,
+            "label": self.label,
+            "cmd": self.cmd,
+            "args": self.args,
+            "journal_seq": [self.seq_from, self.seq_to],
+            "t_start_ms": self.t_start,
+            "t_end_ms": self.t_end,
+        }
         if self.reply is not None:
             d["reply"] = self.reply.to_json()
         if self.typed:
             d["credentials_typed"] = self.typed
         if self.browser is not None:
-            d["browser"] = {"authorize_urls": self.browser.authorize_urls,
-                            "delivered": self.browser.delivered, "log": self.browser.log}
+            d["browser"] = {
+                "authorize_urls": self.browser.authorize_urls,
+                "delivered": self.browser.delivered,
+                "log": self.browser.log,
+            }
         return d
 
 
 class FlowRun:
     """One execution of a flow; what checks read."""
 
-    def __init__(self, env, spec: FlowSpec, server_url=None, ca_file=None, verify=True, label=None,
-                 clock: Optional[ClientTime] = None):
+    def __init__(
+        self,
+        env,
+        spec: FlowSpec,
+        server_url=None,
+        ca_file=None,
+        verify=True,
+        label=None,
+        clock: Optional[ClientTime] = None,
+    ):
         self.env = env
         self.spec = spec
         self.name = label or spec.name
@@ -114,7 +134,10 @@ class FlowRun:
         if spec.real_time_fixture and not self.clock.advances:
             self.fixture_name = spec.real_time_fixture
         self.fixture = load_fixture(self.fixture_name)
-        self.scenario = Scenario(server_url or env.server_url, self.fixture_name, verify=verify)
+        self.paths: MockPaths = env.paths
+        self.scenario = Scenario(
+            server_url or env.server_url, self.fixture_name, verify=verify, paths=self.paths
+        )
         client = self._pick_client(spec.client_id)
         user = self.fixture["users"][0]
         self.client_id = client["client_id"]
@@ -132,7 +155,9 @@ class FlowRun:
         self.journal = None
         self.adapter = None
         self.handshake = {}
-        self.state_dir = os.path.join(env.workdir, "state-%s-%d" % (self.name, int(time.time() * 1000)))
+        self.state_dir = os.path.join(
+            env.workdir, "state-%s-%d" % (self.name, int(time.time() * 1000))
+        )
         self._mark = 0
 
     def _pick_client(self, client_id):
@@ -149,10 +174,7 @@ class FlowRun:
 
     def config(self):
         return {
-            "token_url": self.base + "/OAuth/Token",
-            "authorize_url": self.base + "/OAuth/Authorize",
-            "api_base": self.base,
-            "product_api_base": self.base + PRODUCT_API_PREFIX,
+            **self.paths.client_urls(self.base),
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "client_auth": self.client_auth,
@@ -174,16 +196,25 @@ class FlowRun:
         try:
             self.scenario.reset()
             self._mark = self.scenario.next_seq()
-            self.adapter = make_adapter(self.env.transport, self.env.argv, self.env.stderr_path,
-                                        self.env.timeout, self.env.adapter_env)
+            self.adapter = make_adapter(
+                self.env.transport,
+                self.env.argv,
+                self.env.stderr_path,
+                self.env.timeout,
+                self.env.adapter_env,
+            )
             hs = self.adapter.start(self.config())
             self.handshake = hs or {}
             self.protocol = self.adapter.version
             if "skipped" in self.handshake:
                 s = self.handshake["skipped"]
-                raise SkipFlow(s.get("reason", "adapter skipped") if isinstance(s, dict) else str(s))
+                raise SkipFlow(
+                    s.get("reason", "adapter skipped") if isinstance(s, dict) else str(s)
+                )
             if "error" in self.handshake:
-                raise FlowAbort("adapter refused to start: %s" % Reply.from_json(self.handshake).describe())
+                raise FlowAbort(
+                    "adapter refused to start: %s" % Reply.from_json(self.handshake).describe()
+                )
             self.spec.fn(self)
         except SkipFlow as e:
             self.skipped = str(e)
@@ -201,7 +232,7 @@ class FlowRun:
             except Exception as e:
                 entries = []
                 self.error = self.error or "could not read the journal: %s" % e
-            self.journal = Journal(entries, self.secrets())
+            self.journal = Journal(entries, self.paths, self.secrets())
             self._redact_replies()
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return self
@@ -221,13 +252,22 @@ class FlowRun:
         """The step that cut the flow short: the failed required step of an aborted flow, or a
         login that failed (a refused or cancelled login in a negative scenario does not count)."""
         if self.aborted:
-            return next((s for s in reversed(self.steps) if s.reply is not None and not s.reply.ok), None)
+            return next(
+                (s for s in reversed(self.steps) if s.reply is not None and not s.reply.ok), None
+            )
         if self.spec.tls not in (None, "good"):
             return None  # a refused login is what a bad certificate should cause
         for s in self.steps:
-            if s.reply is None or s.reply.ok or s.reply.abandoned or (s.browser and s.browser.behaviour != "login"):
+            if (
+                s.reply is None
+                or s.reply.ok
+                or s.reply.abandoned
+                or (s.browser and s.browser.behaviour != "login")
+            ):
                 continue
-            if s.cmd in ("login_password", "login_code") or any(_malformed(e) for e in self.entries_of(s)):
+            if s.cmd in ("login_password", "login_code") or any(
+                _malformed(e, self.paths) for e in self.entries_of(s)
+            ):
                 return s
         return None
 
@@ -236,23 +276,47 @@ class FlowRun:
         failed = self.failed_step()
         if failed is None:
             return "flow '%s' stopped: %s" % (self.name, self.aborted) if self.aborted else None
-        answers = ["#%s %s %s → %s" % (e.get("seq"), e.get("method"), e.get("path", "").split("?")[0],
-                                        e.get("status")) for e in self.entries_of(failed)][:4]
+        answers = [
+            "#%s %s %s → %s"
+            % (e.get("seq"), e.get("method"), e.get("path", "").split("?")[0], e.get("status"))
+            for e in self.entries_of(failed)
+        ][:4]
         return "flow '%s', step '%s' failed (%s)%s" % (
-            self.name, failed.label, failed.reply.describe(),
-            "; the mock answered " + ", ".join(answers) if answers else "; no request reached the mock")
+            self.name,
+            failed.label,
+            failed.reply.describe(),
+            "; the mock answered " + ", ".join(answers)
+            if answers
+            else "; no request reached the mock",
+        )
 
     # --- adapter commands -----------------------------------------------------------------------
-    def cmd(self, cmd, label=None, args=None, on_event=None, timeout=None, shown_args=None,
-            required=False):
-        step = Step(len(self.steps) + 1, label or cmd, cmd, shown_args or dict(args or {}),
-                    self.scenario.next_seq())
+    def cmd(
+        self,
+        cmd,
+        label=None,
+        args=None,
+        on_event=None,
+        timeout=None,
+        shown_args=None,
+        required=False,
+    ):
+        step = Step(
+            len(self.steps) + 1,
+            label or cmd,
+            cmd,
+            shown_args or dict(args or {}),
+            self.scenario.next_seq(),
+        )
         self.steps.append(step)
         step.reply = self.adapter.command(cmd, args, on_event=on_event, timeout=timeout)
         step.t_end = now_ms()
         step.typed = step.reply.credentials_entered() + (1 if cmd == "login_password" else 0)
-        if self.env.transport == "jsonl" and step.reply.status != "skipped" and \
-                getattr(self, "_expect_nothing", False):
+        if (
+            self.env.transport == "jsonl"
+            and step.reply.status != "skipped"
+            and getattr(self, "_expect_nothing", False)
+        ):
             time.sleep(self.env.wait)
         step.seq_to = self.scenario.next_seq()
         if step.reply.status == "skipped":
@@ -261,15 +325,19 @@ class FlowRun:
             raise FlowAbort("%s failed: %s" % (label or cmd, step.reply.describe()))
         return step
 
-    def login_password(self, label="login", required=True):
-        return self.cmd("login_password", label,
-                        {"username": self.username, "password": self.password},
-                        shown_args={"username": self.username, "password": "\u00abpassword\u00bb"},
-                        required=required)
+    def login_password(self, label=LOGIN, required=True):
+        return self.cmd(
+            "login_password",
+            label,
+            {"username": self.username, "password": self.password},
+            shown_args={"username": self.username, "password": "\u00abpassword\u00bb"},
+            required=required,
+        )
 
     def login_code(self, label="login_code", behaviour="login", required=False):
-        browser = Browser(self.scenario, self.username, self.password, behaviour,
-                          expect_nothing=self.env.wait)
+        browser = Browser(
+            self.scenario, self.username, self.password, behaviour, expect_nothing=self.env.wait
+        )
         if behaviour != "login":
             self._expect_nothing = True
         try:
@@ -279,16 +347,24 @@ class FlowRun:
         browser.join()
         step.browser = browser
         if not browser.authorize_urls and step.reply.status != "skipped":
-            raise FlowAbort("%s: the client produced no authorize URL (reply %s)"
-                            % (label, step.reply.describe()))
+            raise FlowAbort(
+                "%s: the client produced no authorize URL (reply %s)"
+                % (label, step.reply.describe())
+            )
         if required and not step.reply.ok:
             raise FlowAbort("%s failed: %s" % (label, step.reply.describe()))
         return step
 
-    def call_api(self, label="call", concurrency=1, path=DEFAULT_API_PATH, required=False,
-                 expect_nothing=False):
+    def call_api(
+        self,
+        label="call",
+        concurrency=1,
+        path=DEFAULT_API_PATH,
+        required=False,
+        expect_nothing=False,
+    ):
         if self.protocol < 2:
-            path = PRODUCT_API_PREFIX + path
+            path = self.paths.product + path
         args = {"path": path, "concurrency": concurrency}
         self._expect_nothing = expect_nothing
         try:
@@ -302,8 +378,13 @@ class FlowRun:
     def restart(self, label="restart"):
         if self.env.transport == "cli":
             # Every one-shot command is a fresh process: a restart happens between any two.
-            step = Step(len(self.steps) + 1, label, "restart", {"note": "implicit (one process per command)"},
-                        self.scenario.next_seq())
+            step = Step(
+                len(self.steps) + 1,
+                label,
+                "restart",
+                {"note": "implicit (one process per command)"},
+                self.scenario.next_seq(),
+            )
             step.t_end = now_ms()
             self.steps.append(step)
             return step
@@ -312,8 +393,9 @@ class FlowRun:
     # --- control actions ----------------------------------------------------------------------
     def _note(self, text):
         self.control.append((now_ms(), text))
-        step = Step(len(self.steps) + 1, "control", "control", {"action": text},
-                    self.scenario.next_seq())
+        step = Step(
+            len(self.steps) + 1, "control", "control", {"action": text}, self.scenario.next_seq()
+        )
         step.t_end = step.t_start
         self.steps.append(step)
 
@@ -340,20 +422,30 @@ class FlowRun:
         lifetime = self.access_token_lifetime()
         if self.clock.advances:
             self.scenario.advance(lifetime + 1)
-            step = Step(len(self.steps) + 1, "time passes", "advance_time", {"seconds": lifetime + 1},
-                        self.scenario.next_seq())
+            step = Step(
+                len(self.steps) + 1,
+                "time passes",
+                "advance_time",
+                {"seconds": lifetime + 1},
+                self.scenario.next_seq(),
+            )
             self.steps.append(step)
             step.reply = self.adapter.command("advance_time", {"seconds": lifetime + 1})
             step.t_end = now_ms()
             step.seq_to = self.scenario.next_seq()
             if not step.reply.ok:
-                raise FlowAbort("advance_time failed after a successful probe: %s" % step.reply.describe())
+                raise FlowAbort(
+                    "advance_time failed after a successful probe: %s" % step.reply.describe()
+                )
         else:
-            self.wait(lifetime + 0.6, "the %d-second access token expires in real time (%s)"
-                      % (lifetime, self.clock.reason))
+            self.wait(
+                lifetime + 0.6,
+                "the %d-second access token expires in real time (%s)"
+                % (lifetime, self.clock.reason),
+            )
 
     def current_journal(self):
-        return Journal(self.scenario.journal(0), self.secrets())
+        return Journal(self.scenario.journal(0), self.paths, self.secrets())
 
     def expire_access_tokens(self):
         """Expires every access token issued so far (the refresh tokens stay valid)."""
@@ -374,8 +466,15 @@ class FlowRun:
 
     def time_passed_steps(self) -> list[Step]:
         """Steps at which time passed for the client (its tokens' lifetimes end there)."""
-        return [s for s in self.steps if s.cmd == "advance_time" or
-                (s.cmd == "control" and s.args.get("action", "").startswith(("waited", "server clock")))]
+        return [
+            s
+            for s in self.steps
+            if s.cmd == "advance_time"
+            or (
+                s.cmd == "control"
+                and s.args.get("action", "").startswith(("waited", "server clock"))
+            )
+        ]
 
     # --- helpers for checks -------------------------------------------------------------------
     def step(self, label):
@@ -401,14 +500,18 @@ class FlowRun:
             if "browser" in d:  # delivered redirects carry codes
                 d["browser"] = {k: [red(x) for x in v] for k, v in d["browser"].items()}
             if "reply" in d and "events" in d["reply"]:
-                d["reply"]["events"] = [{k: red(v) if isinstance(v, str) else v for k, v in e.items()}
-                                        for e in d["reply"]["events"]]
+                d["reply"]["events"] = [
+                    {k: red(v) if isinstance(v, str) else v for k, v in e.items()}
+                    for e in d["reply"]["events"]
+                ]
             steps.append(d)
         return {
             "flow": self.name,
             "fixture": "fixtures/%s.json" % self.fixture_name,
             "description": self.spec.doc,
-            "client_time": "%s (%s)" % (self.clock.mode, self.clock.reason) if self.spec.real_time_fixture else None,
+            "client_time": "%s (%s)" % (self.clock.mode, self.clock.reason)
+            if self.spec.real_time_fixture
+            else None,
             "skipped": self.skipped,
             "aborted": self.aborted,
             "error": self.error,
@@ -417,20 +520,23 @@ class FlowRun:
         }
 
 
-def _malformed(entry) -> bool:
+def _malformed(entry, paths: MockPaths) -> bool:
     """The mock refused a request for its shape, not for its token (and no scenario fault made
     it say so): the client's request was malformed, which the request-shape checks judge."""
     if entry.get("fault"):
         return False
-    if is_api_path(entry.get("path", "")):
+    if paths.is_api(entry.get("path", "")):
         return entry.get("status") == 400  # the product API refused the request's shape
-    if not is_token_path(entry.get("path", "")):
+    if not paths.is_token(entry.get("path", "")):
         return False
     if entry.get("status") in (405, 415):
         return True
     body = response_json(entry) or {}
     return entry.get("status") in (400, 401) and body.get("error") in (
-        "invalid_request", "unsupported_grant_type", "invalid_client")
+        "invalid_request",
+        "unsupported_grant_type",
+        "invalid_client",
+    )
 
 
 def grant_type(entry):

@@ -5,11 +5,18 @@ import base64
 import json
 import re
 import urllib.parse
+from dataclasses import dataclass
 
-from .mockserver import is_api_path, is_authorize_path, is_token_path, strip_scenario
+from .mockserver import MockPaths, strip_scenario
 
-SENSITIVE_FORM_KEYS = ("password", "client_secret", "refresh_token", "access_token", "code",
-                       "code_verifier")
+SENSITIVE_FORM_KEYS = (
+    "password",
+    "client_secret",
+    "refresh_token",
+    "access_token",
+    "code",
+    "code_verifier",
+)
 
 
 def header(entry, name, key="headers"):
@@ -51,7 +58,9 @@ def basic_credentials(entry):
     if not h or not h.lower().startswith("basic "):
         return None
     try:
-        raw = base64.b64decode(h.split(None, 1)[1].strip(), validate=False).decode("utf-8", "replace")
+        raw = base64.b64decode(h.split(None, 1)[1].strip(), validate=False).decode(
+            "utf-8", "replace"
+        )
     except (ValueError, IndexError):
         return ("", "")
     user, _, pw = raw.partition(":")
@@ -73,21 +82,40 @@ def response_json(entry):
         return None
 
 
+@dataclass
+class Refresh:
+    """A refresh request of the journal: the refresh token it presented and that token's state
+    then (the mock's outcome, else as the journal tracked it: active, rotated, unknown…)."""
+
+    entry: dict
+    token: str
+    state: str
+
+    @property
+    def seq(self) -> int:
+        return self.entry["seq"]
+
+    @property
+    def status(self):
+        return self.entry.get("status")
+
+
 class Journal:
     """The journal of one scenario run, with derived facts."""
 
-    def __init__(self, entries, secrets=None):
+    def __init__(self, entries, paths: MockPaths, secrets=None):
         self.entries = sorted(entries, key=lambda e: e.get("seq", 0))
+        self.paths = paths
         self.secrets = dict(secrets or {})  # value -> label
         self.issued = []  # (seq, kind, value, label)
         self.labels = {}
         counters = {"access_token": 0, "refresh_token": 0, "code": 0}
         self.rt_grant = {}
         self.rt_state = {}
-        self.refreshes = []  # (entry, presented RT, state when presented)
+        self.refreshes: list[Refresh] = []
         grant_n = 0
         for e in self.entries:
-            if not is_token_path(e.get("path", "")):
+            if not paths.is_token(e.get("path", "")):
                 continue
             gt = form1(e, "grant_type")
             code = form1(e, "code")
@@ -96,9 +124,10 @@ class Journal:
                 self.labels[code] = "code%d" % counters["code"]
             presented = form1(e, "refresh_token") if gt == "refresh_token" else None
             if presented is not None:
-                state = (e.get("outcome") or {}).get("refresh_token_state") or \
-                    self.rt_state.get(presented, "unknown")
-                self.refreshes.append((e, presented, state))
+                state = (e.get("outcome") or {}).get("refresh_token_state") or self.rt_state.get(
+                    presented, "unknown"
+                )
+                self.refreshes.append(Refresh(e, presented, state))
             body = response_json(e) if e.get("status") == 200 else None
             if body is None:
                 continue
@@ -121,20 +150,23 @@ class Journal:
 
     # --- selections ---------------------------------------------------------------------------
     def token_requests(self):
-        return [e for e in self.entries if is_token_path(e.get("path", ""))]
+        return [e for e in self.entries if self.paths.is_token(e.get("path", ""))]
 
     def api_requests(self):
-        return [e for e in self.entries if is_api_path(e.get("path", ""))]
+        return [e for e in self.entries if self.paths.is_api(e.get("path", ""))]
 
     def authorize_requests(self):
-        return [e for e in self.entries if is_authorize_path(e.get("path", ""))]
+        return [e for e in self.entries if self.paths.is_authorize(e.get("path", ""))]
 
     def grants(self, gt):
         return [e for e in self.token_requests() if form1(e, "grant_type") == gt]
 
     def between(self, first_seq, end_seq):
-        return Journal([e for e in self.entries if first_seq <= e.get("seq", 0) < end_seq],
-                       self.secrets)
+        return Journal(
+            [e for e in self.entries if first_seq <= e.get("seq", 0) < end_seq],
+            self.paths,
+            self.secrets,
+        )
 
     def label(self, value):
         if value is None:
@@ -182,13 +214,21 @@ class Journal:
                 except Exception:
                     dec = value
                 known = self.labels.get(dec) or self.secrets.get(dec)
-            return "\u00ab%s\u00bb" % known if known else "\u00abunknown, %d chars\u00bb" % len(value)
+            return (
+                "\u00ab%s\u00bb" % known if known else "\u00abunknown, %d chars\u00bb" % len(value)
+            )
 
         # Whatever is left in a sensitive parameter is named if known, else masked (mangled, forged).
-        text = re.sub(r"(?i)\b(%s)=([^&\s\u00ab][^&\s]*)" % "|".join(SENSITIVE_FORM_KEYS),
-                      lambda m: "%s=%s" % (m.group(1), mask(m.group(2))), text)
-        text = re.sub(r'(?i)"(access_token|refresh_token|password|client_secret)"\s*:\s*"([^"\u00ab][^"]*)"',
-                      lambda m: '"%s":"%s"' % (m.group(1), mask(m.group(2))), text)
+        text = re.sub(
+            r"(?i)\b(%s)=([^&\s\u00ab][^&\s]*)" % "|".join(SENSITIVE_FORM_KEYS),
+            lambda m: "%s=%s" % (m.group(1), mask(m.group(2))),
+            text,
+        )
+        text = re.sub(
+            r'(?i)"(access_token|refresh_token|password|client_secret)"\s*:\s*"([^"\u00ab][^"]*)"',
+            lambda m: '"%s":"%s"' % (m.group(1), mask(m.group(2))),
+            text,
+        )
         return text
 
     def _redact_headers(self, headers, reps):
@@ -198,8 +238,12 @@ class Journal:
             if lk == "authorization" and v.lower().startswith("basic "):
                 user, pw = basic_credentials({"headers": {k: v}}) or ("", "")
                 secret = self.secrets.get(pw) or self.secrets.get(urllib.parse.unquote_plus(pw))
-                out[k] = "Basic base64(%s:%s)" % (user, "\u00ab%s\u00bb" % secret if secret
-                                                 else "\u00abunknown, %d chars\u00bb" % len(pw))
+                out[k] = "Basic base64(%s:%s)" % (
+                    user,
+                    "\u00ab%s\u00bb" % secret
+                    if secret
+                    else "\u00abunknown, %d chars\u00bb" % len(pw),
+                )
             elif lk == "authorization":
                 scheme, _, tok = v.partition(" ")
                 red = self.redact(tok, reps)
@@ -226,8 +270,12 @@ class Journal:
                 "real_time_ms": e.get("real_time_ms"),
                 "method": e.get("method"),
                 "path": e.get("path"),
-                "query": self.redact(e.get("query") if isinstance(e.get("query"), str)
-                                     else urllib.parse.urlencode(e.get("query") or {}, doseq=True), reps),
+                "query": self.redact(
+                    e.get("query")
+                    if isinstance(e.get("query"), str)
+                    else urllib.parse.urlencode(e.get("query") or {}, doseq=True),
+                    reps,
+                ),
                 "headers": self._redact_headers(e.get("headers"), reps),
                 "body": body[:limit_body],
                 "status": e.get("status"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .catalog import Verdict
+from .record import CheckRecord
 
 
 @dataclass
@@ -20,8 +21,9 @@ class Deviation:
     issue_url: Optional[str] = None
 
     def applies(self, profile: str, strict: bool) -> bool:
-        return (self.profile is None or self.profile == profile) and \
-            (self.strict is None or self.strict == strict)
+        return (self.profile is None or self.profile == profile) and (
+            self.strict is None or self.strict == strict
+        )
 
 
 @dataclass
@@ -43,30 +45,43 @@ def read_deviations(path: str) -> list[Deviation]:
             result = Verdict(d["result"])
         except ValueError:
             raise ValueError("%s: result %r is not a verdict" % (path, d["result"]))
-        out.append(Deviation(d["check"], result, d.get("profile"), d.get("strict"),
-                             d.get("comment", ""), d.get("issue_url")))
+        out.append(
+            Deviation(
+                d["check"],
+                result,
+                d.get("profile"),
+                d.get("strict"),
+                d.get("comment", ""),
+                d.get("issue_url"),
+            )
+        )
     return out
 
 
-def compare(recs: list[dict], deviations: Optional[list[Deviation]], profile: str,
-            strict: bool) -> Comparison:
+def compare(
+    recs: list[CheckRecord], deviations: Optional[list[Deviation]], profile: str, strict: bool
+) -> Comparison:
     """Without a deviations list every FAIL and ERROR is a failure of the run. With one, a listed
     check must end with exactly its listed verdict, and an unlisted FAIL, ERROR or BLOCKED is
     unexpected too. An unlisted WARN, INFO or SKIP never fails a run, with a list or without."""
     expected = {d.check: d for d in deviations or [] if d.applies(profile, strict)}
     out = Comparison()
     for r in recs:
-        cid, v = r["check"]["id"], r["verdict"]
+        cid, v = r.check.id, r.verdict
         if cid in expected:
             want = expected[cid].result
             if v == want:
                 out.matched.append("%s %s (%s)" % (cid, v, expected[cid].comment[:70]))
             else:
                 out.unexpected.append("%s: expected %s, got %s" % (cid, want, v))
-        elif v in (Verdict.FAIL, Verdict.ERROR) or (deviations is not None and v == Verdict.BLOCKED):
-            first = next((f["message"] for f in r["findings"] if f["level"] in ("FAIL", "WARN")),
-                         r.get("reason") or "")
+        elif v in (Verdict.FAIL, Verdict.ERROR) or (
+            deviations is not None and v == Verdict.BLOCKED
+        ):
+            first = next(
+                (f.message for f in r.findings if f.level in (Verdict.FAIL, Verdict.WARN)),
+                r.reason or "",
+            )
             out.unexpected.append("%s: %s — %s" % (cid, v, first))
-    ran = {r["check"]["id"] for r in recs}
+    ran = {r.check.id for r in recs}
     out.not_run = [c for c in expected if c not in ran]
     return out

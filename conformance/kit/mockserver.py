@@ -1,17 +1,115 @@
-"""Starting mock_server instances and talking to their control API."""
+"""Starting mock_server instances, the paths they serve, and talking to their control API."""
 
+from __future__ import annotations
+
+import functools
 import json
 import os
+import posixpath
 import select
 import shutil
 import signal
 import subprocess
 import time
 import urllib.parse
+from dataclasses import dataclass
+from typing import Optional
 
 import requests
 
-TOKEN_PATHS = ("/oauth/token", "/connect/token")
+# Where the mock serves its OpenAPI document: the one path of the mock the kit has to know.
+# Every other (the token and authorization endpoints under each spelling, the product API,
+# the control API) is read from that document once per mock (MockPaths).
+OPENAPI_PATH = "/__mock/openapi.json"
+
+# The endpoint spellings of 2BA's documentation, which the kit gives a client to use. The mock
+# serves each under a second, OpenID Connect spelling too (/connect/token, /connect/authorize:
+# what its discovery document names), and neither document can say which spelling 2BA
+# documents; so these stay constants, checked against the OpenAPI document when it is read.
+TOKEN_PATH = "/OAuth/Token"
+AUTHORIZE_PATH = "/OAuth/Authorize"
+
+
+@dataclass(frozen=True)
+class MockPaths:
+    """The mock's paths (relative to a scenario's base), read from its OpenAPI document."""
+
+    token: frozenset[str]  # every spelling of the token endpoint, lower case
+    authorize: frozenset[str]  # every spelling of the authorization endpoint, lower case
+    product: str  # the product API's prefix ("/1/json")
+    control: str  # the control API's prefix ("/__mock")
+
+    @classmethod
+    def from_openapi(cls, doc: dict) -> MockPaths:
+        """By the operations' tags: "token", "authorize" (of which only the paths that take an
+        authorization request, with response_type: the mock's base URL "/" is tagged so too,
+        as a redirect target), "product" and "control" (each prefix: what their paths share)."""
+        tagged: dict[str, set[str]] = {}
+        requests_authorization = set()
+        for path, item in doc["paths"].items():
+            for op in item.values():
+                if not isinstance(op, dict):
+                    continue
+                for tag in op.get("tags", []):
+                    tagged.setdefault(tag, set()).add(path)
+                if any(p.get("name") == "response_type" for p in op.get("parameters", [])):
+                    requests_authorization.add(path)
+        paths = cls(
+            frozenset(p.lower() for p in tagged.get("token", ())),
+            frozenset(p.lower() for p in tagged.get("authorize", set()) & requests_authorization),
+            _common_prefix(tagged.get("product")),
+            _common_prefix(tagged.get("control")),
+        )
+        if TOKEN_PATH.lower() not in paths.token or AUTHORIZE_PATH.lower() not in paths.authorize:
+            raise ValueError(
+                "the mock's OpenAPI document has no %s or %s (token paths %s, authorize "
+                "paths %s)"
+                % (TOKEN_PATH, AUTHORIZE_PATH, sorted(paths.token), sorted(paths.authorize))
+            )
+        return paths
+
+    @classmethod
+    def fetch(cls, server_url: str, http: Optional[requests.Session] = None) -> MockPaths:
+        """Reads the OpenAPI document of the mock at server_url."""
+        if http is None:
+            http = requests.Session()
+            http.trust_env = False
+        r = http.get(server_url.rstrip("/") + OPENAPI_PATH, timeout=10)
+        r.raise_for_status()
+        return cls.from_openapi(r.json())
+
+    def is_token(self, path: str) -> bool:
+        return _endpoint(path).rstrip("/") in self.token
+
+    def is_authorize(self, path: str) -> bool:
+        return _endpoint(path).rstrip("/") in self.authorize
+
+    def is_api(self, path: str) -> bool:
+        return _endpoint(path).startswith(self.product.lower() + "/")
+
+    def client_urls(self, base: str) -> dict[str, str]:
+        """The endpoint URLs of the adapter configuration for a scenario at `base`."""
+        return {
+            "token_url": base + TOKEN_PATH,
+            "authorize_url": base + AUTHORIZE_PATH,
+            "api_base": base,
+            "product_api_base": base + self.product,
+        }
+
+
+def _common_prefix(paths: Optional[set[str]]) -> str:
+    if not paths:
+        raise ValueError("the mock's OpenAPI document lacks a tag the kit needs")
+    return (
+        posixpath.commonpath(sorted(paths))
+        if len(paths) > 1
+        else posixpath.dirname(next(iter(paths)))
+    )
+
+
+def _endpoint(path: str) -> str:
+    """A journal path as the endpoint tables spell it: no query, no /s/<scenario>, lower case."""
+    return strip_scenario(urllib.parse.urlsplit(path).path).lower()
 
 
 def find_mock_binary(explicit=None):
@@ -47,9 +145,18 @@ class MockProcess:
         if tls_cert:
             args += ["--tls-cert", tls_cert, "--tls-key", tls_key]
         self.args = args
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
         self.url = self._read_ready(startup_timeout)
+
+    @functools.cached_property
+    def paths(self) -> MockPaths:
+        """The mock's paths, read once from its OpenAPI document."""
+        http = requests.Session()
+        http.trust_env = False
+        http.verify = False  # a TLS mock of the kit's own certificates: only its paths are read
+        return MockPaths.fetch(self.url, http)
 
     def _read_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -71,8 +178,10 @@ class MockProcess:
         if self.proc.poll() is not None:
             err = self.proc.stderr.read()
         self.stop()
-        raise RuntimeError("mock_server did not print READY: %s %s"
-                           % (buf.decode(errors="replace"), err.decode(errors="replace")))
+        raise RuntimeError(
+            "mock_server did not print READY: %s %s"
+            % (buf.decode(errors="replace"), err.decode(errors="replace"))
+        )
 
     def stop(self):
         if self.proc.poll() is None:
@@ -87,16 +196,24 @@ class MockProcess:
 class Scenario:
     """Control-API client for one scenario of a running mock (base URL .../s/<name>)."""
 
-    def __init__(self, server_url, name, verify=True):
+    def __init__(self, server_url, name, verify=True, paths: Optional[MockPaths] = None):
         self.server_url = server_url.rstrip("/")
         self.name = name
         self.base = "%s/s/%s" % (self.server_url, name) if name else self.server_url
         self.http = requests.Session()
         self.http.verify = verify
         self.http.trust_env = False
+        self._paths = paths
+
+    @property
+    def paths(self) -> MockPaths:
+        """The mock's paths: as given, else read from the mock on first use."""
+        if self._paths is None:
+            self._paths = MockPaths.fetch(self.server_url, self.http)
+        return self._paths
 
     def _url(self, path):
-        return self.base + "/__mock" + path
+        return self.base + self.paths.control + path
 
     def _call(self, method, path, body=None, params=None):
         try:
@@ -107,7 +224,9 @@ class Scenario:
                 raise
             r = self.http.request(method, self._url(path), json=body, params=params, timeout=10)
         if r.status_code >= 400:
-            raise RuntimeError("control API %s %s -> %d %s" % (method, path, r.status_code, r.text[:300]))
+            raise RuntimeError(
+                "control API %s %s -> %d %s" % (method, path, r.status_code, r.text[:300])
+            )
         return r.json() if r.content else {}
 
     def health(self):
@@ -161,15 +280,3 @@ def strip_scenario(path):
         i = rest.find("/")
         return rest[i:] if i >= 0 else "/"
     return path
-
-
-def is_token_path(path):
-    return strip_scenario(urllib.parse.urlsplit(path).path).lower().rstrip("/") in TOKEN_PATHS
-
-
-def is_api_path(path):
-    return strip_scenario(urllib.parse.urlsplit(path).path).lower().startswith("/1/json/")
-
-
-def is_authorize_path(path):
-    return strip_scenario(urllib.parse.urlsplit(path).path).lower().rstrip("/") == "/oauth/authorize"

@@ -33,13 +33,14 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
-from kit.mockserver import MockProcess, Scenario, find_mock_binary
+from kit.mockserver import AUTHORIZE_PATH, TOKEN_PATH, MockProcess, Scenario, find_mock_binary
 
 MARKER = "twoba_scenario"
 INSTALL_HINT = (
     "install the mock (apt install ./twoba-mock_*.deb puts mock_server on PATH), build it "
     "(ci/start-mock in the mock's source tree), point at it with --twoba-mock-server PATH or "
-    "TWOBA_MOCK_SERVER=PATH, or run the image with --twoba-mock-image IMAGE")
+    "TWOBA_MOCK_SERVER=PATH, or run the image with --twoba-mock-image IMAGE"
+)
 
 
 class MockNotFound(Exception):
@@ -52,21 +53,28 @@ def find_mock_server(explicit: Optional[str] = None) -> str:
     if explicit:
         if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
             return os.path.abspath(explicit)
-        raise MockNotFound("--twoba-mock-server %s: no executable file there; %s" % (explicit, INSTALL_HINT))
+        raise MockNotFound(
+            "--twoba-mock-server %s: no executable file there; %s" % (explicit, INSTALL_HINT)
+        )
     from_env = os.environ.get("TWOBA_MOCK_SERVER")
     if from_env:
         if os.path.isfile(from_env) and os.access(from_env, os.X_OK):
             return os.path.abspath(from_env)
-        raise MockNotFound("TWOBA_MOCK_SERVER=%s: no executable file there; %s" % (from_env, INSTALL_HINT))
+        raise MockNotFound(
+            "TWOBA_MOCK_SERVER=%s: no executable file there; %s" % (from_env, INSTALL_HINT)
+        )
     found = find_mock_binary()  # the kit's own search: beside an installed kit, the build, PATH
     if found:
         return found
-    raise MockNotFound("no mock_server on PATH, in TWOBA_MOCK_SERVER or in a build tree; " + INSTALL_HINT)
+    raise MockNotFound(
+        "no mock_server on PATH, in TWOBA_MOCK_SERVER or in a build tree; " + INSTALL_HINT
+    )
 
 
 @dataclass
 class Clock:
     """The mock's virtual clock (POST/GET /__mock/clock)."""
+
     control: Scenario
 
     def now(self) -> int:
@@ -87,6 +95,7 @@ class Clock:
 @dataclass
 class Faults:
     """Queued faults (POST/GET/DELETE /__mock/faults); keys as in the FaultRequest schema."""
+
     control: Scenario
 
     def add(self, path: str, **fault: Any) -> list:
@@ -104,6 +113,7 @@ class Faults:
 @dataclass
 class Tokens:
     """Issued tokens; revoke or expire them by exactly one of token, user, client or grant."""
+
     control: Scenario
 
     def list(self, **query: str) -> list:
@@ -120,6 +130,7 @@ class Tokens:
 @dataclass
 class Journal:
     """Every request the mock served (control requests excepted), oldest first."""
+
     control: Scenario
 
     def entries(self, since: int = 0, path: Optional[str] = None) -> list:
@@ -141,7 +152,8 @@ class Journal:
 @dataclass
 class TwoBaMock:
     """A running mock as a test sees it: the URLs to give the code under test, and its control API."""
-    server_url: str                 # the READY URL
+
+    server_url: str  # the READY URL
     scenario: Optional[str] = None  # the marker's scenario, served under /s/<scenario>
     control: Scenario = field(init=False, repr=False)
     clock: Clock = field(init=False, repr=False)
@@ -161,16 +173,16 @@ class TwoBaMock:
 
     @property
     def token_url(self) -> str:
-        return self.base + "/OAuth/Token"
+        return self.base + TOKEN_PATH
 
     @property
     def authorize_url(self) -> str:
-        return self.base + "/OAuth/Authorize"
+        return self.base + AUTHORIZE_PATH
 
     @property
     def api_base(self) -> str:
         """The product API base; product paths (/Product/…) go after it."""
-        return self.base + "/1/json"
+        return self.base + self.control.paths.product
 
     def reset(self) -> None:
         """Back to the fixture's start: tokens, clock, faults and journal."""
@@ -183,22 +195,39 @@ class ContainerMock:
     def __init__(self, image: str, startup_timeout: float = 60.0):
         tool = shutil.which("podman") or shutil.which("docker")
         if not tool:
-            raise MockNotFound("--twoba-mock-image %s: neither podman nor docker is installed" % image)
+            raise MockNotFound(
+                "--twoba-mock-image %s: neither podman nor docker is installed" % image
+            )
         self.tool = tool
         self.container = subprocess.run(
             [tool, "run", "-d", "--rm", "-p", "127.0.0.1::8080", image],
-            capture_output=True, text=True, check=True).stdout.strip()
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         deadline = time.monotonic() + startup_timeout
         while time.monotonic() < deadline:
-            logs = subprocess.run([tool, "logs", self.container], capture_output=True, text=True).stdout
+            logs = subprocess.run(
+                [tool, "logs", self.container], capture_output=True, text=True
+            ).stdout
             if any(line.startswith("READY ") for line in logs.splitlines()):
-                port = subprocess.run([tool, "port", self.container, "8080"], capture_output=True,
-                                      text=True, check=True).stdout.split(":")[-1].strip()
+                port = (
+                    subprocess.run(
+                        [tool, "port", self.container, "8080"],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                    .stdout.split(":")[-1]
+                    .strip()
+                )
                 self.url = "http://127.0.0.1:%s" % port
                 return
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError("the image %s printed no READY line in %.0f s" % (image, startup_timeout))
+        raise RuntimeError(
+            "the image %s printed no READY line in %.0f s" % (image, startup_timeout)
+        )
 
     def stop(self) -> None:
         subprocess.run([self.tool, "stop", "-t", "10", self.container], capture_output=True)
@@ -207,19 +236,32 @@ class ContainerMock:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("twoba-mock", "2BA OAuth mock (the twoba_mock fixture)")
     group.addoption("--twoba-mock-server", metavar="PATH", help="the mock_server binary to start")
-    group.addoption("--twoba-mock-image", metavar="IMAGE",
-                    help="run this container image (podman or docker) instead of a binary")
-    group.addoption("--twoba-mock-fixture", metavar="FILE",
-                    help="the fixture file the mock starts on (default: its default.json)")
-    group.addoption("--twoba-mock-scope", choices=("function", "session"),
-                    help="a fresh mock per test (function, the default) or one per run (session)")
-    parser.addini("twoba_mock_scope", "function or session (see --twoba-mock-scope)", default="function")
+    group.addoption(
+        "--twoba-mock-image",
+        metavar="IMAGE",
+        help="run this container image (podman or docker) instead of a binary",
+    )
+    group.addoption(
+        "--twoba-mock-fixture",
+        metavar="FILE",
+        help="the fixture file the mock starts on (default: its default.json)",
+    )
+    group.addoption(
+        "--twoba-mock-scope",
+        choices=("function", "session"),
+        help="a fresh mock per test (function, the default) or one per run (session)",
+    )
+    parser.addini(
+        "twoba_mock_scope", "function or session (see --twoba-mock-scope)", default="function"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "%s(name): serve the test the mock's scenario NAME (fixtures/NAME.json, under "
-        "/s/NAME)" % MARKER)
+        "markers",
+        "%s(name): serve the test the mock's scenario NAME (fixtures/NAME.json, under "
+        "/s/NAME)" % MARKER,
+    )
 
 
 def _scope(fixture_name: str, config: pytest.Config) -> str:
@@ -251,8 +293,9 @@ class _DefaultFixtureProcess(MockProcess):
 
     def __init__(self, binary: str, startup_timeout: float = 15.0):
         self.args = [binary, "--port", "0", "--quiet"]
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
         self.url = self._read_ready(startup_timeout)
 
 

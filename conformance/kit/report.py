@@ -1,6 +1,8 @@
 """Report files: index.json, junit.xml and the self-contained report.html matrix (clients ×
 checks). Several runs in one report directory merge into one matrix."""
 
+from __future__ import annotations
+
 import html
 import json
 import os
@@ -8,84 +10,100 @@ import re
 import time
 import xml.etree.ElementTree as ET
 
-from .catalog import rfc_url
+from .catalog import CheckInfo, Verdict, rfc_url
+from .record import CheckRecord, read_records, record_file_name
 
 
 def slug(s):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", s)
 
 
-def load_run(run_dir):
-    recs = []
-    d = os.path.join(run_dir, "checks")
-    if os.path.isdir(d):
-        for name in sorted(os.listdir(d)):
-            if name.endswith(".json"):
-                with open(os.path.join(d, name), encoding="utf-8") as f:
-                    recs.append(json.load(f))
+def load_run(run_dir: str) -> tuple[dict, list[CheckRecord]]:
+    """A run directory's run.json (written by conformance/run) and its check records."""
     meta = {}
     mp = os.path.join(run_dir, "run.json")
     if os.path.exists(mp):
         with open(mp, encoding="utf-8") as f:
             meta = json.load(f)
-    return meta, recs
+    return meta, read_records(run_dir)
 
 
-VERDICT_ORDER = ("PASS", "INFO", "WARN", "FAIL", "BLOCKED", "SKIP", "ERROR")
+VERDICT_ORDER = tuple(str(v) for v in Verdict)
 
 
-def root_causes(recs):
+def root_causes(recs: list[CheckRecord]) -> list[dict]:
     """Where flows were cut short, grouped by the failed step and the client's reply (one login
     bug stops a dozen flows the same way): the flows, the FAILed checks whose findings point at
     requests of those steps (the root causes), and the checks they blocked."""
     groups = {}
     for r in recs:
-        if r["verdict"] != "BLOCKED":
+        if r.verdict != Verdict.BLOCKED:
             continue
-        places = r.get("blocked_at") or [{"flow": None, "step": None, "seq": [0, 0], "reply": None}]
+        places = r.blocked_at or [None]
         for b in places:
             # The same client reply stopping several steps is one cause.
-            key = b.get("reply") or b.get("step") or r.get("reason") or ""
-            g = groups.setdefault(key, {"places": set(), "steps": set(), "blocked": set(),
-                                        "reason": r.get("reason") or ""})
-            g["places"].add((b["flow"], tuple(b["seq"])))
-            if b.get("step"):
-                g["steps"].add(re.sub(r"-?\d+$", "", b["step"]))
-            g["blocked"].add(r["check"]["id"])
+            key = (b.reply or b.step if b else None) or r.reason or ""
+            g = groups.setdefault(
+                key, {"places": set(), "steps": set(), "blocked": set(), "reason": r.reason or ""}
+            )
+            g["places"].add((b.flow, b.seq) if b else (None, (0, 0)))
+            if b and b.step:
+                g["steps"].add(re.sub(r"-?\d+$", "", b.step))
+            g["blocked"].add(r.check.id)
     out = []
     for reply, g in groups.items():
-        explaining = sorted({x["check"]["id"] for x in recs if x["verdict"] in ("FAIL", "WARN") for f in x["findings"]
-                             for flow, (lo, hi) in g["places"]
-                             if f.get("flow") == flow and any(lo <= q < hi for q in f.get("seq") or [])})
+        explaining = sorted(
+            {
+                x.check.id
+                for x in recs
+                if x.verdict in (Verdict.FAIL, Verdict.WARN)
+                for f in x.findings
+                for flow, (lo, hi) in g["places"]
+                if f.flow == flow and any(lo <= q < hi for q in f.seqs)
+            }
+        )
         flows = sorted({flow for flow, _ in g["places"] if flow})
-        cause = ("%s failed (%s) in flow(s) %s" % ("/".join("'%s'" % x for x in sorted(g["steps"])), reply,
-                                                  ", ".join(flows)) if g["steps"]
-                 else g["reason"].split(" — blocked: ", 1)[-1])
-        out.append({"cause": cause, "flows": flows, "explained_by": explaining, "blocked": sorted(g["blocked"])})
+        cause = (
+            "%s failed (%s) in flow(s) %s"
+            % ("/".join("'%s'" % x for x in sorted(g["steps"])), reply, ", ".join(flows))
+            if g["steps"]
+            else g["reason"].split(" — blocked: ", 1)[-1]
+        )
+        out.append(
+            {
+                "cause": cause,
+                "flows": flows,
+                "explained_by": explaining,
+                "blocked": sorted(g["blocked"]),
+            }
+        )
     return out
 
 
-def root_cause_lines(recs):
+def root_cause_lines(recs: list[CheckRecord]) -> list[str]:
     rc = root_causes(recs)
     if not rc:
         return []
     lines = ["root causes (what stopped the BLOCKED checks):"]
     for c in rc:
-        who = ("explained by FAIL " + ", ".join(c["explained_by"])) if c["explained_by"] else \
-            "no check judges it: see the step's reply and the wire log"
+        who = (
+            ("explained by FAIL " + ", ".join(c["explained_by"]))
+            if c["explained_by"]
+            else "no check judges it: see the step's reply and the wire log"
+        )
         lines.append("  %s — %s" % (c["cause"], who))
         lines.append("    blocks %d check(s): %s" % (len(c["blocked"]), ", ".join(c["blocked"])))
     return lines
 
 
-def summarize(recs):
+def summarize(recs: list[CheckRecord]) -> dict[str, int]:
     out = {}
     for r in recs:
-        out[r["verdict"]] = out.get(r["verdict"], 0) + 1
+        out[str(r.verdict)] = out.get(str(r.verdict), 0) + 1
     return out
 
 
-def all_runs(report_dir):
+def all_runs(report_dir: str) -> list[tuple[str, dict, list[CheckRecord]]]:
     """Every run in the directory, in the order they were made."""
     runs = []
     for name in sorted(os.listdir(report_dir)):
@@ -99,14 +117,22 @@ def all_runs(report_dir):
 def write_index(report_dir, runs):
     idx = {"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": []}
     for name, meta, recs in runs:
-        idx["runs"].append({
-            "dir": name, **meta,
-            "summary": summarize(recs),
-            "checks": {r["check"]["id"]: {"verdict": r["verdict"],
-                                          "requirements": r["check"]["requirements"],
-                                          "duration_s": r["duration_s"],
-                                          "file": "%s/checks/%s.json" % (name, slug(r["check"]["id"]))}
-                       for r in recs}})
+        idx["runs"].append(
+            {
+                "dir": name,
+                **meta,
+                "summary": summarize(recs),
+                "checks": {
+                    r.check.id: {
+                        "verdict": str(r.verdict),
+                        "requirements": r.check.requirements,
+                        "duration_s": r.duration_s,
+                        "file": "%s/checks/%s" % (name, record_file_name(r.check.id)),
+                    }
+                    for r in recs
+                },
+            }
+        )
     with open(os.path.join(report_dir, "index.json"), "w", encoding="utf-8") as f:
         json.dump(idx, f, indent=1)
 
@@ -116,72 +142,102 @@ def write_junit(report_dir, runs):
     root = ET.Element("testsuites", name="2BA client conformance")
     for name, meta, recs in runs:
         s = summarize(recs)
-        ts = ET.SubElement(root, "testsuite", name="%s [%s%s]" % (meta.get("client", name), meta.get("profile", ""),
-                                                                  " strict" if meta.get("strict") else ""),
-                           tests=str(len(recs)), failures=str(s.get("FAIL", 0)), errors=str(s.get("ERROR", 0)),
-                           skipped=str(s.get("SKIP", 0) + s.get("BLOCKED", 0)),
-                           time="%.3f" % sum(r["duration_s"] for r in recs))
+        ts = ET.SubElement(
+            root,
+            "testsuite",
+            name="%s [%s%s]"
+            % (
+                meta.get("client", name),
+                meta.get("profile", ""),
+                " strict" if meta.get("strict") else "",
+            ),
+            tests=str(len(recs)),
+            failures=str(s.get("FAIL", 0)),
+            errors=str(s.get("ERROR", 0)),
+            skipped=str(s.get("SKIP", 0) + s.get("BLOCKED", 0)),
+            time="%.3f" % sum(r.duration_s for r in recs),
+        )
         props = ET.SubElement(ts, "properties")
         for k in ("client", "profile", "strict", "kit_version", "transport"):
             ET.SubElement(props, "property", name=k, value=str(meta.get(k, "")))
         for r in recs:
-            c = r["check"]
-            tc = ET.SubElement(ts, "testcase", classname="conformance.%s" % c["id"].split("/")[0],
-                               name=c["id"], time="%.3f" % r["duration_s"])
+            c = r.check
+            tc = ET.SubElement(
+                ts,
+                "testcase",
+                classname="conformance.%s" % c.id.split("/")[0],
+                name=c.id,
+                time="%.3f" % r.duration_s,
+            )
             p = ET.SubElement(tc, "properties")
-            for req in c["requirements"]:
+            for req in c.requirements:
                 ET.SubElement(p, "property", name="requirement", value=req)
-            ET.SubElement(p, "property", name="verdict", value=r["verdict"])
-            msgs = "\n".join("%s: %s" % (f["level"], f["message"]) for f in r["findings"])
-            if r["verdict"] == "FAIL":
-                el = ET.SubElement(tc, "failure", message=_first(r, ("FAIL", "WARN")))
+            ET.SubElement(p, "property", name="verdict", value=str(r.verdict))
+            msgs = "\n".join("%s: %s" % (f.level, f.message) for f in r.findings)
+            if r.verdict == Verdict.FAIL:
+                el = ET.SubElement(
+                    tc,
+                    "failure",
+                    message=(r.first_message((Verdict.FAIL, Verdict.WARN)) or str(r.verdict))[:300],
+                )
                 el.text = msgs
-            elif r["verdict"] == "ERROR":
-                el = ET.SubElement(tc, "error", message=r.get("reason") or "error")
-                el.text = r.get("traceback") or ""
-            elif r["verdict"] in ("SKIP", "BLOCKED"):
-                ET.SubElement(tc, "skipped", message="%s: %s" % (r["verdict"], r.get("reason") or ""))
+            elif r.verdict == Verdict.ERROR:
+                el = ET.SubElement(tc, "error", message=r.reason or "error")
+                el.text = r.traceback or ""
+            elif r.verdict in (Verdict.SKIP, Verdict.BLOCKED):
+                ET.SubElement(tc, "skipped", message="%s: %s" % (r.verdict, r.reason or ""))
             else:
                 so = ET.SubElement(tc, "system-out")
-                so.text = "%s\n%s" % (r["verdict"], msgs)
+                so.text = "%s\n%s" % (r.verdict, msgs)
     ET.indent(root)
-    ET.ElementTree(root).write(os.path.join(report_dir, "junit.xml"), encoding="utf-8", xml_declaration=True)
-
-
-def _first(r, levels):
-    for lvl in levels:
-        for f in r["findings"]:
-            if f["level"] == lvl:
-                return f["message"][:300]
-    return r["verdict"]
+    ET.ElementTree(root).write(
+        os.path.join(report_dir, "junit.xml"), encoding="utf-8", xml_declaration=True
+    )
 
 
 def write_html(report_dir, runs):
     """A matrix of checks (rows) × runs (columns); a click on a cell opens its findings, steps
     and wire log. Everything inline: no external file, no network."""
-    checks = {}
+    checks: dict[str, CheckInfo] = {}
     for _, _, recs in runs:
         for r in recs:
-            checks.setdefault(r["check"]["id"], r["check"])
+            checks.setdefault(r.check.id, r.check)
+
     def key(cid):
-        ids = [r for r in checks[cid]["requirements"] if re.fullmatch(r"R\d\d", r)]
+        ids = checks[cid].catalog_ids
         return (min(ids) if ids else "R99", cid)
+
     order = sorted(checks, key=key)
-    data = {"runs": [], "checks": [dict(checks[c], section=section_of(checks[c])) for c in order]}
+    data = {
+        "runs": [],
+        "checks": [dict(checks[c].to_json(), section=section_of(checks[c])) for c in order],
+    }
     for name, meta, recs in runs:
         flows = {}
         cells = {}
         for r in recs:
             names = []
-            for ev in r.get("evidence", []):
+            for ev in r.evidence:
                 flows.setdefault(ev["flow"], ev)
                 names.append(ev["flow"])
-            cells[r["check"]["id"]] = {"verdict": r["verdict"], "findings": r["findings"],
-                                       "blocked_at": r.get("blocked_at"),
-                                       "reason": r.get("reason"), "flows": names,
-                                       "duration_s": r["duration_s"]}
-        data["runs"].append({"dir": name, "meta": meta, "summary": summarize(recs), "cells": cells,
-                             "flows": flows, "root_causes": root_causes(recs)})
+            cells[r.check.id] = {
+                "verdict": str(r.verdict),
+                "findings": [f.to_json() for f in r.findings],
+                "blocked_at": [b.to_json() for b in r.blocked_at],
+                "reason": r.reason,
+                "flows": names,
+                "duration_s": r.duration_s,
+            }
+        data["runs"].append(
+            {
+                "dir": name,
+                "meta": meta,
+                "summary": summarize(recs),
+                "cells": cells,
+                "flows": flows,
+                "root_causes": root_causes(recs),
+            }
+        )
     payload = json.dumps(data).replace("</", "<\\/")
     links = {}
     for c in data["checks"]:
@@ -190,21 +246,30 @@ def write_html(report_dir, runs):
             if u:
                 links[req] = u
     page = _TEMPLATE.replace("/*DATA*/", payload).replace("/*LINKS*/", json.dumps(links))
-    page = page.replace("<!--TITLE-->", html.escape("2BA client conformance — %d run(s)" % len(runs)))
+    page = page.replace(
+        "<!--TITLE-->", html.escape("2BA client conformance — %d run(s)" % len(runs))
+    )
     with open(os.path.join(report_dir, "report.html"), "w", encoding="utf-8") as f:
         f.write(page)
 
 
 # The sections of the requirement catalog (R01–R54).
-SECTIONS = [(6, "A · shape of the token request"), (11, "B · client authentication"),
-            (14, "C · password grant"), (21, "D · authorization request"),
-            (26, "E · authorization response"), (36, "F · token response"),
-            (46, "G · refresh and rotation"), (49, "H · errors, retries, backoff"),
-            (52, "I · using the token"), (54, "J · transport security")]
+SECTIONS = [
+    (6, "A · shape of the token request"),
+    (11, "B · client authentication"),
+    (14, "C · password grant"),
+    (21, "D · authorization request"),
+    (26, "E · authorization response"),
+    (36, "F · token response"),
+    (46, "G · refresh and rotation"),
+    (49, "H · errors, retries, backoff"),
+    (52, "I · using the token"),
+    (54, "J · transport security"),
+]
 
 
-def section_of(check):
-    ids = [int(r[1:]) for r in check["requirements"] if re.fullmatch(r"R\d\d", r)]
+def section_of(check: CheckInfo) -> str:
+    ids = [int(r[1:]) for r in check.catalog_ids]
     n = min(ids) if ids else 99
     return next((name for last, name in SECTIONS if n <= last), "other")
 

@@ -22,8 +22,9 @@ IMAGE = os.environ.get("TWOBA_MOCK_IMAGE", "localhost/twoba-mock:test")
 def _binary_unless_told(monkeypatch):
     monkeypatch.delenv("TWOBA_MOCK_IMAGE", raising=False)
 
+
 # What a partner writes: log in, jump past the refresh token's 14 days, see the 400 and the journal.
-PARTNER_TEST = '''
+PARTNER_TEST = """
 import requests
 
 FORM = {"client_id": "demo-client", "client_secret": "demo-secret"}
@@ -53,7 +54,7 @@ def test_revoked_user_must_log_in_again(twoba_mock):
     rt = token(twoba_mock, grant_type="password", username="demo", password="demo").json()["refresh_token"]
     assert twoba_mock.tokens.revoke(user="demo") >= 1
     assert token(twoba_mock, grant_type="refresh_token", refresh_token=rt).status_code == 400
-'''
+"""
 
 
 def test_partner_test_passes_with_the_fixture(pytester):
@@ -64,14 +65,17 @@ def test_partner_test_passes_with_the_fixture(pytester):
 
 def test_a_broken_expectation_fails(pytester):
     """The fixture's mock really answers: expecting a 200 after the 15-day jump fails."""
-    pytester.makepyfile(test_partner=PARTNER_TEST.replace("assert second.status_code == 400",
-                                                          "assert second.status_code == 200"))
+    pytester.makepyfile(
+        test_partner=PARTNER_TEST.replace(
+            "assert second.status_code == 400", "assert second.status_code == 200"
+        )
+    )
     result = pytester.runpytest(*PLUGIN, "-q")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*assert 400 == 200*"])
 
 
-ISOLATION_TEST = '''
+ISOLATION_TEST = """
 import requests
 
 def test_first(twoba_mock):
@@ -84,12 +88,13 @@ def test_second(twoba_mock):
     assert len(twoba_mock.journal) == 0
     assert twoba_mock.clock.now() < {now} + 600
     open("urls.txt", "a").write(twoba_mock.server_url + "\\n")
-'''
+"""
 
 
 @pytest.mark.parametrize("scope, distinct", [("function", 2), ("session", 1)])
 def test_each_test_starts_clean_in_either_scope(pytester, scope, distinct):
     import time
+
     pytester.makepyfile(test_iso=ISOLATION_TEST.replace("{now}", str(int(time.time()))))
     result = pytester.runpytest(*PLUGIN, "-q", "--twoba-mock-scope", scope)
     result.assert_outcomes(passed=2)
@@ -98,7 +103,8 @@ def test_each_test_starts_clean_in_either_scope(pytester, scope, distinct):
 
 
 def test_the_marker_chooses_the_scenario(pytester):
-    pytester.makepyfile(test_scenario='''
+    pytester.makepyfile(
+        test_scenario="""
 import pytest, requests
 
 @pytest.mark.twoba_scenario("fast-expiry")
@@ -116,7 +122,8 @@ def test_fast(twoba_mock):
 
 def test_default(twoba_mock):
     assert twoba_mock.base == twoba_mock.server_url
-''')
+"""
+    )
     result = pytester.runpytest(*PLUGIN, "-q")
     result.assert_outcomes(passed=2)
     pytester.runpytest(*PLUGIN, "--markers").stdout.fnmatch_lines(["*twoba_scenario(name)*"])
@@ -126,9 +133,12 @@ def test_a_missing_binary_names_the_path_and_the_install(pytester):
     pytester.makepyfile(test_partner=PARTNER_TEST)
     result = pytester.runpytest(*PLUGIN, "-q", "--twoba-mock-server", "/nonexistent/mock_server")
     result.assert_outcomes(errors=3)
-    result.stdout.fnmatch_lines([
-        "*twoba_mock: --twoba-mock-server /nonexistent/mock_server: no executable file there; "
-        "install the mock (apt install ./twoba-mock_*.deb puts mock_server on PATH)*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*twoba_mock: --twoba-mock-server /nonexistent/mock_server: no executable file there; "
+            "install the mock (apt install ./twoba-mock_*.deb puts mock_server on PATH)*"
+        ]
+    )
 
 
 def test_no_binary_anywhere_says_where_it_looked(pytester, monkeypatch, tmp_path):
@@ -139,8 +149,11 @@ def test_no_binary_anywhere_says_where_it_looked(pytester, monkeypatch, tmp_path
     pytester.makepyfile(test_partner=PARTNER_TEST)
     result = pytester.runpytest(*PLUGIN, "-q")
     result.assert_outcomes(errors=3)
-    result.stdout.fnmatch_lines([
-        "*twoba_mock: no mock_server on PATH, in TWOBA_MOCK_SERVER or in a build tree; install the mock*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*twoba_mock: no mock_server on PATH, in TWOBA_MOCK_SERVER or in a build tree; install the mock*"
+        ]
+    )
 
 
 def test_the_image_instead_of_a_binary(pytester, monkeypatch, tmp_path):
@@ -148,21 +161,29 @@ def test_the_image_instead_of_a_binary(pytester, monkeypatch, tmp_path):
     Uses the image install.container and integrations.node_testcontainers build."""
     import shutil
     import subprocess
+
     image = IMAGE
     tool = shutil.which("podman") or shutil.which("docker")
     if not tool:
         pytest.skip("neither podman nor docker is installed (ci/install-deps installs podman)")
     if subprocess.run([tool, "image", "inspect", image], capture_output=True).returncode != 0:
-        pytest.skip("no image %s: ctest -R install.container builds it (or set TWOBA_MOCK_IMAGE)" % image)
+        pytest.skip(
+            "no image %s: ctest -R install.container builds it (or set TWOBA_MOCK_IMAGE)" % image
+        )
     if tool.endswith("podman"):
         # runc cannot raise RLIMIT_NOFILE above this machine's hard limit (podman's default is
         # higher): the limits install.container passes with --ulimit, as podman's defaults.
         import resource
+
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         conf = tmp_path / "containers.conf"
-        conf.write_text('[containers]\ndefault_ulimits = ["nofile=%d:%d", "nproc=32768:32768"]\n'
-                        % (nofile, nofile))
+        conf.write_text(
+            '[containers]\ndefault_ulimits = ["nofile=%d:%d", "nproc=32768:32768"]\n'
+            % (nofile, nofile)
+        )
         monkeypatch.setenv("CONTAINERS_CONF", str(conf))
     pytester.makepyfile(test_partner=PARTNER_TEST)
-    result = pytester.runpytest(*PLUGIN, "-q", "--twoba-mock-image", image, "--twoba-mock-scope", "session")
+    result = pytester.runpytest(
+        *PLUGIN, "-q", "--twoba-mock-image", image, "--twoba-mock-scope", "session"
+    )
     result.assert_outcomes(passed=3)

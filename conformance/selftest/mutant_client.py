@@ -53,13 +53,13 @@ FAULTS = {
     "redirect-uri-differs": "the code exchange sends another redirect_uri than the authorization",
     "code-reuse": "a code exchange whose reply was lost is sent again with the same code",
     "stale-access-token": "an explicit refresh keeps the old access token for API calls",
-    "strict-token-type": "only token_type \"Bearer\" spelt exactly so is accepted",
+    "strict-token-type": 'only token_type "Bearer" spelt exactly so is accepted',
     "strict-members": "a token reply with an array member is refused",
     "truncate-tokens": "tokens are stored cut to 1024 characters",
     "never-refresh": "no refresh on its own clock and none after a 401",
     "own-clock-only": "refreshes on its own clock only; a 401 is returned to the caller",
     "fixed-margin": "refreshes 30 s before expiry whatever the lifetime",
-    "refresh-widens-scope": "refreshes ask for scope \"openid offline_access\" though the login asked none",
+    "refresh-widens-scope": 'refreshes ask for scope "openid offline_access" though the login asked none',
     "drop-unrotated": "a refresh reply without refresh_token drops the current one",
     "retry-401-loop": "a 401 on the API leads to up to five refresh-and-retry rounds",
     "bare-400-kept": "a 400 on refresh without invalid_grant keeps the refresh token",
@@ -72,7 +72,7 @@ FAULTS = {
 # must judge what a server reads, not the bytes.
 VARIANTS = {
     "js-form-encoding": "form bodies encoded as Node's querystring and encodeURIComponent do "
-                        "(simple-oauth2): ! ' ( ) * ~ left raw",
+    "(simple-oauth2): ! ' ( ) * ~ left raw",
 }
 
 # encodeURIComponent's unreserved set: letters, digits and - _ . ! ~ * ' ( ).
@@ -161,8 +161,9 @@ class Client:
                 q = urllib.parse.quote_plus
                 raw = "%s:%s" % (q(cid), q(secret or ""))
             headers["Authorization"] = "Basic " + base64.b64encode(raw.encode()).decode()
-        if not (self.fault == "refresh-without-auth" and grant == "refresh_token") and \
-                (not basic or self.fault == "both-auth-methods"):
+        if not (self.fault == "refresh-without-auth" and grant == "refresh_token") and (
+            not basic or self.fault == "both-auth-methods"
+        ):
             if self.fault != "secret-without-id":
                 params["client_id"] = cid + ("-x" if self.fault == "wrong-client-id" else "")
             if secret:
@@ -181,8 +182,10 @@ class Client:
         elif self.fault == "js-form-encoding":
             # Node's querystring.stringify: encodeURIComponent per key and value, space as %20.
             q = urllib.parse.quote
-            body = "&".join("%s=%s" % (q(k, safe=JS_COMPONENT_SAFE), q(v, safe=JS_COMPONENT_SAFE))
-                            for k, v in params.items()).encode()
+            body = "&".join(
+                "%s=%s" % (q(k, safe=JS_COMPONENT_SAFE), q(v, safe=JS_COMPONENT_SAFE))
+                for k, v in params.items()
+            ).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         elif self.fault == "json-body":
             body = json.dumps(params).encode()
@@ -207,8 +210,9 @@ class Client:
         except ValueError:
             raise Failure("parse", "token reply is not JSON")
         tt = str(body.get("token_type", ""))
-        if (tt != "Bearer" if self.fault == "strict-token-type" else tt.lower() != "bearer") or \
-                not body.get("access_token"):
+        if (
+            tt != "Bearer" if self.fault == "strict-token-type" else tt.lower() != "bearer"
+        ) or not body.get("access_token"):
             raise Failure("parse", "not a bearer token reply (token_type %r)" % tt)
         if self.fault == "strict-members" and any(isinstance(v, list) for v in body.values()):
             raise Failure("parse", "unexpected structured member in the token reply")
@@ -221,9 +225,12 @@ class Client:
         if self.fault == "truncate-tokens":
             at, rt = at[:1024], rt[:1024] if rt else rt
         exp = body.get("expires_in")
-        self.tokens = {"access_token": at, "refresh_token": rt,
-                       "expires_at": self.now() + int(exp) if exp is not None else None,
-                       "lifetime": int(exp) if exp is not None else None}
+        self.tokens = {
+            "access_token": at,
+            "refresh_token": rt,
+            "expires_at": self.now() + int(exp) if exp is not None else None,
+            "lifetime": int(exp) if exp is not None else None,
+        }
         self.save(login=login)
 
     def login_password(self, username, password):
@@ -234,7 +241,9 @@ class Client:
             del form["username"]
         r = self._post(form)
         if r.status_code != 200:
-            raise Failure("oauth" if r.status_code < 500 else "server", "login: HTTP %d" % r.status_code)
+            raise Failure(
+                "oauth" if r.status_code < 500 else "server", "login: HTTP %d" % r.status_code
+            )
         self._accept(r, login=True)
 
     def _retry_after(self, r):
@@ -266,8 +275,12 @@ class Client:
             attempts += 1
             r = self._post({"grant_type": "refresh_token", "refresh_token": rt})
             if r.status_code == 200:
-                self._accept(r, login=False, presented=rt,
-                             keep_access_token=explicit and self.fault == "stale-access-token")
+                self._accept(
+                    r,
+                    login=False,
+                    presented=rt,
+                    keep_access_token=explicit and self.fault == "stale-access-token",
+                )
                 return
             if r.status_code in (429, 503) and attempts < 3:
                 if self.fault != "ignore-retry-after":
@@ -280,16 +293,29 @@ class Client:
                 err = r.json().get("error")
             except ValueError:
                 pass
-            if r.status_code == 400 and err == "invalid_grant" and \
-                    self.fault == "retry-invalid-grant" and repeats < 2:
+            if (
+                r.status_code == 400
+                and err == "invalid_grant"
+                and self.fault == "retry-invalid-grant"
+                and repeats < 2
+            ):
                 repeats += 1
                 continue
-            terminal = ("invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope")
+            terminal = (
+                "invalid_client",
+                "unauthorized_client",
+                "unsupported_grant_type",
+                "invalid_scope",
+            )
             if err in terminal and self.fault == "retry-terminal" and repeats < 5:
                 repeats += 1
                 continue
-            if r.status_code == 400 and err != "invalid_grant" and err not in terminal and \
-                    self.fault == "bare-400-kept":
+            if (
+                r.status_code == 400
+                and err != "invalid_grant"
+                and err not in terminal
+                and self.fault == "bare-400-kept"
+            ):
                 raise Failure("oauth", "refresh: HTTP 400 %s (kept the token)" % err)
             if r.status_code == 400 and err not in terminal:
                 # 2BA: an invalid or expired refresh token gets a 400; the user logs in again.
@@ -322,15 +348,22 @@ class Client:
         if self.tokens is None:
             raise Relogin()
         t = self.tokens
-        if self.fault != "never-refresh" and t.get("expires_at") and \
-                self.now() > t["expires_at"] - self._margin(t):
+        if (
+            self.fault != "never-refresh"
+            and t.get("expires_at")
+            and self.now() > t["expires_at"] - self._margin(t)
+        ):
             self.refresh(t["access_token"])
         token = self.tokens["access_token"] if self.tokens else None
         if token is None:
             raise Relogin()
         r = self._get(path, token)
         rounds = 5 if self.fault == "retry-401-loop" else 1
-        while r.status_code == 401 and rounds > 0 and self.fault not in ("never-refresh", "own-clock-only"):
+        while (
+            r.status_code == 401
+            and rounds > 0
+            and self.fault not in ("never-refresh", "own-clock-only")
+        ):
             rounds -= 1
             self.refresh(None if self.fault == "retry-401-loop" else token)
             if self.tokens is None:
@@ -338,7 +371,9 @@ class Client:
             token = self.tokens["access_token"]
             r = self._get(path, token)
         if r.status_code != 200:
-            raise Failure("oauth" if r.status_code < 500 else "server", "API: HTTP %d" % r.status_code)
+            raise Failure(
+                "oauth" if r.status_code < 500 else "server", "API: HTTP %d" % r.status_code
+            )
         return r.status_code
 
     def call_api(self, path, concurrency):
@@ -366,7 +401,11 @@ class Client:
     def login_code(self):
         state = "state1" if self.fault == "weak-state" else secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         method = "S256"
         if self.fault == "pkce-downgrade" and self.pkce_refused:
             challenge, method = verifier, "plain"
@@ -391,18 +430,31 @@ class Client:
                 pass
 
         srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         host = "localhost" if self.fault == "localhost-redirect" else "127.0.0.1"
         redirect_uri = "http://%s:%d/callback" % (host, srv.server_address[1])
-        query = {"response_type": "code", "client_id": self.cfg["client_id"], "redirect_uri": redirect_uri,
-                 "state": state}
+        query = {
+            "response_type": "code",
+            "client_id": self.cfg["client_id"],
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
         if self.fault != "no-pkce":
             query.update(code_challenge=challenge, code_challenge_method=method)
         if self.fault == "secret-in-authorize-url":
             query["client_secret"] = self.cfg.get("client_secret") or ""
-        self.emit({"event": "authorize", "url": self.cfg["authorize_url"] + "?" + urllib.parse.urlencode(query)})
+        self.emit(
+            {
+                "event": "authorize",
+                "url": self.cfg["authorize_url"] + "?" + urllib.parse.urlencode(query),
+            }
+        )
         try:
-            if not done.wait(8):  # the kit delivers at once; a hung login would only slow the self-test
+            if not done.wait(
+                8
+            ):  # the kit delivers at once; a hung login would only slow the self-test
                 raise Failure("timeout", "no redirect")
         finally:
             srv.shutdown()
@@ -413,13 +465,20 @@ class Client:
                 self.pkce_refused = True
             if self.fault == "grant-after-cancel":
                 self._post({"grant_type": "client_credentials", "code_verifier": verifier})
-            raise Failure("access_denied" if got["error"] == "access_denied" else "oauth", got["error"])
+            raise Failure(
+                "access_denied" if got["error"] == "access_denied" else "oauth", got["error"]
+            )
         if self.fault == "redirect-uri-differs":
             redirect_uri += "/"
-        exchange = {"grant_type": "authorization_code", "code": got.get("code", ""),
-                    "redirect_uri": redirect_uri}
+        exchange = {
+            "grant_type": "authorization_code",
+            "code": got.get("code", ""),
+            "redirect_uri": redirect_uri,
+        }
         if self.fault != "no-pkce":
-            exchange["code_verifier"] = secrets.token_urlsafe(48) if self.fault == "verifier-mismatch" else verifier
+            exchange["code_verifier"] = (
+                secrets.token_urlsafe(48) if self.fault == "verifier-mismatch" else verifier
+            )
         try:
             r = self._post(exchange)
         except Failure:
@@ -433,8 +492,12 @@ class Client:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--break", dest="fault", choices=sorted(FAULTS) + sorted(VARIANTS),
-                    help="a fault, or a correct variant")
+    ap.add_argument(
+        "--break",
+        dest="fault",
+        choices=sorted(FAULTS) + sorted(VARIANTS),
+        help="a fault, or a correct variant",
+    )
     ap.add_argument("--list", action="store_true", help="print the faults and exit")
     a = ap.parse_args()
     if a.list:
@@ -456,9 +519,18 @@ def main():
         cmd, seq = msg.get("cmd"), msg.get("seq")
         if cmd == "start":
             client = Client(msg["config"], a.fault, emit)
-            emit({"ready": True, "version": 2, "implementation": {
-                "name": "kit-selftest-client" + ("/" + a.fault if a.fault else ""), "version": "2",
-                "language": "python", "issues": None}})
+            emit(
+                {
+                    "ready": True,
+                    "version": 2,
+                    "implementation": {
+                        "name": "kit-selftest-client" + ("/" + a.fault if a.fault else ""),
+                        "version": "2",
+                        "language": "python",
+                        "issues": None,
+                    },
+                }
+            )
             continue
         if cmd == "stop":
             break
@@ -470,7 +542,13 @@ def main():
                 client.login_code()
                 emit({"seq": seq, "ok": True})
             elif cmd == "call_api":
-                emit({"seq": seq, "ok": True, "results": client.call_api(msg["path"], int(msg.get("concurrency", 1)))})
+                emit(
+                    {
+                        "seq": seq,
+                        "ok": True,
+                        "results": client.call_api(msg["path"], int(msg.get("concurrency", 1))),
+                    }
+                )
             elif cmd == "refresh":
                 client.refresh(explicit=True)
                 emit({"seq": seq, "ok": True})

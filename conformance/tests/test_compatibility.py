@@ -11,7 +11,9 @@ import subprocess
 import sys
 
 KIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_loader = importlib.machinery.SourceFileLoader("kit_compatibility", os.path.join(KIT, "compatibility"))
+_loader = importlib.machinery.SourceFileLoader(
+    "kit_compatibility", os.path.join(KIT, "compatibility")
+)
 compat = importlib.util.module_from_spec(importlib.util.spec_from_loader(_loader.name, _loader))
 sys.modules[_loader.name] = compat  # dataclasses look their module up there
 _loader.exec_module(compat)
@@ -26,7 +28,9 @@ def test_the_data_is_complete_and_counts_cover_every_check():
     assert compat.problems(clients, checks) == []
     for cl in clients:
         for p in compat.PROFILES:
-            assert sum(compat.counts(cl, checks, p).values()) == sum(c.in_profile(p) for c in checks.values())
+            assert sum(compat.counts(cl, checks, p).values()) == sum(
+                c.in_profile(p) for c in checks.values()
+            )
 
 
 def test_a_changed_deviation_or_catalog_changes_the_pages():
@@ -34,12 +38,17 @@ def test_a_changed_deviation_or_catalog_changes_the_pages():
     before = compat.render(clients, checks)
     changed = copy.deepcopy(clients)
     lib = next(cl for cl in changed if cl.doc["deviations"])
-    lib.doc["deviations"][0]["result"] = "PASS" if lib.doc["deviations"][0]["result"] != "PASS" else "FAIL"
+    lib.doc["deviations"][0]["result"] = (
+        "PASS" if lib.doc["deviations"][0]["result"] != "PASS" else "FAIL"
+    )
     assert compat.render(changed, checks)[compat.MARKDOWN] != before[compat.MARKDOWN]
     fewer = dict(checks)
     fewer.pop(next(iter(fewer)))
     after = compat.render(clients, fewer)
-    assert after[compat.MARKDOWN] != before[compat.MARKDOWN] and after[compat.HTML_PAGE] != before[compat.HTML_PAGE]
+    assert (
+        after[compat.MARKDOWN] != before[compat.MARKDOWN]
+        and after[compat.HTML_PAGE] != before[compat.HTML_PAGE]
+    )
 
 
 def test_missing_explanations_and_unknown_checks_are_refused():
@@ -82,7 +91,9 @@ def test_fix_variants_name_their_library_and_the_marked_code():
         for rel in fix.doc["fix_source"]:
             text = open(os.path.join(compat.ADAPTERS, rel), encoding="utf-8").read()
             assert text.count(compat.FIX_BEGIN) == text.count(compat.FIX_END) >= 1, rel
-            assert all(code.strip() for code in compat.marked_blocks(os.path.join(compat.ADAPTERS, rel)))
+            assert all(
+                code.strip() for code in compat.marked_blocks(os.path.join(compat.ADAPTERS, rel))
+            )
 
 
 def test_a_changed_fix_changes_the_page_and_a_fix_that_fails_is_refused(monkeypatch):
@@ -96,13 +107,20 @@ def test_a_changed_fix_changes_the_page_and_a_fix_that_fails_is_refused(monkeypa
     monkeypatch.undo()
     broken = copy.deepcopy(clients)
     lib = next(cl for cl in broken if cl.fix)
-    lib.fix.doc["deviations"].append({"check": "refresh/single-flight", "result": "FAIL", "profile": "2ba"})
-    assert "%s: the fix still FAILs in 2ba: refresh/single-flight" % lib.fix.name in compat.problems(broken, checks)
+    lib.fix.doc["deviations"].append(
+        {"check": "refresh/single-flight", "result": "FAIL", "profile": "2ba"}
+    )
+    assert (
+        "%s: the fix still FAILs in 2ba: refresh/single-flight" % lib.fix.name
+        in compat.problems(broken, checks)
+    )
 
 
 def test_every_known_deviations_file_is_on_the_page_but_the_example():
     every = {cl.name for cl in compat.load_all()}
-    files = {n[:-len(compat.SUFFIX)] for n in os.listdir(compat.ADAPTERS) if n.endswith(compat.SUFFIX)}
+    files = {
+        n[: -len(compat.SUFFIX)] for n in os.listdir(compat.ADAPTERS) if n.endswith(compat.SUFFIX)
+    }
     assert every == files - set(compat.NOT_CLIENTS)
     clients, checks = data()
     page = compat.render(clients, checks)[compat.MARKDOWN]
@@ -113,9 +131,22 @@ def test_every_known_deviations_file_is_on_the_page_but_the_example():
 
 def test_an_unavailable_adapter_exits_77_with_its_install_command():
     """An adapter exits 127 when its toolchain is missing; the kit then exits 77 (ctest's SKIP)."""
-    missing = "jsonl:/bin/sh -c 'echo \"x: the toolchain is missing (apt-get install x)\" >&2; exit 127'"
-    p = subprocess.run([os.path.join(KIT, "run"), "--client", missing, "--skip-unavailable", "--mock", "/bin/true"],
-                       capture_output=True, text=True, timeout=60)
+    missing = (
+        "jsonl:/bin/sh -c 'echo \"x: the toolchain is missing (apt-get install x)\" >&2; exit 127'"
+    )
+    p = subprocess.run(
+        [
+            os.path.join(KIT, "run"),
+            "--client",
+            missing,
+            "--skip-unavailable",
+            "--mock",
+            "/bin/true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 77 and "apt-get install x" in p.stderr, (p.returncode, p.stderr)
 
 
@@ -124,12 +155,26 @@ def test_a_partners_adapter_is_started_without_input_only_when_asked(tmp_path):
     started without input (to learn that its toolchain is missing) only with --skip-unavailable."""
     sys.path.insert(0, KIT)
     from kit.mockserver import find_mock_binary
+
     mock = find_mock_binary()
     assert mock, "mock_server binary not found (build it or set TWOBA_MOCK_SERVER)"
     marker = tmp_path / "started-without-input"
     adapter = "jsonl:/bin/sh -c 'read line || touch %s; exit 127'" % marker
-    run = [os.path.join(KIT, "run"), "--client", adapter, "--mock", mock, "--only", "token-request/form-values",
-           "--wait", "0", "-j", "1", "--report", str(tmp_path / "report")]
+    run = [
+        os.path.join(KIT, "run"),
+        "--client",
+        adapter,
+        "--mock",
+        mock,
+        "--only",
+        "token-request/form-values",
+        "--wait",
+        "0",
+        "-j",
+        "1",
+        "--report",
+        str(tmp_path / "report"),
+    ]
     p = subprocess.run(run, capture_output=True, text=True, timeout=120)
     assert p.returncode != 77 and not marker.exists(), (p.returncode, p.stderr)
     p = subprocess.run(run + ["--skip-unavailable"], capture_output=True, text=True, timeout=120)
@@ -138,12 +183,24 @@ def test_a_partners_adapter_is_started_without_input_only_when_asked(tmp_path):
 
 def test_a_skeleton_without_its_toolchain_exits_127_naming_the_install(tmp_path):
     os.symlink(shutil.which("dirname"), tmp_path / "dirname")
-    p = subprocess.run(["/bin/sh", os.path.join(compat.ADAPTERS, "skeleton", "run"), "php"],
-                       env={"PATH": str(tmp_path)}, capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        ["/bin/sh", os.path.join(compat.ADAPTERS, "skeleton", "run"), "php"],
+        env={"PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 127 and "apt-get install php-cli" in p.stderr, (p.returncode, p.stderr)
 
 
-FENCES = {"javascript": "js", "go": "go", "php": "php", "java": "java", "c#": "csharp", "python": "python"}
+FENCES = {
+    "javascript": "js",
+    "go": "go",
+    "php": "php",
+    "java": "java",
+    "c#": "csharp",
+    "python": "python",
+}
 
 
 def test_adapters_md_shows_every_skeleton_as_shipped():
@@ -154,4 +211,7 @@ def test_adapters_md_shows_every_skeleton_as_shipped():
     for language, rel in compat.SKELETONS.items():
         blocks = re.findall(r"```%s\n(.*?)```" % re.escape(FENCES[language]), doc, re.S)
         shipped = open(os.path.join(compat.ADAPTERS, rel), encoding="utf-8").read()
-        assert shipped in blocks, "ADAPTERS.md has no ```%s block equal to adapters/%s" % (FENCES[language], rel)
+        assert shipped in blocks, "ADAPTERS.md has no ```%s block equal to adapters/%s" % (
+            FENCES[language],
+            rel,
+        )

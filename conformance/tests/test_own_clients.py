@@ -23,9 +23,19 @@ pytestmark = pytest.mark.skipif(not find_mock_binary(), reason="mock_server bina
 
 def verdicts(tmp_path, flags, only):
     """Runs the kit on the clock client; {check id: verdict} and the run's metadata."""
-    cmd = [sys.executable, os.path.join(KIT, "run"), "--client",
-           "jsonl:%s %s %s" % (sys.executable, CLIENT, " ".join(flags)), "--name", "clock",
-           "--wait", "0.3", "--report", str(tmp_path), "--only"] + only
+    cmd = [
+        sys.executable,
+        os.path.join(KIT, "run"),
+        "--client",
+        "jsonl:%s %s %s" % (sys.executable, CLIENT, " ".join(flags)),
+        "--name",
+        "clock",
+        "--wait",
+        "0.3",
+        "--report",
+        str(tmp_path),
+        "--only",
+    ] + only
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     idx = json.loads((tmp_path / "index.json").read_text())
     run = idx["runs"][0]

@@ -12,8 +12,12 @@ FIXTURES = os.environ["FIXTURE_DIR"]
 
 
 def start(*args):
-    proc = subprocess.Popen([BINARY, "--port", "0", "--quiet", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [BINARY, "--port", "0", "--quiet", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     assert line.startswith("READY http://127.0.0.1:"), (line, proc.stderr.read())
     return proc, line.split()[1]
@@ -43,18 +47,26 @@ def test_default_fixture_is_found_without_flags():
         proc.wait(timeout=10)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--bogus"], "unknown option '--bogus'"),
-    (["--port", "x"], "--port: expected a number"),
-    (["--fixture", "/nonexistent.json"], "/nonexistent.json: cannot open"),
-    (["--host", "0.0.0.0"], "needs --admin-token"),
-    (["--tls-cert", "/nonexistent.pem"], "--tls-cert and --tls-key go together"),
-    (["--https", "--tls-cert", "c.pem", "--tls-key", "k.pem"], "give either --https or --tls-cert"),
-    (["--https-dir", "/tmp"], "--https-dir goes with --https"),
-    (["--control-from", "everywhere"], "--control-from: expected loopback or any"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--bogus"], "unknown option '--bogus'"),
+        (["--port", "x"], "--port: expected a number"),
+        (["--fixture", "/nonexistent.json"], "/nonexistent.json: cannot open"),
+        (["--host", "0.0.0.0"], "needs --admin-token"),
+        (["--tls-cert", "/nonexistent.pem"], "--tls-cert and --tls-key go together"),
+        (
+            ["--https", "--tls-cert", "c.pem", "--tls-key", "k.pem"],
+            "give either --https or --tls-cert",
+        ),
+        (["--https-dir", "/tmp"], "--https-dir goes with --https"),
+        (["--control-from", "everywhere"], "--control-from: expected loopback or any"),
+    ],
+)
 def test_bad_flags_exit_2_with_a_message_and_listen_nowhere(args, message):
-    result = subprocess.run([BINARY, "--port", "0", *args], capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        [BINARY, "--port", "0", *args], capture_output=True, text=True, timeout=10
+    )
     assert result.returncode == 2
     assert message in result.stderr
     assert "READY" not in result.stdout
@@ -65,7 +77,9 @@ def test_bad_fixture_names_file_and_key(tmp_path):
     fixture["policy"]["refresh_token_lifetme"] = 5
     path = tmp_path / "typo.json"
     path.write_text(json.dumps(fixture))
-    result = subprocess.run([BINARY, "--port", "0", "--fixture", str(path)], capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        [BINARY, "--port", "0", "--fixture", str(path)], capture_output=True, text=True, timeout=10
+    )
     assert result.returncode == 2
     assert f"{path}: policy.refresh_token_lifetme: unknown key" in result.stderr
 
@@ -74,7 +88,9 @@ def test_port_in_use_exits_1():
     proc, url = start()
     try:
         port = url.rsplit(":", 1)[1]
-        result = subprocess.run([BINARY, "--port", port], capture_output=True, text=True, timeout=10)
+        result = subprocess.run(
+            [BINARY, "--port", port], capture_output=True, text=True, timeout=10
+        )
         assert result.returncode == 1
         assert "cannot listen" in result.stderr
         assert "--port 0 takes a free port" in result.stderr
@@ -91,10 +107,14 @@ def test_help_and_version():
 
 
 def test_request_log_never_shows_secrets():
-    proc = subprocess.Popen([BINARY, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [BINARY, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     url = proc.stdout.readline().split()[1]
     body = b"grant_type=password&username=demo&password=demo&client_id=demo-client&client_secret=demo-secret"
-    with urllib.request.urlopen(urllib.request.Request(url + "/OAuth/Token", data=body), timeout=5) as reply:
+    with urllib.request.urlopen(
+        urllib.request.Request(url + "/OAuth/Token", data=body), timeout=5
+    ) as reply:
         token = json.load(reply)["access_token"]
     proc.terminate()
     _, log = proc.communicate(timeout=10)
@@ -105,8 +125,13 @@ def test_request_log_never_shows_secrets():
 
 def test_https_serves_with_a_local_ca_that_verifying_clients_trust(tmp_path):
     import requests
-    proc = subprocess.Popen([BINARY, "--port", "0", "--quiet", "--https", "--https-dir", str(tmp_path / "tls")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    proc = subprocess.Popen(
+        [BINARY, "--port", "0", "--quiet", "--https", "--https-dir", str(tmp_path / "tls")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         ready, ca_line = proc.stdout.readline(), proc.stdout.readline()
         assert ready.startswith("READY https://127.0.0.1:"), (ready, proc.stderr.read())
@@ -115,8 +140,12 @@ def test_https_serves_with_a_local_ca_that_verifying_clients_trust(tmp_path):
         assert requests.get(url + "/__mock/health", verify=ca, timeout=5).json()["status"] == "ok"
         localhost = url.replace("127.0.0.1", "localhost")
         assert requests.get(localhost + "/__mock/health", verify=ca, timeout=5).status_code == 200
-        curl = subprocess.run(["curl", "-sS", "--cacert", ca, url + "/__mock/health"],
-                              capture_output=True, text=True, timeout=10)
+        curl = subprocess.run(
+            ["curl", "-sS", "--cacert", ca, url + "/__mock/health"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         assert curl.returncode == 0 and '"status":"ok"' in curl.stdout, curl.stderr
         # Without the CA, a verifying client refuses the certificate.
         with pytest.raises(requests.exceptions.SSLError):
@@ -127,14 +156,21 @@ def test_https_serves_with_a_local_ca_that_verifying_clients_trust(tmp_path):
 
 
 def test_control_from_any_opens_the_control_api_off_loopback():
-    proc = subprocess.Popen([BINARY, "--port", "0", "--quiet", "--host", "0.0.0.0", "--control-from", "any"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [BINARY, "--port", "0", "--quiet", "--host", "0.0.0.0", "--control-from", "any"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith("READY http://0.0.0.0:"), (line, proc.stderr.read())
         port = line.strip().rsplit(":", 1)[1]
-        request = urllib.request.Request("http://127.0.0.1:%s/__mock/clock" % port, data=b'{"advance": 60}',
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            "http://127.0.0.1:%s/__mock/clock" % port,
+            data=b'{"advance": 60}',
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=5) as reply:
             assert reply.status == 200
     finally:

@@ -35,12 +35,17 @@ class JsonLog(unittest.TestCase):
         with open(path, "w") as f:
             json.dump(fixture, f)
         # A scenario of the same folder, reached by path prefix.
-        with open(os.path.join(FIXTURES, "fast-expiry.json")) as src, \
-                open(os.path.join(cls.tmp.name, "fast-expiry.json"), "w") as dst:
+        with open(os.path.join(FIXTURES, "fast-expiry.json")) as src, open(
+            os.path.join(cls.tmp.name, "fast-expiry.json"), "w"
+        ) as dst:
             dst.write(src.read())
         cls.stderr = open(os.path.join(cls.tmp.name, "stderr.log"), "w+")
-        cls.proc = subprocess.Popen([MOCK, "--fixture", path, "--port", "0", "--log-format", "json"],
-                                    stdout=subprocess.PIPE, stderr=cls.stderr, text=True)
+        cls.proc = subprocess.Popen(
+            [MOCK, "--fixture", path, "--port", "0", "--log-format", "json"],
+            stdout=subprocess.PIPE,
+            stderr=cls.stderr,
+            text=True,
+        )
         ready = cls.proc.stdout.readline().strip()
         assert ready.startswith("READY "), ready
         cls.url = ready.split(" ", 1)[1]
@@ -64,8 +69,13 @@ class JsonLog(unittest.TestCase):
     def exercise(cls):
         s = cls.secrets
         cls.requests_made = []  # (method, path, status, grant_type, client_id)
-        login = {"grant_type": "password", "username": "demo", "password": PASSWORD,
-                 "client_id": "demo-client", "client_secret": SECRET}
+        login = {
+            "grant_type": "password",
+            "username": "demo",
+            "password": PASSWORD,
+            "client_id": "demo-client",
+            "client_secret": SECRET,
+        }
         r = cls.token(login)
         assert r.status_code == 200, r.text
         tokens = r.json()
@@ -75,32 +85,65 @@ class JsonLog(unittest.TestCase):
         r = cls.token(dict(login, password=WRONG_PASSWORD))
         cls.requests_made.append(("POST", "/OAuth/Token", r.status_code, "password", "demo-client"))
 
-        r = cls.token({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                      auth=("demo-client", SECRET))
+        r = cls.token(
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            auth=("demo-client", SECRET),
+        )
         assert r.status_code == 200, r.text
-        s += [r.json()["access_token"], r.json()["refresh_token"],
-              base64.b64encode(("demo-client:" + SECRET).encode()).decode()]
+        s += [
+            r.json()["access_token"],
+            r.json()["refresh_token"],
+            base64.b64encode(("demo-client:" + SECRET).encode()).decode(),
+        ]
         cls.requests_made.append(("POST", "/OAuth/Token", 200, "refresh_token", "demo-client"))
 
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
-        code = requests.post(cls.url + "/__mock/codes", timeout=10, json={
-            "client_id": "demo-public", "username": "demo", "redirect_uri": "http://127.0.0.1/tokenreceiver",
-            "code_challenge": challenge, "code_challenge_method": "S256"}).json()["code"]
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
+        code = requests.post(
+            cls.url + "/__mock/codes",
+            timeout=10,
+            json={
+                "client_id": "demo-public",
+                "username": "demo",
+                "redirect_uri": "http://127.0.0.1/tokenreceiver",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        ).json()["code"]
         s.append(code)
-        r = cls.token({"grant_type": "authorization_code", "code": code, "client_id": "demo-public",
-                       "redirect_uri": "http://127.0.0.1/tokenreceiver", "code_verifier": VERIFIER})
+        r = cls.token(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": "demo-public",
+                "redirect_uri": "http://127.0.0.1/tokenreceiver",
+                "code_verifier": VERIFIER,
+            }
+        )
         assert r.status_code == 200, r.text
         s += [r.json()["access_token"], r.json()["refresh_token"]]
         cls.requests_made.append(("POST", "/OAuth/Token", 200, "authorization_code", "demo-public"))
 
         access = tokens["access_token"]
-        r = requests.get(cls.url + "/1/json/Product/DetailsForProduct?gtin=8711893010011",
-                         headers={"Authorization": "Bearer " + access}, timeout=10)
-        cls.requests_made.append(("GET", "/1/json/Product/DetailsForProduct", r.status_code, None, None))
-        r = requests.get(cls.url + "/1/json/Product/Search?query=wit&access_token=" + access, timeout=10)
+        r = requests.get(
+            cls.url + "/1/json/Product/DetailsForProduct?gtin=8711893010011",
+            headers={"Authorization": "Bearer " + access},
+            timeout=10,
+        )
+        cls.requests_made.append(
+            ("GET", "/1/json/Product/DetailsForProduct", r.status_code, None, None)
+        )
+        r = requests.get(
+            cls.url + "/1/json/Product/Search?query=wit&access_token=" + access, timeout=10
+        )
         cls.requests_made.append(("GET", "/1/json/Product/Search", r.status_code, None, None))
         r = requests.get(cls.url + "/s/fast-expiry/.well-known/openid-configuration", timeout=10)
-        cls.requests_made.append(("GET", "/s/fast-expiry/.well-known/openid-configuration", 200, None, None))
+        cls.requests_made.append(
+            ("GET", "/s/fast-expiry/.well-known/openid-configuration", 200, None, None)
+        )
 
     def test_one_json_object_per_request(self):
         self.assertEqual(len(self.lines), len(self.requests_made), "\n".join(self.lines))

@@ -52,8 +52,15 @@ RELEASE_URL = "https://github.com/twoba-mock/twoba-mock/releases/download/v$TWOB
 class EveryExample(unittest.TestCase):
     def test_every_yaml_file_is_checked_here(self):
         names = sorted(n for n in os.listdir(EXAMPLES) if n.endswith((".yml", ".yaml")))
-        self.assertEqual(names, ["github-actions-from-source.yml", "github-actions.yml",
-                                 "github-release.yml", "gitlab-ci.yml"])
+        self.assertEqual(
+            names,
+            [
+                "github-actions-from-source.yml",
+                "github-actions.yml",
+                "github-release.yml",
+                "gitlab-ci.yml",
+            ],
+        )
 
     def test_github_workflows_are_well_formed(self):
         for name in ("github-actions.yml", "github-actions-from-source.yml", "github-release.yml"):
@@ -88,9 +95,15 @@ class GitHubActions(unittest.TestCase):
         self.assertNotIn("ports", service)
         self.assertEqual(job["env"]["TWOBA_MOCK_URL"], "http://twoba-mock:8080")
         script = "\n".join(s.get("run", "") for s in job["steps"])
-        for part in ("apt-get install -y -qq --no-install-recommends curl jq",
-                     "grant_type=password", "grant_type=refresh_token", "/__mock/clock",
-                     "-H 'Content-Type: application/json'", "jq -er .refresh_token", "= 400"):
+        for part in (
+            "apt-get install -y -qq --no-install-recommends curl jq",
+            "grant_type=password",
+            "grant_type=refresh_token",
+            "/__mock/clock",
+            "-H 'Content-Type: application/json'",
+            "jq -er .refresh_token",
+            "= 400",
+        ):
             self.assertIn(part, script)
 
     def test_kit_steps(self):
@@ -103,7 +116,9 @@ class GitHubActions(unittest.TestCase):
         self.assertEqual(self.doc["env"]["TWOBA_MOCK_VERSION"], VERSION)
         self.assertIn("TWOBA_MOCK_URL=$url", script)
         self.assertIn("ADAPTER", job["env"])
-        upload = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+        upload = [
+            s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")
+        ]
         self.assertEqual(len(upload), 1)
         self.assertEqual(upload[0]["if"], "always()")
         self.assertEqual(upload[0]["with"]["path"], "reports/")
@@ -115,13 +130,25 @@ class GitLabCi(unittest.TestCase):
 
     def test_image_as_service(self):
         job = self.doc["twoba-integration"]
-        self.assertEqual(job["services"], [{"name": IMAGE, "alias": "twoba-mock",
-                                            "variables": {"TWOBA_PUBLIC_HOST": "twoba-mock"}}])
+        self.assertEqual(
+            job["services"],
+            [
+                {
+                    "name": IMAGE,
+                    "alias": "twoba-mock",
+                    "variables": {"TWOBA_PUBLIC_HOST": "twoba-mock"},
+                }
+            ],
+        )
         self.assertEqual(job["variables"]["TWOBA_MOCK_URL"], "http://twoba-mock:8080")
         script = "\n".join(job["before_script"] + job["script"])
         shell_ok(self, script, "twoba-integration")
-        for part in ("grant_type=refresh_token", "$TWOBA_MOCK_URL/__mock/clock",
-                     "-H 'Content-Type: application/json'", "= 400"):
+        for part in (
+            "grant_type=refresh_token",
+            "$TWOBA_MOCK_URL/__mock/clock",
+            "-H 'Content-Type: application/json'",
+            "= 400",
+        ):
             self.assertIn(part, script)
 
     def test_kit_steps(self):
@@ -145,8 +172,10 @@ class FromSource(unittest.TestCase):
         self.assertEqual(job["container"], "debian:12")
         steps = job["steps"]
         checkout = [s for s in steps if s.get("with", {}).get("repository")][0]
-        self.assertEqual(checkout["with"], {"repository": "twoba-mock/twoba-mock", "ref": "v" + VERSION,
-                                            "path": "twoba-mock"})
+        self.assertEqual(
+            checkout["with"],
+            {"repository": "twoba-mock/twoba-mock", "ref": "v" + VERSION, "path": "twoba-mock"},
+        )
         cache = [s for s in steps if s.get("uses", "").startswith("actions/cache@")][0]
         # The folder ci/start-mock builds in (release preset).
         with open(os.path.join(ROOT, "ci", "start-mock"), encoding="utf-8") as f:
@@ -172,7 +201,9 @@ class Release(unittest.TestCase):
         script = "\n".join(s.get("run", "") for s in job["steps"])
         self.assertIn("cmake --preset release", script)
         self.assertIn("cpack -G DEB", script)
-        publish = [s for s in job["steps"] if s.get("uses", "").startswith("softprops/action-gh-release@")]
+        publish = [
+            s for s in job["steps"] if s.get("uses", "").startswith("softprops/action-gh-release@")
+        ]
         self.assertEqual(publish[0]["with"]["files"], "build/release/*.deb")
         # The preset writes where the files are taken from.
         with open(os.path.join(ROOT, "CMakePresets.json"), encoding="utf-8") as f:
@@ -182,12 +213,16 @@ class Release(unittest.TestCase):
         job = self.doc["jobs"]["image"]
         login = [s for s in job["steps"] if s.get("uses", "").startswith("docker/login-action@")][0]
         self.assertEqual(login["with"]["registry"], "ghcr.io")
-        build = [s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@")][0]
+        build = [
+            s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@")
+        ][0]
         self.assertEqual(build["with"]["file"], "Containerfile")
         self.assertTrue(os.path.exists(os.path.join(ROOT, build["with"]["file"])))
         self.assertIs(build["with"]["push"], True)
         self.assertIn("${{ env.IMAGE }}:${{ env.VERSION }}", build["with"]["tags"])
-        self.assertIn("ghcr.io/${GITHUB_REPOSITORY,,}", "\n".join(s.get("run", "") for s in job["steps"]))
+        self.assertIn(
+            "ghcr.io/${GITHUB_REPOSITORY,,}", "\n".join(s.get("run", "") for s in job["steps"])
+        )
 
 
 class Containerfile(unittest.TestCase):

@@ -39,7 +39,9 @@ def enter_namespace():
     if IN_NAMESPACE or os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
         return
     env = dict(os.environ, README_TEST_NETNS="1")
-    inner = "ip link set lo up && exec %s" % " ".join(shlex.quote(a) for a in [sys.executable, "-B", *sys.argv])
+    inner = "ip link set lo up && exec %s" % " ".join(
+        shlex.quote(a) for a in [sys.executable, "-B", *sys.argv]
+    )
     probe = subprocess.run(["unshare", "--net", "true"], capture_output=True)
     if probe.returncode == 0:
         sys.exit(subprocess.run(["unshare", "--net", "sh", "-c", inner], env=env).returncode)
@@ -60,7 +62,9 @@ def blocks(path):
         while not re.match(r"^ *```$", lines[i]):
             body.append(lines[i])
             i += 1
-        yield m.group(1), "\n".join(body) + "\n", "\n".join(lines[max(0, start - 3):start]), start + 1
+        yield m.group(1), "\n".join(body) + "\n", "\n".join(
+            lines[max(0, start - 3) : start]
+        ), start + 1
         i += 1
 
 
@@ -74,11 +78,19 @@ class Mock:
     def __init__(self, args, cwd, env, port):
         if port != 8080:
             args = args + ["--port", str(port)]
-        self.proc = subprocess.Popen([MOCK, "--quiet", *args], cwd=cwd, env=env, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [MOCK, "--quiet", *args],
+            cwd=cwd,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         self.ready = self.proc.stdout.readline()
         if not self.ready.startswith("READY "):
-            raise AssertionError("the mock did not start: %r %s" % (self.ready, self.proc.stderr.read()))
+            raise AssertionError(
+                "the mock did not start: %r %s" % (self.ready, self.proc.stderr.read())
+            )
         if "--https" in args:
             assert self.proc.stdout.readline().startswith("CA-FILE ")
 
@@ -102,13 +114,19 @@ def check_expected(text, output, where):
 def main():
     enter_namespace()
     port = 8080 if IN_NAMESPACE else free_port()
-    print("network namespace: %s; port %d" % ("yes" if IN_NAMESPACE else "no (port rewritten)", port))
+    print(
+        "network namespace: %s; port %d" % ("yes" if IN_NAMESPACE else "no (port rewritten)", port)
+    )
     work = tempfile.mkdtemp(prefix="readme-test-")
     shutil.copytree(os.path.join(SOURCE, "fixtures"), os.path.join(work, "fixtures"))
     os.symlink(os.path.join(SOURCE, "conformance"), os.path.join(work, "conformance"))
     os.makedirs(os.path.join(work, "home"))
-    env = dict(os.environ, HOME=os.path.join(work, "home"), TWOBA_MOCK_SERVER=MOCK,
-               PYTHONDONTWRITEBYTECODE="1")
+    env = dict(
+        os.environ,
+        HOME=os.path.join(work, "home"),
+        TWOBA_MOCK_SERVER=MOCK,
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     env.pop("XDG_CACHE_HOME", None)
     failures, ran, skipped = [], 0, 0
     mock = None
@@ -116,7 +134,8 @@ def main():
         for lang, text, before, line in blocks(README):
             where = "README.md:%d" % line
             text = text.replace("127.0.0.1:8080", "127.0.0.1:%d" % port).replace(
-                "localhost:8080", "localhost:%d" % port)
+                "localhost:8080", "localhost:%d" % port
+            )
             skip = SKIP.search(before)
             if lang == "json" and SAVE_AS.search(before):
                 target = os.path.join(work, SAVE_AS.search(before).group(1))
@@ -130,23 +149,35 @@ def main():
                 print("%s: not run: %s" % (where, skip.group(1)))
                 continue
             words = shlex.split(text, comments=True)
-            if words and words[0] in ("ci/start-mock", "mock_server") and len(text.strip().split("\n")) == 1:
+            if (
+                words
+                and words[0] in ("ci/start-mock", "mock_server")
+                and len(text.strip().split("\n")) == 1
+            ):
                 if mock:
                     mock.stop()
                 mock = Mock(words[1:], work, env, port)
                 print("%s: started the mock: %s" % (where, text.strip()))
                 continue
             ran += 1
-            result = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", text], cwd=work, env=env,
-                                    capture_output=True, text=True, timeout=60)
+            result = subprocess.run(
+                ["bash", "-e", "-o", "pipefail", "-c", text],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             output = (result.stdout + result.stderr).replace("\r", "")
             if result.returncode != 0:
                 failures.append("%s: exit status %d:\n%s" % (where, result.returncode, output))
                 continue
             missing = check_expected(text, output, where)
             failures += [m + "; the output was:\n" + output for m in missing]
-            print("%s: ran, %d expected lines checked" % (where, sum(
-                1 for l in text.split("\n") if EXPECTED.match(l.strip()))))
+            print(
+                "%s: ran, %d expected lines checked"
+                % (where, sum(1 for l in text.split("\n") if EXPECTED.match(l.strip())))
+            )
         if mock:
             mock.stop()
             mock = None
@@ -168,26 +199,40 @@ def check_messages(work, env, port):
     quoted = [q.replace("8080", str(port)) for q in re.findall(r"`(mock_server: [^`]+)`", readme)]
     first = Mock([], work, env, port)
     try:
-        second = subprocess.run([MOCK, "--port", str(port)], capture_output=True, text=True, timeout=10)
+        second = subprocess.run(
+            [MOCK, "--port", str(port)], capture_output=True, text=True, timeout=10
+        )
     finally:
         first.stop()
     bad = os.path.join(work, "fixtures", "my-scenario.json")
     text = open(bad, encoding="utf-8").read() if os.path.exists(bad) else None
     if text is None or '"access_token_lifetime": 120' not in text:
-        failures.append("the cookbook's fixtures/my-scenario.json was not saved as the test expects")
+        failures.append(
+            "the cookbook's fixtures/my-scenario.json was not saved as the test expects"
+        )
         return failures
     with open(bad, "w", encoding="utf-8") as f:
         f.write(text.replace('"access_token_lifetime": 120', '"access_token_lifetime": "120"'))
-    third = subprocess.run([MOCK, "--port", "0", "--fixture", "fixtures/my-scenario.json"], cwd=work,
-                           capture_output=True, text=True, timeout=10)
-    actual = {"cannot listen": (second.stderr, second.returncode, 1),
-              "is another mock": (second.stderr, second.returncode, 1),
-              "bad fixture: fixtures/": (third.stderr, third.returncode, 2)}
+    third = subprocess.run(
+        [MOCK, "--port", "0", "--fixture", "fixtures/my-scenario.json"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    actual = {
+        "cannot listen": (second.stderr, second.returncode, 1),
+        "is another mock": (second.stderr, second.returncode, 1),
+        "bad fixture: fixtures/": (third.stderr, third.returncode, 2),
+    }
     for message in quoted:
         for key, (stderr, status, want) in actual.items():
             if key in message:
                 if message not in stderr or status != want:
-                    failures.append("README quotes %r; the mock printed %r (exit %d)" % (message, stderr, status))
+                    failures.append(
+                        "README quotes %r; the mock printed %r (exit %d)"
+                        % (message, stderr, status)
+                    )
                 break
     if len([m for m in quoted if any(k in m for k in actual)]) < 3:
         failures.append("the README no longer quotes the port-in-use and bad-fixture messages")

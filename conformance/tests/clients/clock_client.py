@@ -46,7 +46,9 @@ class Client:
 
     def refresh_if_expired(self):
         if time.time() + self.skew >= self.tokens["expires_at"]:
-            self.accept(self.post(grant_type="refresh_token", refresh_token=self.tokens["refresh_token"]))
+            self.accept(
+                self.post(grant_type="refresh_token", refresh_token=self.tokens["refresh_token"])
+            )
 
     def call(self, path):
         if opt.no_lock:
@@ -55,8 +57,11 @@ class Client:
             with self.lock:
                 self.refresh_if_expired()
         base = self.cfg["api_base"] if opt.v1 else self.cfg["product_api_base"]
-        r = self.http.get(base + path, timeout=10,
-                          headers={"Authorization": "Bearer " + self.tokens["access_token"]})
+        r = self.http.get(
+            base + path,
+            timeout=10,
+            headers={"Authorization": "Bearer " + self.tokens["access_token"]},
+        )
         r.raise_for_status()
 
     def login_code(self, emit):
@@ -71,14 +76,35 @@ class Client:
 
             def log_message(h, *a):
                 pass
+
         srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         redirect = "http://127.0.0.1:%d/callback" % srv.server_address[1]
-        emit({"event": "authorize", "url": self.cfg["authorize_url"] + "?" + urllib.parse.urlencode({
-            "response_type": "code", "client_id": self.cfg["client_id"], "redirect_uri": redirect,
-            "state": state, "code_challenge": challenge, "code_challenge_method": "S256"})})
+        emit(
+            {
+                "event": "authorize",
+                "url": self.cfg["authorize_url"]
+                + "?"
+                + urllib.parse.urlencode(
+                    {
+                        "response_type": "code",
+                        "client_id": self.cfg["client_id"],
+                        "redirect_uri": redirect,
+                        "state": state,
+                        "code_challenge": challenge,
+                        "code_challenge_method": "S256",
+                    }
+                ),
+            }
+        )
         done.wait(30)
         srv.shutdown()
         if got.get("state") != state:
@@ -87,8 +113,14 @@ class Client:
             if opt.grant_after_cancel:
                 self.post(grant_type="client_credentials", code_verifier=verifier)
             raise LookupError("access_denied")
-        self.accept(self.post(grant_type="authorization_code", code=got["code"], redirect_uri=redirect,
-                              code_verifier=verifier))
+        self.accept(
+            self.post(
+                grant_type="authorization_code",
+                code=got["code"],
+                redirect_uri=redirect,
+                code_verifier=verifier,
+            )
+        )
 
 
 def emit(obj):
@@ -102,17 +134,29 @@ for line in sys.stdin:
     cmd, seq = m["cmd"], m.get("seq")
     if cmd == "start":
         client = Client(m["config"])
-        emit({"ready": True, "version": 1 if opt.v1 else 2, "implementation": {"name": "clock-client"}})
+        emit(
+            {
+                "ready": True,
+                "version": 1 if opt.v1 else 2,
+                "implementation": {"name": "clock-client"},
+            }
+        )
         continue
     if cmd == "stop":
         break
     try:
         if cmd == "login_password":
-            client.accept(client.post(grant_type="password", username=m["username"], password=m["password"]))
+            client.accept(
+                client.post(grant_type="password", username=m["username"], password=m["password"])
+            )
         elif cmd == "login_code":
             client.login_code(emit)
         elif cmd == "refresh":
-            client.accept(client.post(grant_type="refresh_token", refresh_token=client.tokens["refresh_token"]))
+            client.accept(
+                client.post(
+                    grant_type="refresh_token", refresh_token=client.tokens["refresh_token"]
+                )
+            )
         elif cmd == "advance_time":
             client.skew += int(m["seconds"])
         elif cmd == "call_api":
@@ -123,6 +167,7 @@ for line in sys.stdin:
                     client.call(m["path"])
                 except Exception as e:
                     errors.append(e)
+
             ts = [threading.Thread(target=one) for _ in range(int(m.get("concurrency", 1)))]
             [t.start() for t in ts]
             [t.join() for t in ts]
