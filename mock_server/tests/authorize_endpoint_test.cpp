@@ -181,7 +181,7 @@ TEST_F(AuthorizeTest, PostWithoutCredentialsIsAnAuthorizationRequest) {
 TEST_F(AuthorizeTest, OtherMethodsAndBodiesAreRejected) {
   Reply put = server_.request("PUT", "/OAuth/Authorize", "", "");
   EXPECT_EQ(put.status, 405);
-  EXPECT_EQ(put.header("Allow"), "GET, POST");
+  EXPECT_EQ(put.header("Allow"), "GET, HEAD, POST");
   Reply json_post = server_.request("POST", "/OAuth/Authorize", "{}", "application/json");
   expect_error_page(json_post, "application/x-www-form-urlencoded");
   expect_error_page(server_.get("/OAuth/Authorize?client_id=demo-client&redirect_uri=%ZZ"),

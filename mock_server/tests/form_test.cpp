@@ -34,18 +34,33 @@ TEST(FormParse, KeepsDuplicatesInOrder) {
   auto form = Form::parse("scope=a&grant_type=password&scope=b", &error);
   ASSERT_TRUE(form);
   EXPECT_EQ(form->count("scope"), 2u);
-  EXPECT_EQ(form->get("scope"), "a");
+  EXPECT_EQ(form->value("scope"), "a");
   EXPECT_EQ(form->fields()[2].second, "b");
 }
 
 TEST(FormParse, EmptyValuesAndBareNames) {
   auto form = Form::parse("a=&b&&c=1", nullptr);
   ASSERT_TRUE(form);
-  EXPECT_EQ(form->get("a"), "");
-  EXPECT_EQ(form->get("b"), "");
-  EXPECT_EQ(form->get("c"), "1");
-  EXPECT_EQ(form->get("d"), std::nullopt);
+  ASSERT_NE(form->find("a"), nullptr);
+  EXPECT_EQ(*form->find("a"), "");
+  EXPECT_EQ(form->value("b"), "");
+  EXPECT_EQ(form->value("c"), "1");
+  EXPECT_EQ(form->find("d"), nullptr);
+  EXPECT_EQ(form->value("d"), "");
   EXPECT_EQ(form->fields().size(), 3u);
+}
+
+// RFC 6749 §3.1: an OAuth parameter sent without a value is treated as omitted.
+TEST(FormParse, AnEmptyParameterIsOmitted) {
+  auto form = Form::parse("scope=&state=xyz&state=2", nullptr);
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->param("scope"), nullptr);
+  EXPECT_NE(form->find("scope"), nullptr);
+  ASSERT_NE(form->param("state"), nullptr);
+  EXPECT_EQ(*form->param("state"), "xyz");
+  EXPECT_EQ(form->param("absent"), nullptr);
+  EXPECT_EQ(copy_of(form->param("state")), std::optional<std::string>("xyz"));
+  EXPECT_EQ(copy_of(form->param("scope")), std::nullopt);
 }
 
 TEST(FormParse, ReportsTheBadParameter) {

@@ -15,6 +15,7 @@
 
 #include "http/form.h"
 #include "reliability_support.h"
+#include "server/state_persistence.h"
 
 namespace mock2ba {
 namespace {
@@ -69,6 +70,20 @@ void load_until_killed(int port, Held* held, std::atomic<bool>* stop) {
       held->access.push_back(body["access_token"]);
       held->refresh.insert(refresh);
     }
+  }
+}
+
+// One rule decides which requests are on disk before their reply: all but the safe methods
+// (the control API once skipped only GET, dispatch GET and HEAD).
+TEST(StatePersistence, EveryMethodButTheSafeOnesCommits) {
+  httplib::Request req;
+  for (const char* safe : {"GET", "HEAD", "OPTIONS", "TRACE"}) {
+    req.method = safe;
+    EXPECT_FALSE(commits_state(req)) << safe;
+  }
+  for (const char* changing : {"POST", "PUT", "DELETE", "PATCH"}) {
+    req.method = changing;
+    EXPECT_TRUE(commits_state(req)) << changing;
   }
 }
 

@@ -103,12 +103,6 @@ size_t Form::count(std::string_view name) const {
   return n;
 }
 
-std::optional<std::string> Form::get(std::string_view name) const {
-  const std::string* value = find(name);
-  if (!value) return std::nullopt;
-  return *value;
-}
-
 const std::string* Form::find(std::string_view name) const {
   for (const auto& field : fields_) {
     if (field.first == name) return &field.second;
@@ -116,6 +110,18 @@ const std::string* Form::find(std::string_view name) const {
   return nullptr;
 }
 
-std::string Form::value(std::string_view name) const { return get(name).value_or(std::string()); }
+const std::string* Form::param(std::string_view name) const {
+  const std::string* value = find(name);
+  return value && !value->empty() ? value : nullptr;
+}
+
+std::string Form::value(std::string_view name) const {
+  const std::string* value = find(name);
+  return value ? *value : std::string();
+}
+
+std::optional<std::string> copy_of(const std::string* value) {
+  return value ? std::optional<std::string>(*value) : std::nullopt;
+}
 
 }  // namespace mock2ba

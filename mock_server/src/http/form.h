@@ -14,6 +14,9 @@ namespace mock2ba {
 // escape; a decoded NUL byte is rejected too, since no OAuth value can contain one.
 std::optional<std::string> form_decode(std::string_view text);
 
+// A copy of a value find() or param() pointed to, or nullopt for nullptr.
+std::optional<std::string> copy_of(const std::string* value);
+
 // Encodes a value for a form or query string (unreserved characters kept, space as %20).
 std::string form_encode(std::string_view value);
 
@@ -33,10 +36,11 @@ class Form {
 
   // Number of times `name` occurs.
   size_t count(std::string_view name) const;
-  // The first value of `name`, or nullopt when absent.
-  std::optional<std::string> get(std::string_view name) const;
-  // The first value of `name` without copying it, or nullptr when absent.
+  // The first value of `name` without copying it (possibly empty), or nullptr when absent.
   const std::string* find(std::string_view name) const;
+  // An OAuth parameter: the first value of `name`, or nullptr when absent or empty (RFC 6749
+  // §3.1: a parameter sent without a value is treated as omitted).
+  const std::string* param(std::string_view name) const;
   // The first value of `name`, or "" when absent.
   std::string value(std::string_view name) const;
   const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }

@@ -18,13 +18,6 @@ const char* const kRequestParams[] = {
     "response_type", "client_id",      "redirect_uri",         "scope",
     "state",         "code_challenge", "code_challenge_method"};
 
-// RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
-std::optional<std::string> param(const Form& form, const char* name) {
-  auto value = form.get(name);
-  if (value && value->empty()) return std::nullopt;
-  return value;
-}
-
 struct UriParts {
   std::string scheme;  // lower-cased
   std::string host;    // lower-cased; IPv6 literals keep their brackets
@@ -167,12 +160,6 @@ class AuthorizeFlow {
         query = ctx_.req.target.substr(q + 1);
       return start(query);
     }
-    if (method != "POST") {
-      ctx_.res.set_header("Allow", "GET, POST");
-      error_page(405, OAuthError::kMethodNotAllowed,
-                 "The authorization endpoint takes GET and POST.");
-      return;
-    }
     // Whatever happens next, the password never reaches the journal.
     ctx_.journal_body = redact_password_fields(ctx_.req.body);
     if (!is_form_content_type(ctx_.req.get_header_value("Content-Type"))) {
@@ -224,9 +211,14 @@ class AuthorizeFlow {
   // Checks the request in RFC 6749 §4.1.2.1 order: until client and redirect_uri are trusted,
   // errors go to a page; after that they go back to the client. Returns false once answered.
   bool validate(const Form& form) {
+    return validate_redirect_target(form) && validate_request(form);
+  }
+
+  // The client and its redirect_uri; errors are shown on a page. Returns false once answered.
+  bool validate_redirect_target(const Form& form) {
     nlohmann::json received = nlohmann::json::object();
     for (const char* name : kRequestParams) {
-      if (auto value = form.get(name)) received[name] = *value;
+      if (const std::string* value = form.find(name)) received[name] = *value;
     }
     ctx_.outcome["authorize"] = received;
 
@@ -236,7 +228,7 @@ class AuthorizeFlow {
                           std::string("The parameter ") + name + " is repeated.");
       }
     }
-    auto client_id = param(form, "client_id");
+    auto client_id = form.param("client_id");
     if (!client_id)
       return error_page(400, OAuthError::kInvalidRequest, "The client_id parameter is missing.");
     ctx_.outcome["client_id"] = *client_id;
@@ -246,7 +238,7 @@ class AuthorizeFlow {
                         "The client '" + *client_id + "' is not registered.");
     }
     client_ = &client->second;
-    auto redirect_uri = param(form, "redirect_uri");
+    auto redirect_uri = form.param("redirect_uri");
     if (!redirect_uri)
       return error_page(400, OAuthError::kInvalidRequest, "The redirect_uri parameter is missing.");
     if (redirect_uri->find('#') != std::string::npos) {
@@ -263,9 +255,13 @@ class AuthorizeFlow {
                             "' is not registered for the client '" + client_->id + "'.");
     }
     redirect_uri_ = *redirect_uri;
+    return true;
+  }
 
-    // From here on the redirect_uri is trusted: errors are redirects (RFC 6749 §4.1.2.1).
-    state_ = param(form, "state");
+  // The rest of the request, once the redirect_uri is trusted: errors are redirects (RFC 6749
+  // §4.1.2.1). Returns false once answered.
+  bool validate_request(const Form& form) {
+    state_ = copy_of(form.param("state"));
     for (const char* name :
          {"response_type", "scope", "state", "code_challenge", "code_challenge_method"}) {
       if (form.count(name) > 1) {
@@ -273,7 +269,7 @@ class AuthorizeFlow {
                               std::string("The parameter ") + name + " is repeated.");
       }
     }
-    auto response_type = param(form, "response_type");
+    auto response_type = form.param("response_type");
     if (!response_type)
       return redirect_error(OAuthError::kInvalidRequest, "The response_type parameter is missing.");
     if (*response_type != "code") {
@@ -285,7 +281,7 @@ class AuthorizeFlow {
           OAuthError::kUnauthorizedClient,
           "The client '" + client_->id + "' may not use the authorization code grant.");
     }
-    scope_ = param(form, "scope");
+    scope_ = copy_of(form.param("scope"));
     if (scope_) {
       for (const auto& item : split_spaces(*scope_)) {
         if (!fixture_.scopes.count(item) || !client_->scopes.count(item)) {
@@ -295,8 +291,8 @@ class AuthorizeFlow {
         }
       }
     }
-    code_challenge_ = param(form, "code_challenge").value_or("");
-    auto method = param(form, "code_challenge_method");
+    code_challenge_ = form.value("code_challenge");
+    auto method = form.param("code_challenge_method");
     if (method && code_challenge_.empty()) {
       return redirect_error(OAuthError::kInvalidRequest,
                             "code_challenge_method was sent without a code_challenge.");
@@ -315,7 +311,7 @@ class AuthorizeFlow {
           OAuthError::kInvalidRequest,
           "The client '" + client_->id + "' must use PKCE: send a code_challenge.");
     }
-    if (!code_challenge_.empty()) code_challenge_method_ = method.value_or("plain");
+    if (!code_challenge_.empty()) code_challenge_method_ = method ? *method : "plain";
     return true;
   }
 
@@ -338,7 +334,7 @@ class AuthorizeFlow {
       return;
     }
     std::string username = form.value("username");
-    auto password = form.get("password");
+    const std::string* password = form.find("password");
     if (!username.empty()) ctx_.outcome["username"] = username;
     if (username.empty() || !password || password->empty()) {
       ctx_.outcome["login"] = "missing_credentials";
@@ -513,10 +509,6 @@ std::string redact_password_fields(const std::string& body) {
 void handle_authorize_endpoint(RequestContext& ctx) { AuthorizeFlow(ctx).handle(); }
 
 void handle_base_page(RequestContext& ctx) {
-  if (ctx.req.method != "GET" && ctx.req.method != "HEAD") {
-    ctx.res.set_header("Allow", "GET");
-    return send_json(ctx.res, 405, nlohmann::json{{"error", "Use GET."}}.dump());
-  }
   std::string query;
   if (size_t q = ctx.req.target.find('?'); q != std::string::npos)
     query = ctx.req.target.substr(q + 1);
@@ -526,7 +518,7 @@ void handle_base_page(RequestContext& ctx) {
     return is_valid_utf8(value) ? value : "";
   };
   std::string code = get("code"), error = get("error"), state = get("state");
-  std::string state_html = form && form->get("state")
+  std::string state_html = form && form->find("state")
                                ? "<dt>state</dt><dd><code>" + html_escape(state) + "</code></dd>\n"
                                : "";
   if (!code.empty()) {

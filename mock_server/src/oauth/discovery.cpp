@@ -8,10 +8,6 @@
 namespace mock2ba {
 
 void handle_discovery(RequestContext& ctx) {
-  if (ctx.req.method != "GET") {
-    ctx.res.set_header("Allow", "GET");
-    return send_json(ctx.res, 405, nlohmann::json{{"error", "Use GET."}}.dump());
-  }
   nlohmann::ordered_json doc;
   doc["issuer"] = ctx.base_url;
   for (const Endpoint& endpoint : endpoints()) {

@@ -29,6 +29,17 @@ const Endpoint* find_endpoint(std::string_view lower_route) {
   return nullptr;
 }
 
+void serve_endpoint(const Endpoint& endpoint, RequestContext& ctx) {
+  if (!method_allowed(endpoint.methods, ctx.req.method)) {
+    const std::string allow = allow_header(endpoint.methods);
+    ctx.res.set_header("Allow", allow);
+    return send_oauth_error(
+        ctx.res, 405, OAuthError::kInvalidRequest,
+        ctx.req.method + " is not allowed on " + endpoint.path + ": use " + allow + ".");
+  }
+  endpoint.handle(ctx);
+}
+
 bool is_token_route(std::string_view lower_route) {
   const Endpoint* endpoint = find_endpoint(lower_route);
   return endpoint && std::strcmp(endpoint->name, "token") == 0;

@@ -12,10 +12,12 @@
 namespace mock2ba {
 
 struct Endpoint {
-  const char* name;                 // one endpoint may have several paths (2BA's and OpenID's)
-  const char* path;                 // as 2BA and the docs spell it; matched case-insensitively
-  const char* methods;              // space-separated, as documented; the handler refuses others
-  void (*handle)(RequestContext&);  // serves any method (handlers check it)
+  const char* name;  // one endpoint may have several paths (2BA's and OpenID's)
+  const char* path;  // as 2BA and the docs spell it; matched case-insensitively
+  // Space-separated, as documented; route_to_endpoint() refuses others with 405 and Allow
+  // (HEAD goes with GET).
+  const char* methods;
+  void (*handle)(RequestContext&);  // called only with one of `methods`
   const char* discovery_key;        // the discovery document's member for this path, or nullptr
 };
 
@@ -24,6 +26,10 @@ const std::vector<Endpoint>& endpoints();
 
 // The endpoint of a lower-cased route, or nullptr.
 const Endpoint* find_endpoint(std::string_view lower_route);
+
+// Serves a request for an endpoint's path: 405 with Allow for a method its row does not list,
+// else its handler.
+void serve_endpoint(const Endpoint& endpoint, RequestContext& ctx);
 
 // Whether a lower-cased route is one of the token endpoint's paths.
 bool is_token_route(std::string_view lower_route);

@@ -5,54 +5,50 @@
 namespace mock2ba {
 namespace {
 
-void password_grant(GrantRequest& req) {
-  const std::string* username = req.param("username");
-  const std::string* password = req.form().find("password");  // an empty password is a password
-  if (!username || !password) {
-    return req.error(400, OAuthError::kInvalidRequest,
-                     "The password grant needs both username and password.");
+GrantResult refused(std::string description) {
+  GrantResult result;
+  result.error = GrantError{OAuthError::kInvalidRequest, std::move(description), std::nullopt, 0};
+  return result;
+}
+
+GrantResult password_grant(const GrantInput& in) {
+  const std::string* username = in.params.param("username");
+  const std::string* password = in.params.find("password");  // an empty password is a password
+  if (!username || !password)
+    return refused("The password grant needs both username and password.");
+  GrantResult result;
+  auto user = in.users.find(*username);
+  if (user == in.users.end() || !secrets_equal(*password, user->second.password)) {
+    result.error = GrantError{OAuthError::kInvalidGrant, "The user name or password is incorrect.",
+                              std::nullopt, 0};
+    result.error->username = *username;
+    return result;
   }
-  RequestContext& ctx = req.context();
-  ctx.outcome["username"] = *username;
-  const Fixture& fixture = *ctx.state->fixture;
-  auto user = fixture.users.find(*username);
-  if (user == fixture.users.end() || !secrets_equal(*password, user->second.password)) {
-    return req.error(400, OAuthError::kInvalidGrant, "The user name or password is incorrect.");
-  }
-  const auto& scope = req.scope();
-  req.succeed(ctx.state->store.issue_for_password(req.client(), user->second, scope.value_or(""),
-                                                  scope.has_value(), ctx.now));
+  result.tokens = in.store.issue_for_password(in.client, user->second, in.scope.value_or(""),
+                                              in.scope.has_value(), in.now);
+  return result;
 }
 
-void refresh_grant(GrantRequest& req) {
-  const std::string* refresh_token = req.param("refresh_token");
-  if (!refresh_token)
-    return req.error(400, OAuthError::kInvalidRequest, "The refresh_token parameter is missing.");
-  RequestContext& ctx = req.context();
-  req.finish(ctx.state->store.refresh(*refresh_token, req.client(), req.scope(), ctx.now),
-             "refresh_token_state");
+GrantResult refresh_grant(const GrantInput& in) {
+  const std::string* refresh_token = in.params.param("refresh_token");
+  if (!refresh_token) return refused("The refresh_token parameter is missing.");
+  return in.store.refresh(*refresh_token, in.client, in.scope, in.now);
 }
 
-std::optional<std::string> optional(const std::string* value) {
-  return value ? std::optional<std::string>(*value) : std::nullopt;
-}
-
-void code_grant(GrantRequest& req) {
-  const std::string* code = req.param("code");
-  if (!code) return req.error(400, OAuthError::kInvalidRequest, "The code parameter is missing.");
-  RequestContext& ctx = req.context();
-  req.finish(ctx.state->store.redeem_code(*code, req.client(), optional(req.param("redirect_uri")),
-                                          optional(req.param("code_verifier")), ctx.now),
-             "code_state");
+GrantResult code_grant(const GrantInput& in) {
+  const std::string* code = in.params.param("code");
+  if (!code) return refused("The code parameter is missing.");
+  return in.store.redeem_code(*code, in.client, copy_of(in.params.param("redirect_uri")),
+                              copy_of(in.params.param("code_verifier")), in.now);
 }
 
 }  // namespace
 
 const std::vector<GrantType>& grant_types() {
   static const std::vector<GrantType> kGrantTypes = {
-      {"password", password_grant, false},
-      {"refresh_token", refresh_grant, true},
-      {"authorization_code", code_grant, true},
+      {"password", password_grant, false, nullptr},
+      {"refresh_token", refresh_grant, true, "refresh_token_state"},
+      {"authorization_code", code_grant, true, "code_state"},
   };
   return kGrantTypes;
 }

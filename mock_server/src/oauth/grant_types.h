@@ -3,6 +3,7 @@
 #ifndef MOCK2BA_GRANT_TYPES_H_
 #define MOCK2BA_GRANT_TYPES_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,36 +11,33 @@
 
 #include "http/form.h"
 #include "oauth/fixture.h"
-#include "oauth/oauth_error.h"
-#include "oauth/request_context.h"
 #include "oauth/token_store.h"
+#include "util/clock.h"
 
 namespace mock2ba {
 
-// What a grant handler sees of a token request whose client is authenticated and whose scope
-// is checked, and the two ways it can answer.
-class GrantRequest {
- public:
-  virtual ~GrantRequest() = default;
-  // A form parameter; nullptr when absent or empty (RFC 6749 §3.1: empty means omitted).
-  virtual const std::string* param(const char* name) const = 0;
-  virtual const Form& form() const = 0;
-  virtual const Client& client() const = 0;
-  virtual const std::optional<std::string>& scope() const = 0;
-  virtual RequestContext& context() = 0;
-  // Replies with an RFC 6749 §5.2 error.
-  virtual void error(int status, OAuthError code, const std::string& description) = 0;
-  // Replies with the token store's result; `state_key` names the outcome member for the
-  // presented token's state (refresh_token_state, code_state).
-  virtual void finish(const GrantResult& result, const char* state_key) = 0;
-  // Replies 200 with the tokens.
-  virtual void succeed(const IssuedTokens& tokens) = 0;
+// What a grant handler is given: a token request whose client is authenticated and whose scope
+// is checked against the client, with the scenario's store and the virtual time.
+struct GrantInput {
+  TokenStore& store;
+  const std::map<std::string, User>& users;  // the fixture's, for the password grant
+  const Client& client;
+  const Form& params;  // the request's form; params.param() treats empty as omitted
+  const std::optional<std::string>& scope;
+  TimeMs now;
 };
 
+// A grant's answer: the token store's tokens or error. The token endpoint sends it and journals
+// it (the presented token's state under the row's `presented_state_key`).
+using GrantHandler = GrantResult (*)(const GrantInput& input);
+
 struct GrantType {
-  const char* name;                   // the grant_type parameter's value
-  void (*handle)(GrantRequest& req);  // serves one request of this grant
-  bool for_public_clients;            // in a public client's default grant_types
+  const char* name;         // the grant_type parameter's value
+  GrantHandler handle;      // serves one request of this grant
+  bool for_public_clients;  // in a public client's default grant_types
+  // The journal's outcome member for the state of the token the request presents
+  // ("refresh_token_state", "code_state"), or nullptr when it presents none.
+  const char* presented_state_key;
 };
 
 // Every grant type, in the order messages list them.

@@ -1,28 +1,18 @@
 #include "oauth/oauth_error.h"
 
-#include <cstddef>
-
 namespace mock2ba {
+namespace {
 
-const std::vector<OAuthErrorCode>& oauth_errors() {
-  static const std::vector<OAuthErrorCode> kCodes = {
-      {OAuthError::kInvalidRequest, "invalid_request", true, true},
-      {OAuthError::kInvalidClient, "invalid_client", true, true},
-      {OAuthError::kInvalidGrant, "invalid_grant", true, false},
-      {OAuthError::kUnauthorizedClient, "unauthorized_client", true, true},
-      {OAuthError::kUnsupportedGrantType, "unsupported_grant_type", true, false},
-      {OAuthError::kInvalidScope, "invalid_scope", true, true},
-      {OAuthError::kServerError, "server_error", true, false},
-      {OAuthError::kAccessDenied, "access_denied", false, true},
-      {OAuthError::kUnsupportedResponseType, "unsupported_response_type", false, true},
-      // Not an OAuth code: the login page's title for a method the endpoint does not take.
-      {OAuthError::kMethodNotAllowed, "method_not_allowed", false, true},
-  };
-  return kCodes;
+// oauth_error_name() looks a code up by its enum value: every row must sit at its own index.
+constexpr bool rows_follow_the_enum() {
+  for (size_t i = 0; i < kOAuthErrors.size(); ++i) {
+    if (static_cast<size_t>(kOAuthErrors[i].code) != i) return false;
+  }
+  return true;
 }
+static_assert(rows_follow_the_enum(), "kOAuthErrors must list the codes in the enum's order");
+static_assert(static_cast<size_t>(OAuthError::kUnsupportedResponseType) + 1 == kOAuthErrors.size(),
+              "every OAuthError needs a row in kOAuthErrors");
 
-const char* oauth_error_name(OAuthError code) {
-  return oauth_errors()[static_cast<size_t>(code)].name;
-}
-
+}  // namespace
 }  // namespace mock2ba

@@ -1,12 +1,14 @@
 // The OAuth error codes the mock sends: one table from which the token and authorization
-// endpoints write them and the OpenAPI test checks the document's list.
+// endpoints write them and the OpenAPI test checks the document's list of JSON error codes.
 #ifndef MOCK2BA_OAUTH_ERROR_H_
 #define MOCK2BA_OAUTH_ERROR_H_
 
-#include <vector>
+#include <array>
+#include <cstddef>
 
 namespace mock2ba {
 
+// A new code is one enum value here and one row in kOAuthErrors below, in the same place.
 enum class OAuthError {
   kInvalidRequest,
   kInvalidClient,
@@ -17,21 +19,33 @@ enum class OAuthError {
   kServerError,
   kAccessDenied,
   kUnsupportedResponseType,
-  kMethodNotAllowed,
 };
 
 struct OAuthErrorCode {
   OAuthError code;
-  const char* name;             // as sent in "error" (RFC 6749 §4.1.2.1, §5.2)
-  bool token_endpoint;          // sent in a JSON error body (token endpoint, malformed requests)
-  bool authorization_endpoint;  // sent to a redirect_uri or shown on the login error page
+  const char* name;  // as sent in "error" (RFC 6749 §4.1.2.1, §5.2)
+  // Sent in a JSON error body (the token endpoint, malformed requests); the others only to a
+  // redirect_uri or on the login page. openapi.json's OAuthError schema lists exactly these.
+  bool json_body;
 };
 
-// Every code, in the order of the enum.
-const std::vector<OAuthErrorCode>& oauth_errors();
+// Every code, in the order of the enum (checked at compile time in oauth_error.cpp).
+inline constexpr std::array<OAuthErrorCode, 9> kOAuthErrors = {{
+    {OAuthError::kInvalidRequest, "invalid_request", true},
+    {OAuthError::kInvalidClient, "invalid_client", true},
+    {OAuthError::kInvalidGrant, "invalid_grant", true},
+    {OAuthError::kUnauthorizedClient, "unauthorized_client", true},
+    {OAuthError::kUnsupportedGrantType, "unsupported_grant_type", true},
+    {OAuthError::kInvalidScope, "invalid_scope", true},
+    {OAuthError::kServerError, "server_error", true},
+    {OAuthError::kAccessDenied, "access_denied", false},
+    {OAuthError::kUnsupportedResponseType, "unsupported_response_type", false},
+}};
 
 // The code's name as sent, e.g. "invalid_grant".
-const char* oauth_error_name(OAuthError code);
+constexpr const char* oauth_error_name(OAuthError code) {
+  return kOAuthErrors[static_cast<size_t>(code)].name;
+}
 
 }  // namespace mock2ba
 

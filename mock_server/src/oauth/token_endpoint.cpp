@@ -36,23 +36,11 @@ void append_json_token(std::string& out, std::string_view token) {
   out += '"';
 }
 
-// RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
-// Points into the form (no copy); nullptr when absent or empty.
-const std::string* form_param(const Form& form, const char* name) {
-  const std::string* value = form.find(name);
-  return value && !value->empty() ? value : nullptr;
-}
-
-class TokenRequest : public GrantRequest {
+class TokenRequest {
  public:
   explicit TokenRequest(RequestContext& ctx) : ctx_(ctx), fixture_(*ctx.state->fixture) {}
 
   void handle() {
-    if (ctx_.req.method != "POST") {
-      ctx_.res.set_header("Allow", "POST");
-      return error(405, OAuthError::kInvalidRequest,
-                   "The token endpoint accepts only POST (RFC 6749 §3.2).");
-    }
     if (!is_form_content_type(ctx_.req.get_header_value("Content-Type"))) {
       return error(400, OAuthError::kInvalidRequest,
                    "The Content-Type must be application/x-www-form-urlencoded.");
@@ -75,7 +63,7 @@ class TokenRequest : public GrantRequest {
                      "The parameter '" + name + "' is repeated (RFC 6749 §3.2).");
       }
     }
-    const std::string* grant_type = form_param(form_, "grant_type");
+    const std::string* grant_type = form_.param("grant_type");
     if (grant_type) ctx_.outcome["grant_type"] = *grant_type;
     if (!authenticate_client()) return;
     if (!grant_type)
@@ -91,19 +79,29 @@ class TokenRequest : public GrantRequest {
           400, OAuthError::kUnauthorizedClient,
           "The client '" + client_->id + "' may not use the grant type '" + *grant_type + "'.");
     }
-    if (const std::string* scope = form_param(form_, "scope")) scope_ = *scope;
+    if (const std::string* scope = form_.param("scope")) scope_ = *scope;
     if (scope_ && !check_scope()) return;
-    grant->handle(*this);
+    reply(*grant,
+          grant->handle({ctx_.state->store, fixture_.users, *client_, form_, scope_, ctx_.now}));
   }
 
-  // GrantRequest, for the grant handlers.
-  const std::string* param(const char* name) const override { return form_param(form_, name); }
-  const Form& form() const override { return form_; }
-  const Client& client() const override { return *client_; }
-  const std::optional<std::string>& scope() const override { return scope_; }
-  RequestContext& context() override { return ctx_; }
+ private:
+  // Sends a grant's answer and journals it.
+  void reply(const GrantType& grant, const GrantResult& result) {
+    if (result.error) {
+      const GrantError& failed = *result.error;
+      if (!failed.username.empty()) ctx_.outcome["username"] = failed.username;
+      if (grant.presented_state_key && failed.state)
+        ctx_.outcome[grant.presented_state_key] = token_state_name(*failed.state);
+      if (failed.grant_id) ctx_.outcome["grant"] = "g" + std::to_string(failed.grant_id);
+      return error(400, failed.error, failed.description);
+    }
+    if (grant.presented_state_key)
+      ctx_.outcome[grant.presented_state_key] = token_state_name(result.tokens->presented_state);
+    succeed(*result.tokens);
+  }
 
-  void error(int status, OAuthError code, const std::string& description) override {
+  void error(int status, OAuthError code, const std::string& description) {
     ctx_.outcome["error"] = oauth_error_name(code);
     if (code == OAuthError::kInvalidClient && used_basic_) {
       status = 401;
@@ -112,18 +110,7 @@ class TokenRequest : public GrantRequest {
     send_oauth_error(ctx_.res, status, code, description);
   }
 
-  void finish(const GrantResult& result, const char* state_key) override {
-    if (result.error) {
-      ctx_.outcome[state_key] = token_state_name(result.error->state);
-      if (result.error->grant_id)
-        ctx_.outcome["grant"] = "g" + std::to_string(result.error->grant_id);
-      return error(400, result.error->error, result.error->description);
-    }
-    ctx_.outcome[state_key] = token_state_name(result.tokens->presented_state);
-    succeed(*result.tokens);
-  }
-
-  void succeed(const IssuedTokens& tokens) override {
+  void succeed(const IssuedTokens& tokens) {
     auto user = fixture_.users.find(tokens.username);
     const Policy& policy =
         fixture_.policy_for(*client_, user == fixture_.users.end() ? nullptr : &user->second);
@@ -159,93 +146,106 @@ class TokenRequest : public GrantRequest {
     body += '}';
     ctx_.outcome["grant"] = "g" + std::to_string(tokens.grant_id);
     ctx_.outcome["username"] = tokens.username;
-    ctx_.res.set_header("Cache-Control", "no-store");
-    ctx_.res.set_header("Pragma", "no-cache");
+    set_no_store(ctx_.res);
     send_json(ctx_.res, 200, body);
   }
 
- private:
+  // Who the client says it is and the secrets it presented (each acceptable spelling of one).
+  struct Presented {
+    std::string client_id;
+    std::vector<const std::string*> secrets;
+  };
+
+  // RFC 6749 §2.3.1: HTTP Basic or client_id (and client_secret) in the body, never both.
+  // Replies and returns false when the client is not authenticated.
   bool authenticate_client() {
-    std::string header = ctx_.req.get_header_value("Authorization");
     std::string basic_error;
-    auto basic = parse_basic_authorization(header, &basic_error);
+    auto basic =
+        parse_basic_authorization(ctx_.req.get_header_value("Authorization"), &basic_error);
     if (!basic && !basic_error.empty()) {
       used_basic_ = true;
-      ctx_.outcome["client_auth_failure"] = "malformed_basic";
-      error(401, OAuthError::kInvalidClient, basic_error);
-      return false;
+      return refuse_client(401, OAuthError::kInvalidClient, "malformed_basic", basic_error);
     }
     used_basic_ = basic.has_value();
-    const std::string* body_id = form_param(form_, "client_id");
-    const std::string* body_secret = form_param(form_, "client_secret");
-    std::string client_id;
-    std::vector<const std::string*> presented;  // acceptable spellings of the secret
-    if (basic) {
-      if (body_secret) {
-        ctx_.outcome["client_auth_failure"] = "secret_sent_twice";
-        error(400, OAuthError::kInvalidRequest,
-              "Client credentials were sent both in the Authorization header and in the body; use "
-              "one method.");
-        return false;
-      }
-      if (body_id && *body_id != basic->client_id && *body_id != basic->raw_client_id) {
-        ctx_.outcome["client_auth_failure"] = "client_id_mismatch";
-        error(400, OAuthError::kInvalidRequest,
-              "The client_id in the body differs from the one in the Authorization header.");
-        return false;
-      }
-      client_id =
-          fixture_.clients.count(basic->client_id) ? basic->client_id : basic->raw_client_id;
-      presented = {&basic->client_secret, &basic->raw_client_secret};
-      ctx_.outcome["client_auth"] = "client_secret_basic";
-      ctx_.outcome["basic_form_encoded"] = basic->client_secret != basic->raw_client_secret ||
-                                           basic->client_id != basic->raw_client_id;
-    } else {
-      if (!body_id) {
-        ctx_.outcome["client_auth_failure"] = "missing_client_id";
-        error(400, OAuthError::kInvalidClient,
-              "Client authentication is missing: send client_id and client_secret in the body or "
-              "use HTTP Basic.");
-        return false;
-      }
-      client_id = *body_id;
-      if (body_secret) presented = {body_secret};
-      ctx_.outcome["client_auth"] = body_secret ? "client_secret_post" : "none";
-    }
-    ctx_.outcome["client_id"] = client_id;
-    auto it = fixture_.clients.find(client_id);
+    basic_ = std::move(basic);
+    std::optional<Presented> presented = basic_ ? presented_in_header() : presented_in_body();
+    if (!presented) return false;
+    ctx_.outcome["client_id"] = presented->client_id;
+    auto it = fixture_.clients.find(presented->client_id);
     if (it == fixture_.clients.end()) {
-      ctx_.outcome["client_auth_failure"] = "unknown_client";
-      error(400, OAuthError::kInvalidClient, "The client '" + client_id + "' is unknown.");
-      return false;
+      return refuse_client(400, OAuthError::kInvalidClient, "unknown_client",
+                           "The client '" + presented->client_id + "' is unknown.");
     }
     client_ = &it->second;
-    if (client_->is_public()) {
-      if (!presented.empty() && !(presented.size() == 1 && presented[0]->empty())) {
-        ctx_.outcome["client_auth_failure"] = "secret_for_public_client";
-        error(400, OAuthError::kInvalidClient,
-              "The client '" + client_id + "' is public and has no secret; send none.");
-        return false;
-      }
-      return true;
+    return client_->is_public() ? check_no_secret(*presented) : check_secret(*presented);
+  }
+
+  std::optional<Presented> presented_in_header() {
+    const std::string* body_id = form_.param("client_id");
+    if (form_.param("client_secret")) {
+      refuse_client(400, OAuthError::kInvalidRequest, "secret_sent_twice",
+                    "Client credentials were sent both in the Authorization header and in the "
+                    "body; use one method.");
+      return std::nullopt;
     }
-    for (const std::string* secret : presented) {
+    if (body_id && *body_id != basic_->client_id && *body_id != basic_->raw_client_id) {
+      refuse_client(400, OAuthError::kInvalidRequest, "client_id_mismatch",
+                    "The client_id in the body differs from the one in the Authorization header.");
+      return std::nullopt;
+    }
+    ctx_.outcome["client_auth"] = "client_secret_basic";
+    ctx_.outcome["basic_form_encoded"] = basic_->client_secret != basic_->raw_client_secret ||
+                                         basic_->client_id != basic_->raw_client_id;
+    std::string id =
+        fixture_.clients.count(basic_->client_id) ? basic_->client_id : basic_->raw_client_id;
+    return Presented{std::move(id), {&basic_->client_secret, &basic_->raw_client_secret}};
+  }
+
+  std::optional<Presented> presented_in_body() {
+    const std::string* body_id = form_.param("client_id");
+    const std::string* body_secret = form_.param("client_secret");
+    if (!body_id) {
+      refuse_client(400, OAuthError::kInvalidClient, "missing_client_id",
+                    "Client authentication is missing: send client_id and client_secret in the "
+                    "body or use HTTP Basic.");
+      return std::nullopt;
+    }
+    ctx_.outcome["client_auth"] = body_secret ? "client_secret_post" : "none";
+    Presented presented{*body_id, {}};
+    if (body_secret) presented.secrets = {body_secret};
+    return presented;
+  }
+
+  bool check_no_secret(const Presented& presented) {
+    const auto& secrets = presented.secrets;
+    if (secrets.empty() || (secrets.size() == 1 && secrets[0]->empty())) return true;
+    return refuse_client(
+        400, OAuthError::kInvalidClient, "secret_for_public_client",
+        "The client '" + presented.client_id + "' is public and has no secret; send none.");
+  }
+
+  bool check_secret(const Presented& presented) {
+    for (const std::string* secret : presented.secrets) {
       if (secrets_equal(*secret, *client_->secret)) return true;
     }
     // Say which part failed (a mock may; the real server would not): the usual mistakes are a
     // secret never sent and the secret of another client or environment.
-    const char* where = used_basic_ ? "in the Authorization header (HTTP Basic)" : "in the body";
-    if (presented.empty()) {
-      ctx_.outcome["client_auth_failure"] = "missing_secret";
-      error(400, OAuthError::kInvalidClient,
-            "The client_secret of client '" + client_id +
-                "' is missing: send it in the body or use HTTP Basic.");
-    } else {
-      ctx_.outcome["client_auth_failure"] = "wrong_secret";
-      error(400, OAuthError::kInvalidClient,
-            "The client_secret sent " + std::string(where) + " is wrong for client '" + client_id +
-                "'.");
+    if (presented.secrets.empty()) {
+      return refuse_client(400, OAuthError::kInvalidClient, "missing_secret",
+                           "The client_secret of client '" + presented.client_id +
+                               "' is missing: send it in the body or use HTTP Basic.");
     }
+    const char* where = used_basic_ ? "in the Authorization header (HTTP Basic)" : "in the body";
+    return refuse_client(400, OAuthError::kInvalidClient, "wrong_secret",
+                         "The client_secret sent " + std::string(where) + " is wrong for client '" +
+                             presented.client_id + "'.");
+  }
+
+  // Journals why client authentication failed and replies; returns false.
+  bool refuse_client(int status, OAuthError code, const char* failure,
+                     const std::string& description) {
+    ctx_.outcome["client_auth_failure"] = failure;
+    error(status, code, description);
     return false;
   }
 
@@ -264,6 +264,7 @@ class TokenRequest : public GrantRequest {
   const Fixture& fixture_;
   Form form_;
   const Client* client_ = nullptr;
+  std::optional<BasicCredentials> basic_;  // the Authorization header's, when sent
   bool used_basic_ = false;
   std::optional<std::string> scope_;
 };

@@ -44,8 +44,9 @@ struct IssuedTokens {
 struct GrantError {
   OAuthError error = OAuthError::kInvalidGrant;
   std::string description;
-  TokenState state = TokenState::kUnknown;
+  std::optional<TokenState> state;  // of the presented token, when one was judged
   uint64_t grant_id = 0;
+  std::string username;  // the user the request named, when it named one (for the journal)
 };
 
 struct GrantResult {

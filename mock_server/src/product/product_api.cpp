@@ -230,7 +230,7 @@ void handle_product_api(RequestContext& ctx) {
   std::optional<std::string> header_token;
   if (header.size() > 7 && iequals(std::string_view(header).substr(0, 7), "bearer "))
     header_token = header.substr(7);
-  auto query_token = query->get("access_token");
+  const std::string* query_token = query->find("access_token");
   ctx.outcome["token_source"] = header_token && query_token ? "header+query"
                                 : header_token              ? "header"
                                 : query_token               ? "query"

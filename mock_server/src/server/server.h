@@ -5,13 +5,11 @@
 #include <httplib.h>
 
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "control/faults.h"
@@ -19,10 +17,10 @@
 #include "control/state_file.h"
 #include "http/http_server.h"
 #include "oauth/request_context.h"
+#include "server/control_access.h"
+#include "server/request_log.h"
 
 namespace mock2ba {
-
-enum class LogFormat { kText, kJson, kNone };
 
 struct ServerOptions {
   std::string fixture_path;
@@ -47,14 +45,8 @@ struct ServerOptions {
   bool fixture_is_default = false;  // fixture_path was not given: messages do not show the path
 };
 
-// Whether a host is loopback: an IPv4 address in 127.0.0.0/8, ::1 (bracketed or not), an
-// IPv4-mapped 127.x address, or the name localhost. Decided by the parsed address, not a prefix.
-bool is_loopback_host(const std::string& host);
-
 class MockServer {
  public:
-  using Route = std::function<void(RequestContext&)>;
-
   // Loads the fixture and sets up HTTP. Throws FixtureError for a bad fixture and
   // std::invalid_argument for unusable options (TLS files, missing admin token off loopback).
   explicit MockServer(ServerOptions options);
@@ -75,16 +67,6 @@ class MockServer {
   // scheme://host:port of the root scenario.
   std::string base_url() const { return base_url_; }
   Scenario& root() { return *root_; }
-  // What --state-file stores, as one line of JSON text: the root scenario's clock and token
-  // store; and then its clock and what changed in the store since (nullopt: only a snapshot can
-  // say, the state was replaced).
-  std::string state_snapshot() const;
-  std::optional<std::string> state_changes() const;
-
-  // Serves `handler` for a lower-cased route (any method; handlers check it).
-  void add_route(const std::string& lower_route, Route handler);
-  // The lower-cased routes added with add_route (the product and control APIs have their own).
-  std::vector<std::string> routes() const;
 
   // Whether serving `req` may sleep or touch the disk, so it must not run on an event loop:
   // loading a scenario, a fault (it may delay), --state-file, and the control API's large jobs.
@@ -97,7 +79,6 @@ class MockServer {
     std::string base;
     std::string route;  // lower-cased
   };
-  enum class ControlRefusal { kNone, kNoToken, kForeignHost, kForeignOrigin, kNotJson };
 
   // Serves one request; its headers and body end up moved into the journal. *effect tells the
   // HTTP layer to drop the connection instead of replying. The steps follow.
@@ -109,8 +90,6 @@ class MockServer {
   std::shared_ptr<Scenario> scenario(const std::string& name, std::string* error);
   // The control API behind its access rule (token, or Host, Origin and JSON bodies on loopback).
   void serve_control(RequestContext& ctx, Scenario& scenario);
-  ControlRefusal control_refusal(const httplib::Request& req) const;
-  bool is_own_or_loopback(const std::string& host) const;
   std::optional<Fault> take_fault(const RequestContext& ctx, Scenario& scenario) const;
   // Applies a fault's delay and, unless after_commit, its reply or drop; true when it replaced
   // the handler.
@@ -124,18 +103,16 @@ class MockServer {
   void record(RequestContext& ctx, Scenario& scenario, httplib::Request& req,
               const std::optional<Fault>& fault, bool dropped,
               std::chrono::steady_clock::time_point started) const;
-  void log_request(const httplib::Request& req, const httplib::Response& res,
-                   const std::string& scenario, const nlohmann::json& outcome,
-                   double latency_ms) const;
 
   ServerOptions options_;
+  ControlAccess control_access_;
+  RequestLog log_;
   std::string fixture_dir_;
   std::unique_ptr<HttpServer> http_;  // plain HTTP, or TLS with --tls-cert
   std::shared_ptr<Scenario> root_;
   std::string fixture_folder_label_;  // the scenario folder as the user named it, for replies
   mutable std::mutex scenarios_mutex_;
   std::map<std::string, std::shared_ptr<Scenario>> scenarios_;
-  std::unordered_map<std::string, Route> routes_;
   std::string make_base_url() const;
 
   int port_ = -1;
