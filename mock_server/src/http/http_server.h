@@ -100,6 +100,12 @@ class HttpServer {
   // Threads of the blocking pool alive now.
   size_t blocking_threads() const { return blocking_pool_.thread_count(); }
 
+ private:
+  // The loop is this class's other half, in its own file for size: as a friend it reads the
+  // options, TLS context, predicate and pool below and calls the three respond functions
+  // directly; an interface struct would only restate these members.
+  friend class EventLoop;
+
   // Runs the handler on one parsed request and turns the result into reply bytes; *close is
   // set when the connection must close after them. Any thread.
   std::string respond(httplib::Request& req, bool client_keeps_alive, bool* close,
@@ -108,12 +114,7 @@ class HttpServer {
   std::string respond_error(int status, const std::string& message);
   // Reply bytes for a request that found the blocking pool full: 503 with Retry-After.
   std::string respond_busy(const httplib::Request& req, bool client_keeps_alive);
-  const Options& options() const { return options_; }
-  bool may_block(const httplib::Request& req) const { return may_block_(req); }
-  BlockingPool& blocking_pool() { return blocking_pool_; }
-  SSL_CTX* tls_context() const { return tls_; }
 
- private:
   Options options_;
   Handler handler_;
   ErrorRenderer render_error_;
