@@ -135,6 +135,62 @@ TEST_F(ControlApiTest, BadFaultsNameTheKey) {
   EXPECT_EQ(server_.post_json("/__mock/faults", {{"status", 500}}).status, 400);
 }
 
+// Every control body is read by the one JSON reader: an unknown key is named with the key it
+// resembles or else with the keys that are expected; other errors name the key and the rule.
+TEST_F(ControlApiTest, BadBodiesNameTheKeyAndWhatIsExpected) {
+  struct Case {
+    const char* path;
+    const char* body;
+    const char* error;
+  };
+  const Case kCases[] = {
+      {"/__mock/clock", R"({"frozen2": true})", R"(frozen2: unknown key (did you mean "frozen"?))"},
+      {"/__mock/clock", R"({"foo": 1})", "foo: unknown key (expected advance, set or frozen)"},
+      {"/__mock/clock", R"({"advance": 1, "set": 2, "foo": 1})",
+       "foo: unknown key (expected advance, set or frozen)"},
+      {"/__mock/clock", R"({"advance": 1, "set": 2})", "Give either advance or set, not both."},
+      {"/__mock/clock", R"({"advance": "60"})",
+       "advance: expected a number of seconds within ±1e11"},
+      {"/__mock/clock", R"({"set": -1})", "set: expected unix seconds from 0 to 1e11"},
+      {"/__mock/clock", R"({"frozen": "yes"})", R"(frozen: expected true or false, got "yes")"},
+      {"/__mock/clock", "[60]", R"(Expected an object such as {"advance": 60}.)"},
+      {"/__mock/tokens/revoke", R"({"nobody": "x"})",
+       "nobody: unknown key (expected token, user, client or grant)"},
+      {"/__mock/tokens/revoke", R"({"tokn": "x"})", R"(tokn: unknown key (did you mean "token"?))"},
+      {"/__mock/tokens/revoke", R"({"token": 1})", "token: expected a non-empty string, got 1"},
+      {"/__mock/tokens/expire", R"({"grant": "gx"})", R"(grant: expected a grant id such as "g3")"},
+      {"/__mock/tokens/revoke", R"({"user": "demo", "client": "x"})",
+       R"(Expected exactly one of {"token"}, {"user"}, {"client"} or {"grant"}.)"},
+      {"/__mock/codes", R"({"colour": "x"})",
+       "colour: unknown key (expected client_id, username, redirect_uri, scope, code_challenge or "
+       "code_challenge_method)"},
+      {"/__mock/codes", R"({"redirect_ur": "http://a"})",
+       R"(redirect_ur: unknown key (did you mean "redirect_uri"?))"},
+      {"/__mock/codes", R"({"client_id": 5})", "client_id: expected a string, got 5"},
+      {"/__mock/codes", R"({"client_id": "demo-client", "username": "demo"})",
+       "redirect_uri: required (the code is bound to it)"},
+      {"/__mock/codes", R"({"redirect_uri": "http://a", "code_challenge_method": "MD5"})",
+       "code_challenge_method: expected S256 or plain"},
+      {"/__mock/faults", R"({"path": "/oauth/token", "statuss": 500})",
+       R"(fault.statuss: unknown key (did you mean "status"?))"},
+      {"/__mock/faults", R"([{"path": "/x", "status": 500}, {"colour": 1}])",
+       "[1].colour: unknown key (expected after_commit, body, delay_ms, drop, grant_type, headers, "
+       "path, status or times)"},
+      {"/__mock/faults", R"({"path": "/x", "status": 500, "headers": {"X": 1}})",
+       "fault.headers.X: expected a string"},
+      {"/__mock/faults", R"({"path": "/x", "status": 99})",
+       "fault.status: expected an HTTP status 100-599"},
+      {"/__mock/faults", R"({"path": "/x"})",
+       "fault: a fault needs at least one of status, drop, after_commit or delay_ms"},
+      {"/__mock/faults", "[1]", "[0]: expected an object, got 1"},
+  };
+  for (const Case& c : kCases) {
+    Reply r = server_.request("POST", c.path, c.body, "application/json");
+    EXPECT_EQ(r.status, 400) << c.path << " " << c.body;
+    EXPECT_EQ(r.json().value("error", ""), c.error) << c.path << " " << c.body;
+  }
+}
+
 TEST_F(ControlApiTest, TokensListRevokeAndExpire) {
   json login = server_.login().json();
   json grants = server_.get("/__mock/tokens").json()["grants"];

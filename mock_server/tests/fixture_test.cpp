@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 namespace mock2ba {
 namespace {
 
@@ -154,19 +156,32 @@ TEST(Fixture, ClientErrorsNameTheClient) {
 
 // The reader refuses every key its parsing code never asked about, in every kind of object: a
 // key that nothing reads cannot be accepted and silently ignored.
+// The keys a policy may have, as an unknown key's error lists them (in the order they are read).
+const char kPolicyKeys[] =
+    "access_token_lifetime, refresh_token_lifetime, refresh_token_idle_lifetime, "
+    "rotate_refresh_tokens, reuse, reuse_grace_period, return_refresh_token_on_refresh, "
+    "code_lifetime, token_type, refresh_token_requires_offline_access, include_expires_in, "
+    "expires_in_as_string, extra_response_fields or token_format";
+
+// Nothing resembles "read_by_nothing", so the error lists the keys the object may have.
 TEST(Fixture, AKeyNoReaderAsksForIsRefusedInEveryObject) {
-  const std::pair<const char*, const char*> kPlaces[] = {
-      {"", ""},
-      {"/policy", "policy."},
-      {"/clients/0", "clients[0]."},
-      {"/clients/0/policy", "clients[0].policy."},
-      {"/users/0", "users[0]."},
-      {"/users/0/policy", "users[0].policy."},
-      {"/schedules/0", "schedules[0]."},
-      {"/events/0", "events[0]."},
-      {"/clock", "clock."},
+  const std::tuple<const char*, const char*, std::string> kPlaces[] = {
+      {"", "",
+       "description, policy, scopes, users, clients, auto_login, schedules, events, clock, "
+       "products or trade_items"},
+      {"/policy", "policy.", kPolicyKeys},
+      {"/clients/0", "clients[0].",
+       "client_id, client_secret, name, grant_types, redirect_uris, scopes, require_pkce or "
+       "policy"},
+      {"/clients/0/policy", "clients[0].policy.", kPolicyKeys},
+      {"/users/0", "users[0].", "username, password, rights or policy"},
+      {"/users/0/policy", "users[0].policy.", kPolicyKeys},
+      {"/schedules/0", "schedules[0].",
+       "token, per, nth, from, user, client, lifetime or idle_lifetime"},
+      {"/events/0", "events[0].", "at, after, action, user or client"},
+      {"/clock", "clock.", "start or frozen"},
   };
-  for (const auto& [pointer, path] : kPlaces) {
+  for (const auto& [pointer, path, expected] : kPlaces) {
     json doc = minimal();
     doc["policy"] = json::object();
     doc["clients"][0]["policy"] = json::object();
@@ -176,7 +191,8 @@ TEST(Fixture, AKeyNoReaderAsksForIsRefusedInEveryObject) {
     doc["clock"] = json::object();
     ASSERT_EQ(load_error(doc), "") << "the document without the key must load";
     doc[json::json_pointer(pointer)]["read_by_nothing"] = 1;
-    EXPECT_EQ(load_error(doc), std::string("test.json: ") + path + "read_by_nothing: unknown key")
+    EXPECT_EQ(load_error(doc), std::string("test.json: ") + path +
+                                   "read_by_nothing: unknown key (expected " + expected + ")")
         << pointer;
   }
 }
@@ -199,7 +215,8 @@ TEST(Fixture, AMisspeltKeyIsNamedWithWhatItResembles) {
                                          "\"access_token_lifetime\"?)"));
   doc = minimal();
   doc["policy"] = {{"colour", 5}};
-  EXPECT_EQ(load_error(doc), "test.json: policy.colour: unknown key");  // nothing resembles it
+  EXPECT_EQ(load_error(doc),  // nothing resembles it
+            std::string("test.json: policy.colour: unknown key (expected ") + kPolicyKeys + ")");
   doc = minimal();
   doc["products"] = json::parse(R"([{"Id": 1, "GTIN": "1", "ManufacturerGLN": "1",
                                      "Productcode": "x", "Gtin2": "free-form data"}])");

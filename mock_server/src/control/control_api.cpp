@@ -187,44 +187,94 @@ const std::vector<ControlRoute>& control_routes() {
 // Seconds beyond which clock arithmetic in milliseconds could overflow (about 3,000 years).
 constexpr double kMaxClockSeconds = 1e11;
 
+namespace {
+
+ClockCommand read_clock_command(ObjectReader& r) {
+  // Keys before values: a foreign key is named even beside a bad value or both advance and set.
+  for (const char* key : {"advance", "set", "frozen"}) r.has(key);
+  r.reject_unread_keys();
+  if (r.has("advance") && r.has("set")) r.fail("", "Give either advance or set, not both.");
+  ClockCommand command;
+  for (const char* key : {"advance", "set"}) {
+    if (!r.has(key)) continue;
+    const json& value = r.raw(key);
+    const bool set = std::string(key) == "set";
+    double seconds = value.is_number() ? value.get<double>() : 0;
+    double min = set ? 0 : -kMaxClockSeconds;
+    if (!value.is_number() || !(seconds >= min && seconds <= kMaxClockSeconds)) {
+      r.fail(key, set ? "expected unix seconds from 0 to 1e11"
+                      : "expected a number of seconds within ±1e11");
+    }
+    (set ? command.set_ms : command.advance_ms) = static_cast<TimeMs>(seconds * 1000);
+  }
+  command.frozen = r.boolean("frozen");
+  return command;
+}
+
+TokenSelector read_token_selector(ObjectReader& r) {
+  // The body has one key (checked by the caller); it must be one of these.
+  for (const char* key : {"token", "user", "client", "grant"}) r.has(key);
+  r.reject_unread_keys();
+  TokenSelector s;
+  if (r.has("grant")) {
+    // Only a string or a number can name a grant; nothing else is rendered.
+    const json& value = r.raw("grant");
+    std::string text = value.is_string()            ? value.get<std::string>()
+                       : value.is_number_unsigned() ? std::to_string(value.get<uint64_t>())
+                                                    : "";
+    if (!text.empty() && text[0] == 'g') text.erase(0, 1);
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 18) {
+      r.fail("grant", "expected a grant id such as \"g3\"");
+    }
+    s.grant = std::stoull(text);
+  }
+  s.token = r.string("token");
+  s.user = r.string("user");
+  s.client = r.string("client");
+  return s;
+}
+
+CodeRequest read_code_request(ObjectReader& r) {
+  CodeRequest request;
+  request.client_id = r.string("client_id", true).value_or("");
+  request.username = r.string("username", true).value_or("");
+  request.redirect_uri = r.string("redirect_uri", true).value_or("");
+  auto scope = r.string("scope", true);
+  request.has_scope = scope.has_value();
+  request.scope = scope.value_or("");
+  request.code_challenge = r.string("code_challenge", true).value_or("");
+  auto method = r.string("code_challenge_method", true);
+  r.reject_unread_keys();
+  // It stands in for an authorization request, which must name its redirect_uri: the code is
+  // bound to it and the exchange must send the same one.
+  if (request.redirect_uri.empty()) r.fail("redirect_uri", "required (the code is bound to it)");
+  if (method && *method != "S256" && *method != "plain")
+    r.fail("code_challenge_method", "expected S256 or plain");
+  request.code_challenge_method = method.value_or(request.code_challenge.empty() ? "" : "plain");
+  return request;
+}
+
+// Reads a body with `read`, the reader's error (the key and why) becoming the error value.
+template <typename T>
+std::optional<T> read_body(const json& body, T (*read)(ObjectReader&), std::string* error) {
+  try {
+    ObjectReader r(body, "");
+    return read(r);
+  } catch (const JsonInputError& e) {
+    *error = e.what();  // "key: why", or "why" about the whole body
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
 std::optional<ClockCommand> parse_clock_command(const json& body, std::string* error) {
   if (!body.is_object()) {
     *error = "Expected an object such as {\"advance\": 60}.";
     return std::nullopt;
   }
-  for (const auto& item : body.items()) {
-    if (item.key() != "advance" && item.key() != "set" && item.key() != "frozen") {
-      *error = item.key() + ": unknown key (expected advance, set or frozen)";
-      return std::nullopt;
-    }
-  }
-  if (body.contains("advance") && body.contains("set")) {
-    *error = "Give either advance or set, not both.";
-    return std::nullopt;
-  }
-  ClockCommand command;
-  for (const char* key : {"advance", "set"}) {
-    if (!body.contains(key)) continue;
-    const json& value = body[key];
-    double seconds = value.is_number() ? value.get<double>() : 0;
-    double min = std::string(key) == "set" ? 0 : -kMaxClockSeconds;
-    if (!value.is_number() || !(seconds >= min && seconds <= kMaxClockSeconds)) {
-      *error = std::string(key) + (std::string(key) == "set"
-                                       ? ": expected unix seconds from 0 to 1e11"
-                                       : ": expected a number of seconds within ±1e11");
-      return std::nullopt;
-    }
-    (std::string(key) == "set" ? command.set_ms : command.advance_ms) =
-        static_cast<TimeMs>(seconds * 1000);
-  }
-  if (body.contains("frozen")) {
-    if (!body["frozen"].is_boolean()) {
-      *error = "frozen: expected true or false";
-      return std::nullopt;
-    }
-    command.frozen = body["frozen"].get<bool>();
-  }
-  return command;
+  return read_body(body, read_clock_command, error);
 }
 
 std::optional<TokenSelector> parse_token_selector(const json& body, std::string* error) {
@@ -232,34 +282,7 @@ std::optional<TokenSelector> parse_token_selector(const json& body, std::string*
     *error = "Expected exactly one of {\"token\"}, {\"user\"}, {\"client\"} or {\"grant\"}.";
     return std::nullopt;
   }
-  TokenSelector s;
-  // Copy the key: a structured binding to *items().begin() dangles once the iterator is gone.
-  const std::string key = body.begin().key();
-  const json& value = body.begin().value();
-  if (key == "grant") {
-    // Only a string or a number can name a grant; nothing else is rendered.
-    std::string text = value.is_string()            ? value.get<std::string>()
-                       : value.is_number_unsigned() ? std::to_string(value.get<uint64_t>())
-                                                    : "";
-    if (!text.empty() && text[0] == 'g') text.erase(0, 1);
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
-        text.size() > 18) {
-      *error = "grant: expected a grant id such as \"g3\"";
-      return std::nullopt;
-    }
-    s.grant = std::stoull(text);
-    return s;
-  }
-  if (key != "token" && key != "user" && key != "client") {
-    *error = key + ": unknown key (expected token, user, client or grant)";
-    return std::nullopt;
-  }
-  if (!value.is_string() || value.get<std::string>().empty()) {
-    *error = key + ": expected a non-empty string";
-    return std::nullopt;
-  }
-  (key == "token" ? s.token : key == "user" ? s.user : s.client) = value.get<std::string>();
-  return s;
+  return read_body(body, read_token_selector, error);
 }
 
 std::optional<CodeRequest> parse_code_request(const json& body, std::string* error) {
@@ -267,39 +290,7 @@ std::optional<CodeRequest> parse_code_request(const json& body, std::string* err
     *error = "Expected an object.";
     return std::nullopt;
   }
-  static const std::set<std::string> kKeys = {
-      "client_id", "username", "redirect_uri", "scope", "code_challenge", "code_challenge_method"};
-  for (const auto& item : body.items()) {
-    if (!kKeys.count(item.key())) {
-      *error = item.key() + ": unknown key";
-      return std::nullopt;
-    }
-    if (!item.value().is_string()) {
-      *error = item.key() + ": expected a string";
-      return std::nullopt;
-    }
-  }
-  // It stands in for an authorization request, which must name its redirect_uri: the code is
-  // bound to it and the exchange must send the same one.
-  if (body.value("redirect_uri", "").empty()) {
-    *error = "redirect_uri: required (the code is bound to it)";
-    return std::nullopt;
-  }
-  CodeRequest request;
-  request.client_id = body.value("client_id", "");
-  request.username = body.value("username", "");
-  request.redirect_uri = body.value("redirect_uri", "");
-  request.has_scope = body.contains("scope");
-  request.scope = body.value("scope", "");
-  request.code_challenge = body.value("code_challenge", "");
-  request.code_challenge_method =
-      body.value("code_challenge_method", request.code_challenge.empty() ? "" : "plain");
-  if (body.contains("code_challenge_method") && request.code_challenge_method != "S256" &&
-      request.code_challenge_method != "plain") {
-    *error = "code_challenge_method: expected S256 or plain";
-    return std::nullopt;
-  }
-  return request;
+  return read_body(body, read_code_request, error);
 }
 
 bool is_control_route(std::string_view lower_route) {

@@ -4,18 +4,13 @@
 #include <type_traits>
 
 #include "oauth/endpoints.h"
+#include "util/json_input.h"
 #include "util/text_util.h"
 
 namespace mock2ba {
 namespace {
 
 using nlohmann::json;
-
-// A fault spec that cannot be used: the key (empty: the whole object) and why.
-struct SpecError {
-  std::string key;
-  std::string message;
-};
 
 template <typename T>
 bool has_type(const json& v) {
@@ -24,16 +19,16 @@ bool has_type(const json& v) {
   if constexpr (std::is_same_v<T, std::string>) return v.is_string();
 }
 
-// Reads `key` into `out` when present. Throws SpecError{key, message} when the value has another
-// type or `valid` refuses it (checked on the JSON value, before any narrowing).
+// Reads `key` into `out` when present. Fails with `message` when the value has another type or
+// `valid` refuses it (checked on the JSON value, before any narrowing).
 template <typename T, typename Out>
 void read(
-    const json& spec, const char* key, Out& out, const char* message,
+    ObjectReader& r, const char* key, Out& out, const char* message,
     bool (*valid)(const json&) = [](const json&) { return true; }) {
-  auto it = spec.find(key);
-  if (it == spec.end()) return;
-  if (!has_type<T>(*it) || !valid(*it)) throw SpecError{key, message};
-  out = it->template get<T>();
+  if (!r.has(key)) return;
+  const json& v = r.raw(key);
+  if (!has_type<T>(v) || !valid(v)) r.fail(r.key_path(key), message);
+  out = v.template get<T>();
 }
 
 template <typename T>
@@ -59,51 +54,51 @@ void to_json(json& j, const Fault& f) {
        {"hits", f.hits}};
 }
 
-// Throws SpecError. The keys a spec may have are those to_json writes, less the server's own.
+// The keys a spec may have are those to_json writes, less the server's own. Keys are checked
+// before values: a foreign key is named even when a required one is missing.
 void from_json(const json& spec, Fault& f) {
-  if (!spec.is_object()) throw SpecError{"", "expected a fault object"};
+  ObjectReader r(spec, "");
   static const json kWritten = Fault{};
-  for (const auto& item : spec.items()) {
-    if (!kWritten.contains(item.key()) || item.key() == "id" || item.key() == "hits")
-      throw SpecError{item.key(), "unknown key"};
+  for (const auto& item : kWritten.items()) {
+    if (item.key() != "id" && item.key() != "hits") r.has(item.key().c_str());
   }
+  r.reject_unread_keys();
   read<std::string>(
-      spec, "path", f.path, "required: a path such as \"/OAuth/Token\"",
+      r, "path", f.path, "required: a path such as \"/OAuth/Token\"",
       [](const json& v) { return v.get_ref<const std::string&>().rfind('/', 0) == 0; });
-  if (f.path.empty()) throw SpecError{"path", "required: a path such as \"/OAuth/Token\""};
+  if (f.path.empty()) r.fail("path", "required: a path such as \"/OAuth/Token\"");
   f.path = to_lower(f.path);
-  read<std::string>(spec, "grant_type", f.grant_type, "expected a string");
-  read<int>(spec, "status", f.status, "expected an HTTP status 100-599",
+  read<std::string>(r, "grant_type", f.grant_type, "expected a string");
+  read<int>(r, "status", f.status, "expected an HTTP status 100-599",
             [](const json& v) { return v >= 100 && v <= 599; });
   // An interim status cannot end a request, and 204 and 304 end at their headers.
   if (f.status && *f.status < 200)
-    throw SpecError{"status", "1xx is an interim status, not a reply; use 200-599"};
-  if (spec.contains("headers")) {
-    if (!spec["headers"].is_object()) throw SpecError{"headers", "expected an object of strings"};
-    for (const auto& item : spec["headers"].items()) {
-      if (!item.value().is_string()) throw SpecError{"headers." + item.key(), "expected a string"};
+    r.fail("status", "1xx is an interim status, not a reply; use 200-599");
+  if (r.has("headers")) {
+    const json& headers = r.raw("headers");
+    if (!headers.is_object()) r.fail("headers", "expected an object of strings");
+    for (const auto& item : headers.items()) {
+      if (!item.value().is_string()) r.fail("headers." + item.key(), "expected a string");
       const std::string value = item.value().get<std::string>();
       if (value.find_first_of("\r\n") != std::string::npos ||
           item.key().find_first_of("\r\n:") != std::string::npos) {
-        throw SpecError{"headers." + item.key(),
-                        "header names and values cannot contain CR, LF or ':'"};
+        r.fail("headers." + item.key(), "header names and values cannot contain CR, LF or ':'");
       }
       f.headers.emplace_back(item.key(), value);
     }
   }
-  read<std::string>(spec, "body", f.body, "expected a string (it is sent as it is)");
-  read<int>(spec, "delay_ms", f.delay_ms, "expected an integer 0-600000",
+  read<std::string>(r, "body", f.body, "expected a string (it is sent as it is)");
+  read<int>(r, "delay_ms", f.delay_ms, "expected an integer 0-600000",
             [](const json& v) { return v >= 0 && v <= 600000; });
-  read<bool>(spec, "drop", f.drop, "expected true or false");
-  read<bool>(spec, "after_commit", f.after_commit, "expected true or false");
-  read<int>(spec, "times", f.times, "expected an integer from 0 to 1000000000",
+  read<bool>(r, "drop", f.drop, "expected true or false");
+  read<bool>(r, "after_commit", f.after_commit, "expected true or false");
+  read<int>(r, "times", f.times, "expected an integer from 0 to 1000000000",
             [](const json& v) { return v >= 0 && v <= 1000000000; });
   if (!f.status && !f.drop && !f.after_commit && f.delay_ms == 0)
-    throw SpecError{"", "a fault needs at least one of status, drop, after_commit or delay_ms"};
-  if (f.drop && f.status)
-    throw SpecError{"drop", "drop sends no reply, so it cannot have a status"};
+    r.fail("", "a fault needs at least one of status, drop, after_commit or delay_ms");
+  if (f.drop && f.status) r.fail("drop", "drop sends no reply, so it cannot have a status");
   if (f.status && (*f.status == 204 || *f.status == 304) && f.body && !f.body->empty())
-    throw SpecError{"body", "a " + std::to_string(*f.status) + " reply cannot carry a body"};
+    r.fail("body", "a " + std::to_string(*f.status) + " reply cannot carry a body");
 }
 
 namespace {
@@ -111,8 +106,8 @@ namespace {
 std::optional<Fault> parse_fault(const json& spec, const std::string& where, std::string* error) {
   try {
     return spec.get<Fault>();
-  } catch (const SpecError& e) {
-    *error = where + (e.key.empty() ? "" : "." + e.key) + ": " + e.message;
+  } catch (const JsonInputError& e) {
+    *error = where + (e.path().empty() ? "" : "." + e.path()) + ": " + e.message();
     return std::nullopt;
   }
 }

@@ -31,8 +31,8 @@ struct Fault {
 
 // The fault as GET /__mock/faults lists it.
 void to_json(nlohmann::json& j, const Fault& f);
-// A fault from its spec (POST /__mock/faults); every key is checked. Throws on a bad spec (use
-// FaultQueue::add, which turns that into an error naming the key).
+// A fault from its spec (POST /__mock/faults); every key is checked. Throws JsonInputError on a
+// bad spec (use FaultQueue::add, which turns that into an error naming the key).
 void from_json(const nlohmann::json& spec, Fault& f);
 
 class FaultQueue {

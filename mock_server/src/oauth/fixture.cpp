@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,162 +15,10 @@ namespace {
 
 using nlohmann::json;
 
-// Edits (insertions, deletions, substitutions) that turn `a` into `b`; for "did you mean".
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// Reads one JSON object strictly: every value of the right type, and every key one that the
-// parsing code asked about. The reader records each key asked for (present or not);
-// reject_unread_keys() then refuses the rest, so a key the code does not read cannot be
-// accepted and silently ignored. An error met while reading is reported as a misspelt key
-// instead when the object holds an unread key two edits from an absent one that was asked for.
-class ObjectReader {
- public:
-  // kOpen: other keys are data (product records), so none is refused or called a misspelling.
-  enum Keys { kStrict, kOpen };
-
-  ObjectReader(const json& object, std::string path, const std::string& source, Keys keys = kStrict)
-      : object_(object), path_(std::move(path)), source_(source), keys_(keys) {
-    if (!object_.is_object()) fail(path_, "expected an object, got " + describe(object_));
-  }
-
-  // Fails on the first key no accessor asked about (call after reading the whole object).
-  void reject_unread_keys() const {
-    for (const auto& item : object_.items()) {
-      if (!asked_.count(item.key())) fail_unknown(item.key(), nearest_absent(item.key()));
-    }
-  }
-
-  bool has(const char* key) {
-    asked_.insert(key);
-    return object_.contains(key);
-  }
-  const json& raw(const char* key) {
-    asked_.insert(key);
-    return object_.at(key);
-  }
-  std::string key_path(const std::string& key) const {
-    return path_.empty() ? key : path_ + "." + key;
-  }
-
-  // Integers are seconds or counts; the cap keeps millisecond arithmetic far from overflow.
-  std::optional<int64_t> integer(const char* key, int64_t min) {
-    constexpr int64_t kMax = 100000000000;  // 1e11 s, about 3,000 years
-    if (!has(key)) return std::nullopt;
-    const json& v = raw(key);
-    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(kMax)) ||
-        v.get<int64_t>() < min || v.get<int64_t>() > kMax) {
-      fail(key_path(key), "expected an integer from " + std::to_string(min) + " to " +
-                              std::to_string(kMax) + ", got " + describe(v));
-    }
-    return v.get<int64_t>();
-  }
-
-  std::optional<bool> boolean(const char* key) {
-    if (!has(key)) return std::nullopt;
-    if (!raw(key).is_boolean())
-      fail(key_path(key), "expected true or false, got " + describe(raw(key)));
-    return raw(key).get<bool>();
-  }
-
-  std::optional<std::string> string(const char* key, bool allow_empty = false) {
-    if (!has(key)) return std::nullopt;
-    const json& v = raw(key);
-    if (!v.is_string() || (!allow_empty && v.get<std::string>().empty())) {
-      fail(key_path(key), "expected a non-empty string, got " + describe(v));
-    }
-    return v.get<std::string>();
-  }
-
-  std::string required_string(const char* key) {
-    auto v = string(key);
-    if (!v) fail(key_path(key), "missing (required)");
-    return *v;
-  }
-
-  std::optional<std::string> one_of(const char* key, const std::set<std::string>& allowed) {
-    auto v = string(key);
-    if (v && !allowed.count(*v)) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + ("\"" + a + "\"");
-      fail(key_path(key), "expected one of " + list + ", got \"" + *v + "\"");
-    }
-    return v;
-  }
-
-  std::optional<std::vector<std::string>> string_list(const char* key) {
-    if (!has(key)) return std::nullopt;
-    const json& v = raw(key);
-    if (!v.is_array()) fail(key_path(key), "expected a list of strings, got " + describe(v));
-    std::vector<std::string> out;
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (!v[i].is_string() || v[i].get<std::string>().empty()) {
-        fail(key_path(key) + "[" + std::to_string(i) + "]",
-             "expected a non-empty string, got " + describe(v[i]));
-      }
-      out.push_back(v[i].get<std::string>());
-    }
-    return out;
-  }
-
-  [[noreturn]] void fail(const std::string& path, const std::string& message) const {
-    if (keys_ == kStrict && object_.is_object()) {
-      for (const auto& item : object_.items()) {
-        if (asked_.count(item.key())) continue;
-        if (const std::string* meant = nearest_absent(item.key())) fail_unknown(item.key(), meant);
-      }
-    }
-    throw_error(path, message);
-  }
-
-  static std::string describe(const json& v) { return describe_json_value(v); }
-
- private:
-  [[noreturn]] void throw_error(const std::string& path, const std::string& message) const {
-    throw FixtureError(source_ + ": " + path + ": " + message);
-  }
-
-  [[noreturn]] void fail_unknown(const std::string& key, const std::string* meant) const {
-    throw_error(key_path(key), meant ? "unknown key (did you mean \"" + *meant + "\"?)"
-                                     : std::string("unknown key"));
-  }
-
-  // The key asked for but absent that `key` is nearest to, two edits at most; or nullptr.
-  const std::string* nearest_absent(const std::string& key) const {
-    const std::string* nearest = nullptr;
-    size_t best = 3;
-    for (const auto& candidate : asked_) {
-      if (object_.contains(candidate)) continue;
-      size_t distance = edit_distance(key, candidate);
-      if (distance < best) best = distance, nearest = &candidate;
-    }
-    return nearest;
-  }
-
-  const json& object_;
-  std::string path_;
-  const std::string& source_;
-  Keys keys_;
-  std::set<std::string> asked_;  // every key an accessor asked about
-};
-
 const std::set<std::string> kRights = {"*", "Product", "TradeItem", "Thumbnail"};
 
-void apply_policy(Policy& policy, const json& object, const std::string& path,
-                  const std::string& source) {
-  ObjectReader r(object, path, source);
+void apply_policy(Policy& policy, const json& object, const std::string& path) {
+  ObjectReader r(object, path);
   if (auto v = r.integer("access_token_lifetime", 1)) policy.access_token_lifetime = *v;
   if (auto v = r.integer("refresh_token_lifetime", 0)) policy.refresh_token_lifetime = *v;
   if (auto v = r.integer("refresh_token_idle_lifetime", 0)) policy.refresh_token_idle_lifetime = *v;
@@ -196,7 +43,7 @@ void apply_policy(Policy& policy, const json& object, const std::string& path,
     const json& extra = r.raw("extra_response_fields");
     if (!extra.is_object()) {
       r.fail(r.key_path("extra_response_fields"),
-             "expected an object, got " + ObjectReader::describe(extra));
+             "expected an object, got " + describe_json_value(extra));
     }
     static const std::set<std::string> kReserved = {"access_token", "token_type", "expires_in",
                                                     "refresh_token", "scope"};
@@ -219,7 +66,7 @@ void apply_policy(Policy& policy, const json& object, const std::string& path,
 }
 
 Client parse_client(const json& object, const std::string& path, const Fixture& fixture) {
-  ObjectReader r(object, path, fixture.source);
+  ObjectReader r(object, path);
   Client client;
   client.id = r.required_string("client_id");
   client.secret = r.string("client_secret");
@@ -254,20 +101,19 @@ Client parse_client(const json& object, const std::string& path, const Fixture& 
     r.fail(r.key_path("require_pkce"), "a public client (no client_secret) must use PKCE");
   }
   client.policy = fixture.policy;
-  if (r.has("policy"))
-    apply_policy(client.policy, r.raw("policy"), r.key_path("policy"), fixture.source);
+  if (r.has("policy")) apply_policy(client.policy, r.raw("policy"), r.key_path("policy"));
   r.reject_unread_keys();
   for (const auto& [name, user] : fixture.users) {
     if (!user.policy_overrides) continue;
     Policy policy = client.policy;
-    apply_policy(policy, *user.policy_overrides, "users." + name + ".policy", fixture.source);
+    apply_policy(policy, *user.policy_overrides, "users." + name + ".policy");
     client.user_policies.emplace(name, std::move(policy));
   }
   return client;
 }
 
-User parse_user(const json& object, const std::string& path, const Fixture& fixture) {
-  ObjectReader r(object, path, fixture.source);
+User parse_user(const json& object, const std::string& path) {
+  ObjectReader r(object, path);
   User user;
   user.username = r.required_string("username");
   if (!r.has("password")) r.fail(r.key_path("password"), "missing (required)");
@@ -282,7 +128,7 @@ User parse_user(const json& object, const std::string& path, const Fixture& fixt
   user.rights.insert(rights.begin(), rights.end());
   if (r.has("policy")) {
     Policy probe;  // validate now so a bad override fails at load, not at the first request
-    apply_policy(probe, r.raw("policy"), r.key_path("policy"), fixture.source);
+    apply_policy(probe, r.raw("policy"), r.key_path("policy"));
     user.policy_overrides = r.raw("policy");
   }
   r.reject_unread_keys();
@@ -290,7 +136,7 @@ User parse_user(const json& object, const std::string& path, const Fixture& fixt
 }
 
 Schedule parse_schedule(const json& object, const std::string& path, const Fixture& fixture) {
-  ObjectReader r(object, path, fixture.source);
+  ObjectReader r(object, path);
   Schedule s;
   auto token = r.one_of("token", {"access_token", "refresh_token"});
   if (!token)
@@ -320,7 +166,7 @@ Schedule parse_schedule(const json& object, const std::string& path, const Fixtu
 }
 
 TimedEvent parse_event(const json& object, const std::string& path, const Fixture& fixture) {
-  ObjectReader r(object, path, fixture.source);
+  ObjectReader r(object, path);
   TimedEvent e;
   if (auto at = r.integer("at", 0)) e.at_ms = *at * 1000;
   if (auto after = r.integer("after", 0)) e.after_ms = *after * 1000;
@@ -342,15 +188,13 @@ TimedEvent parse_event(const json& object, const std::string& path, const Fixtur
   return e;
 }
 
-json parse_records(ObjectReader& r, const char* key, const std::vector<const char*>& required,
-                   const std::string& source) {
+json parse_records(ObjectReader& r, const char* key, const std::vector<const char*>& required) {
   if (!r.has(key)) return json::array();
   const json& list = r.raw(key);
-  if (!list.is_array())
-    r.fail(key, "expected a list of objects, got " + ObjectReader::describe(list));
+  if (!list.is_array()) r.fail(key, "expected a list of objects, got " + describe_json_value(list));
   for (size_t i = 0; i < list.size(); ++i) {
     std::string item_path = std::string(key) + "[" + std::to_string(i) + "]";
-    ObjectReader item(list[i], item_path, source, ObjectReader::kOpen);  // other keys are data
+    ObjectReader item(list[i], item_path, ObjectReader::kOpen);  // other keys are data
     for (const char* field : required) {
       if (!item.has(field)) item.fail(item.key_path(field), "missing (required)");
       if (!item.raw(field).is_string() && !item.raw(field).is_number_integer()) {
@@ -376,12 +220,15 @@ const Policy& Fixture::policy_for(const Client& client, const User* user) const 
   return client.user_policies.at(user->username);
 }
 
-Fixture parse_fixture(const json& document, const std::string& source) {
+namespace {
+
+// The fixture in `document`. Throws JsonInputError.
+Fixture read_fixture(const json& document, const std::string& source) {
   Fixture fixture;
   fixture.source = source;
-  ObjectReader r(document, "", fixture.source);
+  ObjectReader r(document, "");
   fixture.description = r.string("description", true).value_or("");
-  if (r.has("policy")) apply_policy(fixture.policy, r.raw("policy"), "policy", fixture.source);
+  if (r.has("policy")) apply_policy(fixture.policy, r.raw("policy"), "policy");
   auto scopes = r.string_list("scopes").value_or(
       std::vector<std::string>{"openid", "profile", "offline_access", "unifeed", "apix"});
   fixture.scopes.insert(scopes.begin(), scopes.end());
@@ -393,7 +240,7 @@ Fixture parse_fixture(const json& document, const std::string& source) {
   }
   const json& users = r.raw("users");
   for (size_t i = 0; i < users.size(); ++i) {
-    User user = parse_user(users[i], "users[" + std::to_string(i) + "]", fixture);
+    User user = parse_user(users[i], "users[" + std::to_string(i) + "]");
     std::string name = user.username;
     if (!fixture.users.emplace(name, std::move(user)).second) {
       r.fail("users[" + std::to_string(i) + "].username", "duplicate user \"" + name + "\"");
@@ -428,17 +275,25 @@ Fixture parse_fixture(const json& document, const std::string& source) {
     }
   }
   if (r.has("clock")) {
-    ObjectReader clock(r.raw("clock"), "clock", fixture.source);
+    ObjectReader clock(r.raw("clock"), "clock");
     if (auto start = clock.integer("start", 0)) fixture.clock_start_ms = *start * 1000;
     fixture.clock_frozen = clock.boolean("frozen").value_or(false);
     clock.reject_unread_keys();
   }
-  fixture.products = parse_records(r, "products", {"Id", "GTIN", "ManufacturerGLN", "Productcode"},
-                                   fixture.source);
-  fixture.trade_items =
-      parse_records(r, "trade_items", {"SupplierGLN", "SuppliersTradeItemId"}, fixture.source);
+  fixture.products = parse_records(r, "products", {"Id", "GTIN", "ManufacturerGLN", "Productcode"});
+  fixture.trade_items = parse_records(r, "trade_items", {"SupplierGLN", "SuppliersTradeItemId"});
   r.reject_unread_keys();
   return fixture;
+}
+
+}  // namespace
+
+Fixture parse_fixture(const json& document, const std::string& source) {
+  try {
+    return read_fixture(document, source);
+  } catch (const JsonInputError& e) {
+    throw FixtureError(source + ": " + e.path() + ": " + e.message());
+  }
 }
 
 Fixture load_fixture_file(const std::string& path) {
