@@ -19,7 +19,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (mock2ba::form_decode(mock2ba::form_encode(value)) != value) std::abort();
       if (name.find('\0') != std::string::npos || value.find('\0') != std::string::npos)
         std::abort();
-      if (form->count(name) == 0 || !form->get(name)) std::abort();
+      if (form->count(name) == 0 || !form->find(name)) std::abort();
+      // An OAuth parameter is its first value, or absent when that value is empty.
+      const std::string* param = form->param(name);
+      if (param ? param != form->find(name) || param->empty() : !form->find(name)->empty())
+        std::abort();
     }
   }
   if (auto decoded = mock2ba::form_decode(text)) {

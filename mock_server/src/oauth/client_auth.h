@@ -2,10 +2,25 @@
 #ifndef MOCK2BA_CLIENT_AUTH_H_
 #define MOCK2BA_CLIENT_AUTH_H_
 
+#include <array>
+#include <cstddef>
 #include <optional>
 #include <string>
 
 namespace mock2ba {
+
+// How a client authenticated at the token endpoint (RFC 8414's names): discovery lists them
+// all, the journal records the one used.
+enum class ClientAuthMethod { kSecretPost, kSecretBasic, kNone };
+
+// The methods' names in the order of the enum, which is the order discovery lists them.
+inline constexpr std::array<const char*, 3> kClientAuthMethodNames = {
+    "client_secret_post", "client_secret_basic", "none"};
+
+// The method's name, e.g. "client_secret_basic".
+constexpr const char* client_auth_method_name(ClientAuthMethod method) {
+  return kClientAuthMethodNames[static_cast<size_t>(method)];
+}
 
 struct BasicCredentials {
   std::string client_id;

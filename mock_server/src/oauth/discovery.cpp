@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
 #include "oauth/grant_types.h"
 
@@ -18,8 +19,7 @@ void handle_discovery(RequestContext& ctx) {
   doc["grant_types_supported"] = grants;
   doc["response_types_supported"] = {"code"};
   doc["code_challenge_methods_supported"] = {"S256", "plain"};
-  doc["token_endpoint_auth_methods_supported"] = {"client_secret_post", "client_secret_basic",
-                                                  "none"};
+  doc["token_endpoint_auth_methods_supported"] = kClientAuthMethodNames;
   doc["scopes_supported"] = ctx.state->fixture->scopes;
   doc["subject_types_supported"] = {"public"};
   send_json(ctx.res, 200, doc.dump());

@@ -193,7 +193,7 @@ class TokenRequest {
                     "The client_id in the body differs from the one in the Authorization header.");
       return std::nullopt;
     }
-    ctx_.outcome["client_auth"] = "client_secret_basic";
+    ctx_.outcome["client_auth"] = client_auth_method_name(ClientAuthMethod::kSecretBasic);
     ctx_.outcome["basic_form_encoded"] = basic_->client_secret != basic_->raw_client_secret ||
                                          basic_->client_id != basic_->raw_client_id;
     std::string id =
@@ -210,7 +210,8 @@ class TokenRequest {
                     "body or use HTTP Basic.");
       return std::nullopt;
     }
-    ctx_.outcome["client_auth"] = body_secret ? "client_secret_post" : "none";
+    ctx_.outcome["client_auth"] = client_auth_method_name(
+        body_secret ? ClientAuthMethod::kSecretPost : ClientAuthMethod::kNone);
     Presented presented{*body_id, {}};
     if (body_secret) presented.secrets = {body_secret};
     return presented;
