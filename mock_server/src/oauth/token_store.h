@@ -80,6 +80,9 @@ struct TokenSelector {
   std::optional<uint64_t> grant;
 };
 
+// Appends JSON text to a string (token_store_file.cpp).
+class JsonWriter;
+
 class TokenStore {
  public:
   explicit TokenStore(std::shared_ptr<const Fixture> fixture);
@@ -142,6 +145,10 @@ class TokenStore {
   size_t grant_count() const;
 
  private:
+  // Expired tokens are remembered this long, so that a late use is reported as "expired" rather
+  // than "unknown"; after that they are purged (and left out of the state file).
+  static constexpr TimeMs kPurgeRetentionMs = 5 * 60 * 1000;
+
   struct Grant {
     uint64_t id = 0;
     std::string client_id;
@@ -160,10 +167,6 @@ class TokenStore {
     // How many of access_tokens the state file holds: a line of changes adds only the others, so
     // a grant refreshed many times is not written whole each time.
     size_t access_tokens_on_disk = 0;
-    NLOHMANN_DEFINE_TYPE_INTRUSIVE(Grant, id, client_id, username, scope, has_scope, wants_refresh,
-                                   created_ms, revoked, access_tokens_issued, refresh_tokens_issued,
-                                   refreshes, current_refresh_token, retired_refresh_tokens,
-                                   access_tokens)
   };
   struct AccessRecord {
     uint64_t grant_id = 0;
@@ -186,10 +189,17 @@ class TokenStore {
     bool used = false;
     uint64_t grant_id = 0;
   };
-  // Reading the records from the state file (see token_store.cpp).
+  // Reading and writing the records in the state file (token_store_file.cpp). A grant is written
+  // with only the tokens the file keeps of it (KeptTokens).
+  struct KeptTokens;
+  friend void from_json(const nlohmann::json& j, Grant& g);
+  friend void write(JsonWriter& w, const Grant& g, const KeptTokens& kept);
   friend void from_json(const nlohmann::json& j, AccessRecord& a);
+  friend void write(JsonWriter& w, const AccessRecord& a);
   friend void from_json(const nlohmann::json& j, RefreshRecord& r);
+  friend void write(JsonWriter& w, const RefreshRecord& r);
   friend void from_json(const nlohmann::json& j, CodeRecord& c);
+  friend void write(JsonWriter& w, const CodeRecord& c);
   // What a snapshot or a change holds, read before anything is replaced.
   struct Image;
   Image read_image(const nlohmann::json& store) const;
@@ -206,6 +216,8 @@ class TokenStore {
   };
   // Writes the changed grants, codes and users, or (null) every one, in the snapshot's shape.
   void write_store_locked(std::string& out, TimeMs now, const Changes* changes);
+  // The parts of one write_store_locked(): what is kept, and each section of the text.
+  class StoreWriter;
   // While a state file follows the store: what changed since it was last written.
   void mark_grant_locked(uint64_t id) {
     if (tracking_) changes_.grants.insert(id);
