@@ -195,15 +195,8 @@ TokenState TokenStore::refresh_state(const std::string& refresh_token, TimeMs no
   return it == refresh_.end() ? TokenState::kUnknown : refresh_state_locked(it->second, now);
 }
 
-GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& client,
-                                const std::optional<std::string>& scope, TimeMs now) {
-  FreshTokens fresh = mint(client.policy.token_format);
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = refresh_.find(refresh_token);
-  if (it == refresh_.end()) return fail(OAuthError::kInvalidGrant, "The refresh token is unknown.");
-  RefreshRecord& record = it->second;
-  Grant& grant = grants_.at(record.grant_id);
-  TokenState state = refresh_state_locked(record, now);
+std::optional<GrantResult> TokenStore::refusal(const RefreshRecord& record, const Grant& grant,
+                                               const Client& client, TokenState state, TimeMs now) {
   if (grant.client_id != client.id) {
     return fail(OAuthError::kInvalidGrant, "The refresh token was issued to another client.", state,
                 grant.id);
@@ -217,56 +210,85 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
   if (expired)
     return fail(OAuthError::kInvalidGrant, "The refresh token has expired.", TokenState::kExpired,
                 grant.id);
+  return std::nullopt;
+}
 
-  const Policy& policy = policy_locked(grant);
-  if (state == TokenState::kRotated) {
-    bool in_grace = policy.reuse == ReusePolicy::kGrace &&
-                    now - record.rotated_ms <= policy.reuse_grace_period * 1000;
-    if (!in_grace) {
-      if (policy.reuse == ReusePolicy::kRevokeGrant) {
-        revoke_grant_locked(grant);
-        return fail(OAuthError::kInvalidGrant,
-                    "The refresh token was already used; every token of this grant is now revoked.",
-                    state, grant.id);
-      }
-      return fail(OAuthError::kInvalidGrant, "The refresh token was already used (it was rotated).",
-                  state, grant.id);
+std::optional<GrantResult> TokenStore::reuse_refusal_locked(const RefreshRecord& record,
+                                                            Grant& grant, const Policy& policy,
+                                                            TimeMs now) {
+  bool in_grace = policy.reuse == ReusePolicy::kGrace &&
+                  now - record.rotated_ms <= policy.reuse_grace_period * 1000;
+  if (in_grace) return std::nullopt;
+  if (policy.reuse == ReusePolicy::kRevokeGrant) {
+    revoke_grant_locked(grant);
+    return fail(OAuthError::kInvalidGrant,
+                "The refresh token was already used; every token of this grant is now revoked.",
+                TokenState::kRotated, grant.id);
+  }
+  return fail(OAuthError::kInvalidGrant, "The refresh token was already used (it was rotated).",
+              TokenState::kRotated, grant.id);
+}
+
+std::optional<GrantResult> TokenStore::scope_refusal(const Grant& grant, const Client& client,
+                                                     const std::string& scope, TokenState state) {
+  for (const auto& item : split_spaces(scope)) {
+    bool granted =
+        grant.has_scope ? scope_contains(grant.scope, item) : client.scopes.count(item) > 0;
+    if (!granted) {
+      return fail(OAuthError::kInvalidScope,
+                  "The scope '" + item + "' was not part of the original grant.", state, grant.id);
     }
   }
-  if (scope) {
-    for (const auto& item : split_spaces(*scope)) {
-      bool granted =
-          grant.has_scope ? scope_contains(grant.scope, item) : client.scopes.count(item) > 0;
-      if (!granted) {
-        return fail(OAuthError::kInvalidScope,
-                    "The scope '" + item + "' was not part of the original grant.", state,
-                    grant.id);
-      }
+  return std::nullopt;
+}
+
+IssuedTokens TokenStore::rotate_locked(Grant& grant, RefreshRecord& record,
+                                       const std::string& refresh_token, const Policy& policy,
+                                       TimeMs now, FreshTokens& fresh) {
+  // Within a grace window the successor handed out before is superseded too.
+  if (!grant.current_refresh_token.empty() && grant.current_refresh_token != refresh_token) {
+    auto current = refresh_.find(grant.current_refresh_token);
+    if (current != refresh_.end() && !current->second.rotated) {
+      current->second.rotated = true;
+      current->second.rotated_ms = now;
+      grant.retired_refresh_tokens.push_back(grant.current_refresh_token);
     }
+  }
+  if (!record.rotated) {
+    record.rotated = true;
+    record.rotated_ms = now;
+    grant.retired_refresh_tokens.push_back(refresh_token);
+  }
+  IssuedTokens out = issue_locked(grant, policy, true, now, fresh);
+  while (grant.retired_refresh_tokens.size() > kRetiredPerGrant) {
+    refresh_.erase(grant.retired_refresh_tokens.front());
+    grant.retired_refresh_tokens.erase(grant.retired_refresh_tokens.begin());
+  }
+  return out;
+}
+
+GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& client,
+                                const std::optional<std::string>& scope, TimeMs now) {
+  FreshTokens fresh = mint(client.policy.token_format);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = refresh_.find(refresh_token);
+  if (it == refresh_.end()) return fail(OAuthError::kInvalidGrant, "The refresh token is unknown.");
+  RefreshRecord& record = it->second;
+  Grant& grant = grants_.at(record.grant_id);
+  TokenState state = refresh_state_locked(record, now);
+  if (auto refused = refusal(record, grant, client, state, now)) return std::move(*refused);
+  const Policy& policy = policy_locked(grant);
+  if (state == TokenState::kRotated) {
+    if (auto refused = reuse_refusal_locked(record, grant, policy, now)) return std::move(*refused);
+  }
+  if (scope) {
+    if (auto refused = scope_refusal(grant, client, *scope, state)) return std::move(*refused);
   }
 
   ++grant.refreshes;
   IssuedTokens out;
   if (policy.rotate_refresh_tokens) {
-    // Within a grace window the successor handed out before is superseded too.
-    if (!grant.current_refresh_token.empty() && grant.current_refresh_token != refresh_token) {
-      auto current = refresh_.find(grant.current_refresh_token);
-      if (current != refresh_.end() && !current->second.rotated) {
-        current->second.rotated = true;
-        current->second.rotated_ms = now;
-        grant.retired_refresh_tokens.push_back(grant.current_refresh_token);
-      }
-    }
-    if (!record.rotated) {
-      record.rotated = true;
-      record.rotated_ms = now;
-      grant.retired_refresh_tokens.push_back(refresh_token);
-    }
-    out = issue_locked(grant, policy, true, now, fresh);
-    while (grant.retired_refresh_tokens.size() > kRetiredPerGrant) {
-      refresh_.erase(grant.retired_refresh_tokens.front());
-      grant.retired_refresh_tokens.erase(grant.retired_refresh_tokens.begin());
-    }
+    out = rotate_locked(grant, record, refresh_token, policy, now, fresh);
   } else {
     record.last_used_ms = now;
     out = issue_locked(grant, policy, false, now, fresh);

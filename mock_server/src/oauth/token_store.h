@@ -244,6 +244,17 @@ class TokenStore {
   // their strings from `fresh`.
   IssuedTokens issue_locked(Grant& grant, const Policy& policy, bool new_refresh_token, TimeMs now,
                             FreshTokens& fresh);
+  // The steps of refresh(): why the presented token is refused before the policy is consulted
+  // (other client, revoked, expired), why by the policy's reuse rule (a rotated token), why by
+  // the scope asked for; then the rotation, which issues a new refresh token.
+  static std::optional<GrantResult> refusal(const RefreshRecord& record, const Grant& grant,
+                                            const Client& client, TokenState state, TimeMs now);
+  std::optional<GrantResult> reuse_refusal_locked(const RefreshRecord& record, Grant& grant,
+                                                  const Policy& policy, TimeMs now);
+  static std::optional<GrantResult> scope_refusal(const Grant& grant, const Client& client,
+                                                  const std::string& scope, TokenState state);
+  IssuedTokens rotate_locked(Grant& grant, RefreshRecord& record, const std::string& refresh_token,
+                             const Policy& policy, TimeMs now, FreshTokens& fresh);
   const Policy& policy_locked(const Grant& grant) const;
   // The lifetime a schedule sets for this token, if any schedule matches.
   std::optional<int64_t> scheduled_lifetime(TokenKind kind, const Grant& grant,
