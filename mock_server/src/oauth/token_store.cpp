@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <unordered_set>
 
 #include "util/random_token.h"
 #include "util/text_util.h"
@@ -11,9 +10,6 @@
 namespace mock2ba {
 namespace {
 
-// Expired tokens are remembered this long, so that a late use is reported as "expired" rather
-// than "unknown"; after that they are purged and memory stays bounded.
-constexpr TimeMs kPurgeRetentionMs = 5 * 60 * 1000;
 // Rotated refresh tokens kept per grant for reuse detection; older ones become "unknown"
 // (still 400 invalid_grant, only without revoking the grant).
 constexpr size_t kRetiredPerGrant = 16;
@@ -199,15 +195,8 @@ TokenState TokenStore::refresh_state(const std::string& refresh_token, TimeMs no
   return it == refresh_.end() ? TokenState::kUnknown : refresh_state_locked(it->second, now);
 }
 
-GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& client,
-                                const std::optional<std::string>& scope, TimeMs now) {
-  FreshTokens fresh = mint(client.policy.token_format);
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = refresh_.find(refresh_token);
-  if (it == refresh_.end()) return fail(OAuthError::kInvalidGrant, "The refresh token is unknown.");
-  RefreshRecord& record = it->second;
-  Grant& grant = grants_.at(record.grant_id);
-  TokenState state = refresh_state_locked(record, now);
+std::optional<GrantResult> TokenStore::refusal(const RefreshRecord& record, const Grant& grant,
+                                               const Client& client, TokenState state, TimeMs now) {
   if (grant.client_id != client.id) {
     return fail(OAuthError::kInvalidGrant, "The refresh token was issued to another client.", state,
                 grant.id);
@@ -221,56 +210,85 @@ GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& 
   if (expired)
     return fail(OAuthError::kInvalidGrant, "The refresh token has expired.", TokenState::kExpired,
                 grant.id);
+  return std::nullopt;
+}
 
-  const Policy& policy = policy_locked(grant);
-  if (state == TokenState::kRotated) {
-    bool in_grace = policy.reuse == ReusePolicy::kGrace &&
-                    now - record.rotated_ms <= policy.reuse_grace_period * 1000;
-    if (!in_grace) {
-      if (policy.reuse == ReusePolicy::kRevokeGrant) {
-        revoke_grant_locked(grant);
-        return fail(OAuthError::kInvalidGrant,
-                    "The refresh token was already used; every token of this grant is now revoked.",
-                    state, grant.id);
-      }
-      return fail(OAuthError::kInvalidGrant, "The refresh token was already used (it was rotated).",
-                  state, grant.id);
+std::optional<GrantResult> TokenStore::reuse_refusal_locked(const RefreshRecord& record,
+                                                            Grant& grant, const Policy& policy,
+                                                            TimeMs now) {
+  bool in_grace = policy.reuse == ReusePolicy::kGrace &&
+                  now - record.rotated_ms <= policy.reuse_grace_period * 1000;
+  if (in_grace) return std::nullopt;
+  if (policy.reuse == ReusePolicy::kRevokeGrant) {
+    revoke_grant_locked(grant);
+    return fail(OAuthError::kInvalidGrant,
+                "The refresh token was already used; every token of this grant is now revoked.",
+                TokenState::kRotated, grant.id);
+  }
+  return fail(OAuthError::kInvalidGrant, "The refresh token was already used (it was rotated).",
+              TokenState::kRotated, grant.id);
+}
+
+std::optional<GrantResult> TokenStore::scope_refusal(const Grant& grant, const Client& client,
+                                                     const std::string& scope, TokenState state) {
+  for (const auto& item : split_spaces(scope)) {
+    bool granted =
+        grant.has_scope ? scope_contains(grant.scope, item) : client.scopes.count(item) > 0;
+    if (!granted) {
+      return fail(OAuthError::kInvalidScope,
+                  "The scope '" + item + "' was not part of the original grant.", state, grant.id);
     }
   }
-  if (scope) {
-    for (const auto& item : split_spaces(*scope)) {
-      bool granted =
-          grant.has_scope ? scope_contains(grant.scope, item) : client.scopes.count(item) > 0;
-      if (!granted) {
-        return fail(OAuthError::kInvalidScope,
-                    "The scope '" + item + "' was not part of the original grant.", state,
-                    grant.id);
-      }
+  return std::nullopt;
+}
+
+IssuedTokens TokenStore::rotate_locked(Grant& grant, RefreshRecord& record,
+                                       const std::string& refresh_token, const Policy& policy,
+                                       TimeMs now, FreshTokens& fresh) {
+  // Within a grace window the successor handed out before is superseded too.
+  if (!grant.current_refresh_token.empty() && grant.current_refresh_token != refresh_token) {
+    auto current = refresh_.find(grant.current_refresh_token);
+    if (current != refresh_.end() && !current->second.rotated) {
+      current->second.rotated = true;
+      current->second.rotated_ms = now;
+      grant.retired_refresh_tokens.push_back(grant.current_refresh_token);
     }
+  }
+  if (!record.rotated) {
+    record.rotated = true;
+    record.rotated_ms = now;
+    grant.retired_refresh_tokens.push_back(refresh_token);
+  }
+  IssuedTokens out = issue_locked(grant, policy, true, now, fresh);
+  while (grant.retired_refresh_tokens.size() > kRetiredPerGrant) {
+    refresh_.erase(grant.retired_refresh_tokens.front());
+    grant.retired_refresh_tokens.erase(grant.retired_refresh_tokens.begin());
+  }
+  return out;
+}
+
+GrantResult TokenStore::refresh(const std::string& refresh_token, const Client& client,
+                                const std::optional<std::string>& scope, TimeMs now) {
+  FreshTokens fresh = mint(client.policy.token_format);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = refresh_.find(refresh_token);
+  if (it == refresh_.end()) return fail(OAuthError::kInvalidGrant, "The refresh token is unknown.");
+  RefreshRecord& record = it->second;
+  Grant& grant = grants_.at(record.grant_id);
+  TokenState state = refresh_state_locked(record, now);
+  if (auto refused = refusal(record, grant, client, state, now)) return std::move(*refused);
+  const Policy& policy = policy_locked(grant);
+  if (state == TokenState::kRotated) {
+    if (auto refused = reuse_refusal_locked(record, grant, policy, now)) return std::move(*refused);
+  }
+  if (scope) {
+    if (auto refused = scope_refusal(grant, client, *scope, state)) return std::move(*refused);
   }
 
   ++grant.refreshes;
   IssuedTokens out;
   if (policy.rotate_refresh_tokens) {
-    // Within a grace window the successor handed out before is superseded too.
-    if (!grant.current_refresh_token.empty() && grant.current_refresh_token != refresh_token) {
-      auto current = refresh_.find(grant.current_refresh_token);
-      if (current != refresh_.end() && !current->second.rotated) {
-        current->second.rotated = true;
-        current->second.rotated_ms = now;
-        grant.retired_refresh_tokens.push_back(grant.current_refresh_token);
-      }
-    }
-    if (!record.rotated) {
-      record.rotated = true;
-      record.rotated_ms = now;
-      grant.retired_refresh_tokens.push_back(refresh_token);
-    }
-    out = issue_locked(grant, policy, true, now, fresh);
-    while (grant.retired_refresh_tokens.size() > kRetiredPerGrant) {
-      refresh_.erase(grant.retired_refresh_tokens.front());
-      grant.retired_refresh_tokens.erase(grant.retired_refresh_tokens.begin());
-    }
+    out = rotate_locked(grant, record, refresh_token, policy, now, fresh);
   } else {
     record.last_used_ms = now;
     out = issue_locked(grant, policy, false, now, fresh);
@@ -561,435 +579,6 @@ void TokenStore::purge_locked(TimeMs now) {
     if (idle) note_expiry_locked(grant.created_ms);
     ++it;
   }
-}
-
-// Reading the state file: nlohmann's conversions (the Grant's come from its macro).
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CodeRequest, client_id, username, redirect_uri, scope, has_scope,
-                                   code_challenge, code_challenge_method)
-
-void from_json(const nlohmann::json& j, TokenStore::AccessRecord& a) {
-  j.at("grant").get_to(a.grant_id);
-  j.at("expires_ms").get_to(a.expires_ms);
-  j.at("revoked").get_to(a.revoked);
-}
-
-void from_json(const nlohmann::json& j, TokenStore::RefreshRecord& r) {
-  j.at("grant").get_to(r.grant_id);
-  j.at("issued_ms").get_to(r.issued_ms);
-  j.at("expires_ms").get_to(r.expires_ms);
-  j.at("idle_ms").get_to(r.idle_ms);
-  j.at("last_used_ms").get_to(r.last_used_ms);
-  j.at("rotated_ms").get_to(r.rotated_ms);
-  j.at("rotated").get_to(r.rotated);
-  j.at("revoked").get_to(r.revoked);
-}
-
-void from_json(const nlohmann::json& j, TokenStore::CodeRecord& c) {
-  j.get_to(c.request);
-  j.at("expires_ms").get_to(c.expires_ms);
-  j.at("used").get_to(c.used);
-  j.at("grant").get_to(c.grant_id);
-}
-
-namespace {
-
-// Writes the state file's JSON text straight into one string. It is written under the store's
-// mutex, so every request waits for it: nlohmann's to_json for the same records took ten times
-// as long (210 against 21 ms for a snapshot of 10,000 grants).
-class JsonWriter {
- public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
-  JsonWriter& key(std::string_view name) {
-    comma();
-    append_json_string(out_, name);
-    out_ += ':';
-    fresh_ = true;
-    return *this;
-  }
-  JsonWriter& string(std::string_view value) {
-    comma();
-    append_json_string(out_, value);
-    return *this;
-  }
-  JsonWriter& number(int64_t value) {
-    comma();
-    out_ += std::to_string(value);
-    return *this;
-  }
-  JsonWriter& boolean(bool value) {
-    comma();
-    out_ += value ? "true" : "false";
-    return *this;
-  }
-  JsonWriter& open(char bracket) {
-    comma();
-    out_ += bracket;
-    fresh_ = true;
-    return *this;
-  }
-  JsonWriter& close(char bracket) {
-    out_ += bracket;
-    fresh_ = false;
-    return *this;
-  }
-  // A value written elsewhere (after key()).
-  JsonWriter& raw(const std::string& text) {
-    comma();
-    out_ += text;
-    return *this;
-  }
-
- private:
-  void comma() {
-    if (!fresh_) out_ += ',';
-    fresh_ = false;
-  }
-  std::string& out_;
-  bool fresh_ = true;
-};
-
-}  // namespace
-
-struct TokenStore::Image {
-  uint64_t next_grant_id = 1;
-  std::vector<Grant> grants;
-  std::vector<std::pair<std::string, AccessRecord>> access;
-  std::vector<std::pair<std::string, RefreshRecord>> refresh;
-  std::vector<std::pair<std::string, CodeRecord>> codes;
-  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> per_user_counts;
-  std::vector<uint64_t> gone_grants;
-  std::vector<std::string> gone_codes;
-  // Grants whose record lists only access tokens to add to those the grant has.
-  std::unordered_set<uint64_t> appended_access;
-};
-
-void TokenStore::write_store_locked(std::string& out, TimeMs now, const Changes* changes) {
-  // What a restart needs: tokens and codes that memory would purge by now are left out (expired
-  // longer than the retention), and so are rotated refresh tokens past their reuse grace period:
-  // after a restart, presenting one gets the same 400 as an unknown token (the journal then says
-  // "unknown" instead of "rotated", and reuse no longer revokes the grant).
-  const TimeMs horizon = now - kPurgeRetentionMs;
-  const bool full = changes == nullptr;
-  auto refresh_kept = [&](const RefreshRecord& r, const Policy& policy) {
-    if ((r.expires_ms != 0 && r.expires_ms <= horizon) ||
-        (r.idle_ms != 0 && r.last_used_ms + r.idle_ms <= horizon))
-      return false;
-    return !r.rotated || (policy.reuse == ReusePolicy::kGrace &&
-                          now - r.rotated_ms <= policy.reuse_grace_period * 1000);
-  };
-  auto access_kept = [&](const std::string& token) {
-    auto it = access_.find(token);
-    return it != access_.end() && it->second.expires_ms > horizon;
-  };
-  std::unordered_set<uint64_t> grants_with_codes;
-  if (full) {
-    for (const auto& [code, c] : codes_) {
-      if (c.expires_ms > horizon && c.grant_id) grants_with_codes.insert(c.grant_id);
-    }
-  }
-  JsonWriter w(out);
-  w.open('{').key("next_grant_id").number(static_cast<int64_t>(next_grant_id_));
-  w.key("grants").open('[');
-  std::string refresh_text = "{";
-  JsonWriter refresh(refresh_text);
-  std::string access_text = "{";
-  JsonWriter access(access_text);
-  auto put_refresh = [&](const std::string& token, const RefreshRecord& r) {
-    refresh.key(token)
-        .open('{')
-        .key("grant")
-        .number(static_cast<int64_t>(r.grant_id))
-        .key("issued_ms")
-        .number(r.issued_ms)
-        .key("expires_ms")
-        .number(r.expires_ms)
-        .key("idle_ms")
-        .number(r.idle_ms)
-        .key("last_used_ms")
-        .number(r.last_used_ms)
-        .key("rotated_ms")
-        .number(r.rotated_ms)
-        .key("rotated")
-        .boolean(r.rotated)
-        .key("revoked")
-        .boolean(r.revoked)
-        .close('}');
-  };
-  auto put_grant = [&](Grant& g) {
-    const Policy& policy = policy_locked(g);
-    std::vector<const std::string*> retired, live_access;
-    for (const auto& t : g.retired_refresh_tokens) {
-      auto it = refresh_.find(t);
-      if (it != refresh_.end() && refresh_kept(it->second, policy)) retired.push_back(&t);
-    }
-    // A line of changes lists only the access tokens issued since the file last had the grant,
-    // unless some of the older ones changed or were purged.
-    bool appended_only = !full && !changes_.rewrite_access.count(g.id);
-    size_t from = appended_only ? std::min(g.access_tokens_on_disk, g.access_tokens.size()) : 0;
-    g.access_tokens_on_disk = g.access_tokens.size();
-    for (size_t i = from; i < g.access_tokens.size(); ++i) {
-      if (access_kept(g.access_tokens[i])) live_access.push_back(&g.access_tokens[i]);
-    }
-    auto current = refresh_.find(g.current_refresh_token);
-    bool current_kept = current != refresh_.end() && refresh_kept(current->second, policy);
-    // In a full snapshot a grant of which nothing can be used or judged any more is left out.
-    if (full && retired.empty() && live_access.empty() && !current_kept &&
-        !grants_with_codes.count(g.id))
-      return;
-    w.open('{')
-        .key("id")
-        .number(static_cast<int64_t>(g.id))
-        .key("client_id")
-        .string(g.client_id)
-        .key("username")
-        .string(g.username)
-        .key("scope")
-        .string(g.scope)
-        .key("has_scope")
-        .boolean(g.has_scope)
-        .key("wants_refresh")
-        .boolean(g.wants_refresh)
-        .key("created_ms")
-        .number(g.created_ms)
-        .key("revoked")
-        .boolean(g.revoked)
-        .key("access_tokens_issued")
-        .number(g.access_tokens_issued)
-        .key("refresh_tokens_issued")
-        .number(g.refresh_tokens_issued)
-        .key("refreshes")
-        .number(g.refreshes)
-        .key("current_refresh_token")
-        .string(current_kept ? g.current_refresh_token : "");
-    w.key("retired_refresh_tokens").open('[');
-    for (const std::string* t : retired) w.string(*t);
-    w.close(']').key("access_tokens").open('[');
-    for (const std::string* t : live_access) w.string(*t);
-    w.close(']');
-    if (appended_only) w.key("access_tokens_appended").boolean(true);
-    w.close('}');
-    if (current_kept) put_refresh(current->first, current->second);
-    for (const std::string* t : retired) put_refresh(*t, refresh_.find(*t)->second);
-    for (const std::string* t : live_access) {
-      const AccessRecord& a = access_.find(*t)->second;
-      access.key(*t)
-          .open('{')
-          .key("grant")
-          .number(static_cast<int64_t>(a.grant_id))
-          .key("expires_ms")
-          .number(a.expires_ms)
-          .key("revoked")
-          .boolean(a.revoked)
-          .close('}');
-    }
-  };
-  std::vector<uint64_t> gone_grants;
-  if (full) {
-    for (auto& [id, g] : grants_) put_grant(g);
-  } else {
-    for (uint64_t id : changes->grants) {
-      auto it = grants_.find(id);
-      if (it == grants_.end()) {
-        gone_grants.push_back(id);
-      } else {
-        put_grant(it->second);
-      }
-    }
-  }
-  w.close(']');
-  refresh.close('}');
-  access.close('}');
-  w.key("access").raw(access_text).key("refresh").raw(refresh_text);
-  auto put_code = [&](const std::string& code, const CodeRecord& c) {
-    const CodeRequest& q = c.request;
-    w.key(code)
-        .open('{')
-        .key("client_id")
-        .string(q.client_id)
-        .key("username")
-        .string(q.username)
-        .key("redirect_uri")
-        .string(q.redirect_uri)
-        .key("scope")
-        .string(q.scope)
-        .key("has_scope")
-        .boolean(q.has_scope)
-        .key("code_challenge")
-        .string(q.code_challenge)
-        .key("code_challenge_method")
-        .string(q.code_challenge_method)
-        .key("expires_ms")
-        .number(c.expires_ms)
-        .key("used")
-        .boolean(c.used)
-        .key("grant")
-        .number(static_cast<int64_t>(c.grant_id))
-        .close('}');
-  };
-  std::vector<const std::string*> gone_codes;
-  w.key("codes").open('{');
-  if (full) {
-    for (const auto& [code, c] : codes_) {
-      if (c.expires_ms > horizon) put_code(code, c);
-    }
-  } else {
-    for (const auto& code : changes->codes) {
-      auto it = codes_.find(code);
-      if (it != codes_.end() && it->second.expires_ms > horizon) {
-        put_code(code, it->second);
-      } else {
-        gone_codes.push_back(&code);
-      }
-    }
-  }
-  w.close('}').key("per_user_counts").open('{');
-  auto put_user = [&](const std::string& user, const std::pair<int64_t, int64_t>& counts) {
-    w.key(user).open('[').number(counts.first).number(counts.second).close(']');
-  };
-  if (full) {
-    for (const auto& [user, counts] : per_user_counts_) put_user(user, counts);
-  } else {
-    for (const auto& user : changes->users) {
-      auto it = per_user_counts_.find(user);
-      if (it != per_user_counts_.end()) put_user(user, it->second);
-    }
-  }
-  w.close('}');
-  if (!full) {
-    w.key("gone_grants").open('[');
-    for (uint64_t id : gone_grants) w.number(static_cast<int64_t>(id));
-    w.close(']').key("gone_codes").open('[');
-    for (const std::string* code : gone_codes) w.string(*code);
-    w.close(']');
-  }
-  w.close('}');
-}
-
-void TokenStore::write_snapshot(std::string& out, TimeMs now) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  write_store_locked(out, now, nullptr);
-  tracking_ = true;
-  changes_ = Changes{};
-}
-
-bool TokenStore::write_changes(std::string& out, TimeMs now) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!tracking_) return false;
-  write_store_locked(out, now, &changes_);
-  changes_ = Changes{};
-  return true;
-}
-
-TokenStore::Image TokenStore::read_image(const nlohmann::json& s) const {
-  Image image;
-  try {
-    image.next_grant_id = s.value("next_grant_id", uint64_t{1});
-    for (const auto& j : s.at("grants")) {
-      Grant g = j.get<Grant>();
-      if (j.value("access_tokens_appended", false)) image.appended_access.insert(g.id);
-      if (fixture_->clients.count(g.client_id)) {
-        image.grants.push_back(std::move(g));
-      } else {
-        image.gone_grants.push_back(g.id);  // the fixture changed: forget the grant
-      }
-    }
-    for (const auto& [token, j] : s.at("access").items())
-      image.access.emplace_back(token, j.get<AccessRecord>());
-    for (const auto& [token, j] : s.at("refresh").items())
-      image.refresh.emplace_back(token, j.get<RefreshRecord>());
-    for (const auto& [code, j] : s.at("codes").items())
-      image.codes.emplace_back(code, j.get<CodeRecord>());
-    for (const auto& [user, counts] : s.at("per_user_counts").items()) {
-      image.per_user_counts.emplace_back(
-          user, std::pair{counts.at(0).get<int64_t>(), counts.at(1).get<int64_t>()});
-    }
-    if (auto gone = s.find("gone_grants"); gone != s.end()) {
-      for (const auto& id : *gone) image.gone_grants.push_back(id.get<uint64_t>());
-    }
-    if (auto gone = s.find("gone_codes"); gone != s.end()) {
-      for (const auto& code : *gone) image.gone_codes.push_back(code.get<std::string>());
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(std::string("malformed token store: ") + e.what());
-  }
-  return image;
-}
-
-void TokenStore::erase_grant_locked(uint64_t id) {
-  auto it = grants_.find(id);
-  if (it == grants_.end()) return;
-  for (const auto& t : it->second.access_tokens) access_.erase(t);
-  for (const auto& t : it->second.retired_refresh_tokens) refresh_.erase(t);
-  refresh_.erase(it->second.current_refresh_token);
-  grants_.erase(it);
-}
-
-void TokenStore::merge_locked(Image& image) {
-  for (uint64_t id : image.gone_grants) {
-    erase_grant_locked(id);
-    mark_grant_locked(id);
-  }
-  for (auto& g : image.grants) {
-    uint64_t id = g.id;
-    auto old = grants_.find(id);
-    if (old != grants_.end() && image.appended_access.count(id)) {
-      // Kept out of the erase below, which takes the grant's replaced refresh tokens.
-      std::vector<std::string> access = std::move(old->second.access_tokens);
-      old->second.access_tokens.clear();
-      access.insert(access.end(), std::make_move_iterator(g.access_tokens.begin()),
-                    std::make_move_iterator(g.access_tokens.end()));
-      g.access_tokens = std::move(access);
-    }
-    erase_grant_locked(id);
-    mark_grant_locked(id);
-    next_grant_id_ = std::max(next_grant_id_, id + 1);
-    grants_[id] = std::move(g);
-  }
-  // Tokens only of grants that exist (a grant of a client the fixture lost took its tokens).
-  for (auto& [token, a] : image.access) {
-    if (grants_.count(a.grant_id)) access_.insert_or_assign(std::move(token), a);
-  }
-  for (auto& [token, r] : image.refresh) {
-    if (grants_.count(r.grant_id)) refresh_.insert_or_assign(std::move(token), r);
-  }
-  for (const auto& code : image.gone_codes) {
-    codes_.erase(code);
-    if (tracking_) changes_.codes.insert(code);
-  }
-  for (auto& [code, c] : image.codes) {
-    if (tracking_) changes_.codes.insert(code);
-    codes_.insert_or_assign(std::move(code), std::move(c));
-  }
-  for (auto& [user, counts] : image.per_user_counts) {
-    if (tracking_) changes_.users.insert(user);
-    per_user_counts_[std::move(user)] = counts;
-  }
-  next_grant_id_ = std::max({next_grant_id_, image.next_grant_id, uint64_t{1}});
-  earliest_expiry_ms_ = std::numeric_limits<TimeMs>::min();  // sweep soon
-}
-
-void TokenStore::restore(const nlohmann::json& s) {
-  Image image = read_image(s);
-  std::lock_guard<std::mutex> lock(mutex_);
-  grants_ = {};
-  access_ = {};
-  refresh_ = {};
-  codes_.clear();
-  per_user_counts_.clear();
-  next_grant_id_ = 1;
-  // Replaced as a whole: only a full snapshot describes it now.
-  tracking_ = false;
-  changes_.grants.clear();
-  changes_.codes.clear();
-  changes_.users.clear();
-  changes_.rewrite_access.clear();
-  merge_locked(image);
-}
-
-void TokenStore::apply_changes(const nlohmann::json& changes) {
-  Image image = read_image(changes);
-  std::lock_guard<std::mutex> lock(mutex_);
-  merge_locked(image);
 }
 
 size_t TokenStore::access_token_count() const {

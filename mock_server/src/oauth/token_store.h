@@ -81,6 +81,9 @@ struct TokenSelector {
   std::optional<uint64_t> grant;
 };
 
+// Appends JSON text to a string (token_store_file.cpp).
+class JsonWriter;
+
 class TokenStore {
  public:
   explicit TokenStore(std::shared_ptr<const Fixture> fixture);
@@ -143,6 +146,10 @@ class TokenStore {
   size_t grant_count() const;
 
  private:
+  // Expired tokens are remembered this long, so that a late use is reported as "expired" rather
+  // than "unknown"; after that they are purged (and left out of the state file).
+  static constexpr TimeMs kPurgeRetentionMs = 5 * 60 * 1000;
+
   struct Grant {
     uint64_t id = 0;
     std::string client_id;
@@ -161,10 +168,6 @@ class TokenStore {
     // How many of access_tokens the state file holds: a line of changes adds only the others, so
     // a grant refreshed many times is not written whole each time.
     size_t access_tokens_on_disk = 0;
-    NLOHMANN_DEFINE_TYPE_INTRUSIVE(Grant, id, client_id, username, scope, has_scope, wants_refresh,
-                                   created_ms, revoked, access_tokens_issued, refresh_tokens_issued,
-                                   refreshes, current_refresh_token, retired_refresh_tokens,
-                                   access_tokens)
   };
   struct AccessRecord {
     uint64_t grant_id = 0;
@@ -187,10 +190,17 @@ class TokenStore {
     bool used = false;
     uint64_t grant_id = 0;
   };
-  // Reading the records from the state file (see token_store.cpp).
+  // Reading and writing the records in the state file (token_store_file.cpp). A grant is written
+  // with only the tokens the file keeps of it (KeptTokens).
+  struct KeptTokens;
+  friend void from_json(const nlohmann::json& j, Grant& g);
+  friend void write(JsonWriter& w, const Grant& g, const KeptTokens& kept);
   friend void from_json(const nlohmann::json& j, AccessRecord& a);
+  friend void write(JsonWriter& w, const AccessRecord& a);
   friend void from_json(const nlohmann::json& j, RefreshRecord& r);
+  friend void write(JsonWriter& w, const RefreshRecord& r);
   friend void from_json(const nlohmann::json& j, CodeRecord& c);
+  friend void write(JsonWriter& w, const CodeRecord& c);
   // What a snapshot or a change holds, read before anything is replaced.
   struct Image;
   Image read_image(const nlohmann::json& store) const;
@@ -207,6 +217,8 @@ class TokenStore {
   };
   // Writes the changed grants, codes and users, or (null) every one, in the snapshot's shape.
   void write_store_locked(std::string& out, TimeMs now, const Changes* changes);
+  // The parts of one write_store_locked(): what is kept, and each section of the text.
+  class StoreWriter;
   // While a state file follows the store: what changed since it was last written.
   void mark_grant_locked(uint64_t id) {
     if (tracking_) changes_.grants.insert(id);
@@ -233,6 +245,17 @@ class TokenStore {
   // their strings from `fresh`.
   IssuedTokens issue_locked(Grant& grant, const Policy& policy, bool new_refresh_token, TimeMs now,
                             FreshTokens& fresh);
+  // The steps of refresh(): why the presented token is refused before the policy is consulted
+  // (other client, revoked, expired), why by the policy's reuse rule (a rotated token), why by
+  // the scope asked for; then the rotation, which issues a new refresh token.
+  static std::optional<GrantResult> refusal(const RefreshRecord& record, const Grant& grant,
+                                            const Client& client, TokenState state, TimeMs now);
+  std::optional<GrantResult> reuse_refusal_locked(const RefreshRecord& record, Grant& grant,
+                                                  const Policy& policy, TimeMs now);
+  static std::optional<GrantResult> scope_refusal(const Grant& grant, const Client& client,
+                                                  const std::string& scope, TokenState state);
+  IssuedTokens rotate_locked(Grant& grant, RefreshRecord& record, const std::string& refresh_token,
+                             const Policy& policy, TimeMs now, FreshTokens& fresh);
   const Policy& policy_locked(const Grant& grant) const;
   // The lifetime a schedule sets for this token, if any schedule matches.
   std::optional<int64_t> scheduled_lifetime(TokenKind kind, const Grant& grant,
