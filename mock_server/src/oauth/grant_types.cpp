@@ -5,9 +5,13 @@
 namespace mock2ba {
 namespace {
 
-GrantResult refused(std::string description) {
+// An answer refused before any token was judged (no presented token's state to journal).
+GrantResult refused(OAuthError code, std::string description, std::string username = "") {
   GrantResult result;
-  result.error = GrantError{OAuthError::kInvalidRequest, std::move(description), std::nullopt, 0};
+  result.error.emplace();
+  result.error->error = code;
+  result.error->description = std::move(description);
+  result.error->username = std::move(username);
   return result;
 }
 
@@ -15,15 +19,13 @@ GrantResult password_grant(const GrantInput& in) {
   const std::string* username = in.params.param("username");
   const std::string* password = in.params.find("password");  // an empty password is a password
   if (!username || !password)
-    return refused("The password grant needs both username and password.");
-  GrantResult result;
+    return refused(OAuthError::kInvalidRequest,
+                   "The password grant needs both username and password.");
   auto user = in.users.find(*username);
   if (user == in.users.end() || !secrets_equal(*password, user->second.password)) {
-    result.error = GrantError{OAuthError::kInvalidGrant, "The user name or password is incorrect.",
-                              std::nullopt, 0};
-    result.error->username = *username;
-    return result;
+    return refused(OAuthError::kInvalidGrant, "The user name or password is incorrect.", *username);
   }
+  GrantResult result;
   result.tokens = in.store.issue_for_password(in.client, user->second, in.scope.value_or(""),
                                               in.scope.has_value(), in.now);
   return result;
@@ -31,13 +33,14 @@ GrantResult password_grant(const GrantInput& in) {
 
 GrantResult refresh_grant(const GrantInput& in) {
   const std::string* refresh_token = in.params.param("refresh_token");
-  if (!refresh_token) return refused("The refresh_token parameter is missing.");
+  if (!refresh_token)
+    return refused(OAuthError::kInvalidRequest, "The refresh_token parameter is missing.");
   return in.store.refresh(*refresh_token, in.client, in.scope, in.now);
 }
 
 GrantResult code_grant(const GrantInput& in) {
   const std::string* code = in.params.param("code");
-  if (!code) return refused("The code parameter is missing.");
+  if (!code) return refused(OAuthError::kInvalidRequest, "The code parameter is missing.");
   return in.store.redeem_code(*code, in.client, copy_of(in.params.param("redirect_uri")),
                               copy_of(in.params.param("code_verifier")), in.now);
 }

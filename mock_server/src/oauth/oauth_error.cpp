@@ -11,8 +11,15 @@ constexpr bool rows_follow_the_enum() {
   return true;
 }
 static_assert(rows_follow_the_enum(), "kOAuthErrors must list the codes in the enum's order");
-static_assert(static_cast<size_t>(OAuthError::kUnsupportedResponseType) + 1 == kOAuthErrors.size(),
-              "every OAuthError needs a row in kOAuthErrors");
+// A missing row leaves a default one behind ({kInvalidRequest, nullptr}): it sits at the wrong
+// index, or has no name.
+constexpr bool every_row_is_named() {
+  for (const OAuthErrorCode& row : kOAuthErrors) {
+    if (row.name == nullptr) return false;
+  }
+  return true;
+}
+static_assert(every_row_is_named(), "every OAuthError needs a row in kOAuthErrors");
 
 }  // namespace
 }  // namespace mock2ba

@@ -8,7 +8,8 @@
 
 namespace mock2ba {
 
-// A new code is one enum value here and one row in kOAuthErrors below, in the same place.
+// A new code is one enum value here and one row in kOAuthErrors below, in the same place
+// (oauth_error.cpp checks at compile time that they agree).
 enum class OAuthError {
   kInvalidRequest,
   kInvalidClient,
@@ -19,6 +20,7 @@ enum class OAuthError {
   kServerError,
   kAccessDenied,
   kUnsupportedResponseType,
+  kCount  // not a code: the number of codes; stays last
 };
 
 struct OAuthErrorCode {
@@ -30,17 +32,18 @@ struct OAuthErrorCode {
 };
 
 // Every code, in the order of the enum (checked at compile time in oauth_error.cpp).
-inline constexpr std::array<OAuthErrorCode, 9> kOAuthErrors = {{
-    {OAuthError::kInvalidRequest, "invalid_request", true},
-    {OAuthError::kInvalidClient, "invalid_client", true},
-    {OAuthError::kInvalidGrant, "invalid_grant", true},
-    {OAuthError::kUnauthorizedClient, "unauthorized_client", true},
-    {OAuthError::kUnsupportedGrantType, "unsupported_grant_type", true},
-    {OAuthError::kInvalidScope, "invalid_scope", true},
-    {OAuthError::kServerError, "server_error", true},
-    {OAuthError::kAccessDenied, "access_denied", false},
-    {OAuthError::kUnsupportedResponseType, "unsupported_response_type", false},
-}};
+inline constexpr std::array<OAuthErrorCode, static_cast<size_t>(OAuthError::kCount)> kOAuthErrors =
+    {{
+        {OAuthError::kInvalidRequest, "invalid_request", true},
+        {OAuthError::kInvalidClient, "invalid_client", true},
+        {OAuthError::kInvalidGrant, "invalid_grant", true},
+        {OAuthError::kUnauthorizedClient, "unauthorized_client", true},
+        {OAuthError::kUnsupportedGrantType, "unsupported_grant_type", true},
+        {OAuthError::kInvalidScope, "invalid_scope", true},
+        {OAuthError::kServerError, "server_error", true},
+        {OAuthError::kAccessDenied, "access_denied", false},
+        {OAuthError::kUnsupportedResponseType, "unsupported_response_type", false},
+    }};
 
 // The code's name as sent, e.g. "invalid_grant".
 constexpr const char* oauth_error_name(OAuthError code) {

@@ -33,7 +33,9 @@ std::string sha256(const std::string& input) {
 
 GrantResult fail(OAuthError error, std::string description, TokenState state = TokenState::kUnknown,
                  uint64_t grant_id = 0) {
-  return GrantResult{std::nullopt, GrantError{error, std::move(description), state, grant_id}};
+  GrantResult result;
+  result.error = GrantError{error, std::move(description), state, grant_id, ""};
+  return result;
 }
 
 }  // namespace
