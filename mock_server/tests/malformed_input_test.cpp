@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "oauth/fixture.h"
 #include "reliability_support.h"
 #include "server/server.h"
 #include "util/text_util.h"
@@ -383,59 +382,6 @@ INSTANTIATE_TEST_SUITE_P(Transports, MalformedInputTest, ::testing::Values(false
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Tls" : "Http";
                          });
-
-struct FixtureCase {
-  std::string name;
-  std::string text;
-  std::string key;  // the key path the message must name
-};
-
-TEST(FixtureFileErrors, NameTheFileAndTheKey) {
-  testing::TempDir dir;
-  const std::string users = R"("users":[{"username":"u","password":"p"}])";
-  const std::string clients = R"("clients":[{"client_id":"c","client_secret":"s"}])";
-  std::vector<FixtureCase> table = {
-      {"not JSON", "{\"users\": [", "not valid JSON"},
-      {"top level a list", "[]", "expected an object"},
-      {"users a string", "{\"users\":\"u\"," + clients + "}", "users"},
-      {"unknown top-level key", "{" + users + "," + clients + ",\"polcy\":{}}", "polcy"},
-      {"unknown client key", "{" + users + R"(,"clients":[{"client_id":"c","secret":"s"}]})",
-       "clients[0].secret"},
-      {"lifetime a string",
-       "{" + users + "," + clients + R"(,"policy":{"access_token_lifetime":"1h"}})",
-       "policy.access_token_lifetime"},
-      {"lifetime zero", "{" + users + "," + clients + R"(,"policy":{"access_token_lifetime":0}})",
-       "policy.access_token_lifetime"},
-      {"unknown reuse policy", "{" + users + "," + clients + R"(,"policy":{"reuse":"sometimes"}})",
-       "policy.reuse"},
-      {"schedule nth and from",
-       "{" + users + "," + clients +
-           R"(,"schedules":[{"token":"refresh_token","nth":1,"from":2,"lifetime":0}]})",
-       "schedules[0]"},
-      {"event for an unknown user",
-       "{" + users + "," + clients + R"(,"events":[{"after":5,"action":"revoke","user":"ghost"}]})",
-       "events[0].user"},
-      {"duplicate user",
-       R"({"users":[{"username":"u","password":"p"},{"username":"u","password":"q"}],)" + clients +
-           "}",
-       "users[1].username"},
-      {"clock start huge",
-       "{" + users + "," + clients + R"(,"clock":{"start":18446744073709551615}})", "clock.start"},
-  };
-  for (const auto& c : table) {
-    SCOPED_TRACE(c.name);
-    std::string path = dir.file("bad.json");
-    testing::write_file(path, c.text);
-    try {
-      load_fixture_file(path);
-      ADD_FAILURE() << "loaded a bad fixture";
-    } catch (const FixtureError& e) {
-      std::string message = e.what();
-      EXPECT_NE(message.find(path), std::string::npos) << message;
-      EXPECT_NE(message.find(c.key), std::string::npos) << message;
-    }
-  }
-}
 
 }  // namespace
 }  // namespace mock2ba

@@ -1,4 +1,6 @@
-# Reliability tests: malformed input, races, soak, crash-safe state, logs and TLS.
+# Reliability tests: malformed input, races, soak, crash-safe state, logs, scenario folders,
+# faults on the wire and TLS; every test that needs reliability_support.h (a real mock_server
+# process, raw sockets, certificates).
 add_executable(mock_server_reliability_tests
   ${CMAKE_CURRENT_LIST_DIR}/reliability_support.cpp
   ${CMAKE_CURRENT_LIST_DIR}/malformed_input_test.cpp
@@ -6,7 +8,9 @@ add_executable(mock_server_reliability_tests
   ${CMAKE_CURRENT_LIST_DIR}/soak_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/state_file_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/security_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/hardening_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/faults_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/request_log_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/scenarios_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transport_test.cpp
 )
 target_link_libraries(mock_server_reliability_tests PRIVATE

@@ -53,17 +53,6 @@ size_t parse_head(const std::string& data, RawReply* reply) {
 
 }  // namespace
 
-ServerOptions test_server_options() {
-  ServerOptions options;
-  options.fixture_path = fixture_dir() + "/default.json";
-  options.port = 0;
-  options.log_format = LogFormat::kNone;
-  options.threads = 2;
-  return options;
-}
-
-std::string fixture_dir() { return TWOBA_FIXTURE_DIR; }
-
 RawClient::RawClient(int port, bool tls) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
@@ -241,22 +230,6 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
-TempDir::TempDir() {
-  char pattern[] = "/tmp/twoba-test-XXXXXX";
-  if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::string command = "rm -rf '" + path_ + "'";
-  [[maybe_unused]] int ignored = std::system(command.c_str());
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
 nlohmann::json restored_grants(const std::string& state_file) {
   auto contents = StateFile::read(state_file);
   if (!contents) throw std::runtime_error(state_file + ": no state file");
@@ -278,13 +251,6 @@ std::set<std::string> refresh_tokens_of(const nlohmann::json& grants) {
     for (const auto& token : grant["refresh_tokens"]) tokens.insert(token["token"]);
   }
   return tokens;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 ChildServer::ChildServer(const std::vector<std::string>& args, const std::string& stderr_path) {

@@ -1,5 +1,6 @@
 // Helpers for the reliability tests: raw HTTP over a socket (for requests no HTTP client
-// library would send), the mock as a child process, and process measurements.
+// library would send), the mock as a child process, and process measurements. (Temporary
+// folders, files and an in-process server: test_support.h.)
 #ifndef MOCK2BA_TESTS_RELIABILITY_SUPPORT_H_
 #define MOCK2BA_TESTS_RELIABILITY_SUPPORT_H_
 
@@ -13,14 +14,9 @@
 #include <vector>
 
 #include "server/server.h"
+#include "test_support.h"
 
 namespace mock2ba::testing {
-
-// Options for an in-process test server: the default fixture, a free port, no log lines.
-ServerOptions test_server_options();
-
-// The repository's fixtures folder.
-std::string fixture_dir();
 
 // A reply read from a raw socket. status 0: the server closed without replying.
 struct RawReply {
@@ -74,18 +70,6 @@ size_t open_fd_count();
 // Resident set size in KiB of a process (from /proc/PID/status).
 long rss_kib(pid_t pid);
 
-// A temporary directory removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 // A self-signed certificate for localhost and 127.0.0.1 with its key, made with the openssl
 // command in a temporary folder.
 class TestCertificate {
@@ -97,10 +81,6 @@ class TestCertificate {
  private:
   TempDir dir_;
 };
-
-// Writes `text` to `path`.
-void write_file(const std::string& path, const std::string& text);
-std::string read_file(const std::string& path);
 
 // The grants with their tokens, as the control API lists them, that a restart on the default
 // fixture finds in a --state-file (its snapshot and every complete line of changes after it).

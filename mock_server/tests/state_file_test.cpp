@@ -1,12 +1,15 @@
-// --state-file: tokens, grants and the clock survive a restart, including kill -9 under load.
+// --state-file: tokens, grants and the clock survive a restart, including kill -9 under load; a
+// deep or planted file is refused, and spent tokens leave the file.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -14,14 +17,15 @@
 #include <thread>
 
 #include "http/form.h"
+#include "oauth/fixture.h"
 #include "reliability_support.h"
-#include "server/state_persistence.h"
 
 namespace mock2ba {
 namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using testing::nested_arrays;
 
 const std::string kAuth = "&client_id=demo-client&client_secret=demo-secret";
 const char* kForm = "application/x-www-form-urlencoded";
@@ -70,20 +74,6 @@ void load_until_killed(int port, Held* held, std::atomic<bool>* stop) {
       held->access.push_back(body["access_token"]);
       held->refresh.insert(refresh);
     }
-  }
-}
-
-// One rule decides which requests are on disk before their reply: all but the safe methods
-// (the control API once skipped only GET, dispatch GET and HEAD).
-TEST(StatePersistence, EveryMethodButTheSafeOnesCommits) {
-  httplib::Request req;
-  for (const char* safe : {"GET", "HEAD", "OPTIONS", "TRACE"}) {
-    req.method = safe;
-    EXPECT_FALSE(commits_state(req)) << safe;
-  }
-  for (const char* changing : {"POST", "PUT", "DELETE", "PATCH"}) {
-    req.method = changing;
-    EXPECT_TRUE(commits_state(req)) << changing;
   }
 }
 
@@ -280,6 +270,90 @@ TEST(StateFile, CostOfWritingBeforeEachReply) {
       "state file: a sequential refresh takes %.3f ms without and %.3f ms with --state-file\n",
       plain, durable);
   EXPECT_LT(durable, 50.0);
+}
+
+TEST(DeepJsonFiles, DeepFixtureFileAndStateFileAreRefusedWithAClearMessage) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("deep.json"), "{\"users\":" + nested_arrays(100000) + "}");
+  try {
+    load_fixture_file(dir.file("deep.json"));
+    ADD_FAILURE() << "a fixture nested 100,000 deep was accepted";
+  } catch (const FixtureError& e) {
+    EXPECT_NE(std::string(e.what()).find("nested deeper than 64"), std::string::npos) << e.what();
+  }
+  testing::write_file(dir.file("state.json"), "{\"store\":" + nested_arrays(100000) + "}");
+  testing::ChildServer server({"--quiet", "--state-file", dir.file("state.json")},
+                              dir.file("err.log"));
+  EXPECT_FALSE(server.ready());
+  int status = server.stop(SIGKILL);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
+  EXPECT_NE(testing::read_file(dir.file("err.log")).find("nested deeper than 64"),
+            std::string::npos);
+}
+
+const std::string kLogin =
+    "grant_type=password&username=demo&password=demo&client_id=demo-client&client_secret=demo-"
+    "secret";
+
+// A mock keeping its state in dir/state.json, and a client of it.
+struct StateFileMock {
+  explicit StateFileMock(const testing::TempDir& dir)
+      : server({"--quiet", "--state-file", dir.file("state.json")}, dir.file("err.log")),
+        client("127.0.0.1", server.port()) {}
+  testing::ChildServer server;
+  httplib::Client client;
+};
+
+TEST(StateFileSafety, APlantedSymlinkIsNotFollowed) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("victim"), "keep me");
+  ASSERT_EQ(symlink(dir.file("victim").c_str(), dir.file("state.json.tmp").c_str()), 0);
+  StateFileMock mock(dir);
+  ASSERT_TRUE(mock.server.ready());
+  auto login = mock.client.Post("/OAuth/Token", kLogin, kForm);
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 200);
+  EXPECT_EQ(testing::read_file(dir.file("victim")), "keep me");
+  mock.server.stop(SIGTERM);
+  // Only the state file itself remains: no temporary file left behind.
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    (void)entry;
+    ++files;
+  }
+  EXPECT_EQ(files, 4u);  // victim, the symlink, err.log and state.json
+}
+
+TEST(StateFileSafety, RotatedAndExpiredTokensArePurgedFromTheFile) {
+  testing::TempDir dir;
+  StateFileMock mock(dir);
+  ASSERT_TRUE(mock.server.ready());
+  httplib::Client& client = mock.client;
+  auto login = client.Post("/OAuth/Token", kLogin, kForm);
+  ASSERT_TRUE(login);
+  std::string first_refresh = json::parse(login->body)["refresh_token"];
+  std::string refresh = first_refresh;
+  for (int i = 0; i < 20; ++i) {
+    auto next = client.Post("/OAuth/Token",
+                            "grant_type=refresh_token&refresh_token=" + refresh +
+                                "&client_id=demo-client&client_secret=demo-secret",
+                            kForm);
+    ASSERT_TRUE(next);
+    ASSERT_EQ(next->status, 200) << next->body;
+    refresh = json::parse(next->body)["refresh_token"];
+  }
+  // What a restart restores from the file (its snapshot and the lines of changes after it).
+  std::set<std::string> stored =
+      testing::refresh_tokens_of(testing::restored_grants(dir.file("state.json")));
+  EXPECT_EQ(stored, std::set<std::string>{refresh});  // only the current one
+  // 15 days and more: everything of this grant has expired and leaves the file.
+  auto advance = client.Post("/__mock/clock", "{\"advance\": 1400000}", "application/json");
+  ASSERT_EQ(advance->status, 200);
+  auto other = client.Post("/OAuth/Token", kLogin, kForm);  // a change, so the file is written
+  ASSERT_EQ(other->status, 200);
+  json grants = testing::restored_grants(dir.file("state.json"));
+  EXPECT_EQ(grants.size(), 1u);
+  EXPECT_FALSE(testing::refresh_tokens_of(grants).count(refresh));
 }
 
 }  // namespace

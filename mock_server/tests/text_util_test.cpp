@@ -28,5 +28,12 @@ TEST(TextUtil, Base64UrlUsesItsAlphabetWithoutPadding) {
   EXPECT_EQ(base64url_encode(std::string(32, '\0')), std::string(43, 'A'));
 }
 
+TEST(Base64, RoundTripsAllLengths) {
+  for (std::string s : {"", "a", "ab", "abc", "abcd", "\xff\x00\x10"}) {
+    EXPECT_EQ(base64_decode(base64_encode(s)), s);
+  }
+  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
+}
+
 }  // namespace
 }  // namespace mock2ba
