@@ -48,7 +48,9 @@ TEST(EndpointTable, EveryPathIsDocumentedWithItsMethodsAndRouted) {
     EXPECT_EQ(refused.status, 405) << endpoint.path;
     EXPECT_EQ(refused.header("Allow"), allow_header(endpoint.methods)) << endpoint.path;
     EXPECT_EQ(refused.json()["error"], "invalid_request") << endpoint.path;
-    if (methods.count("GET")) EXPECT_NE(mock.request("HEAD", endpoint.path).status, 405);
+    if (methods.count("GET")) {
+      EXPECT_NE(mock.request("HEAD", endpoint.path).status, 405) << endpoint.path;
+    }
   }
   EXPECT_EQ(mock.request("GET", "/connect/no-such-endpoint").status, 404);
 }
@@ -64,13 +66,16 @@ TEST(EndpointTable, DiscoveryNamesExactlyTheTablesDiscoveryPaths) {
   }
   for (const auto& item : discovery.items()) {
     const std::string& key = item.key();
-    if (key.size() > 9 && key.compare(key.size() - 9, 9, "_endpoint") == 0)
+    if (key.size() > 9 && key.compare(key.size() - 9, 9, "_endpoint") == 0) {
       EXPECT_TRUE(keys.count(key)) << key << " is not from the endpoint table";
+    }
   }
   const json doc = document();  // a range-for over document()[…] would outlive the document
   for (const auto& required : doc["components"]["schemas"]["Discovery"]["required"]) {
     std::string key = required.get<std::string>();
-    if (key != "issuer") EXPECT_TRUE(keys.count(key)) << key << " is required but not in the table";
+    if (key != "issuer") {
+      EXPECT_TRUE(keys.count(key)) << key << " is required but not in the table";
+    }
   }
 }
 
