@@ -2,6 +2,10 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string_view>
+#include <vector>
+
+#include "oauth/grant_types.h"
 
 namespace mock2ba {
 namespace {
@@ -33,6 +37,28 @@ std::string utc_timestamp() {
   return buffer;
 }
 
+// The outcome members a line shows besides grant and client: the login step, the error, and
+// the state of the token each grant type presents (the grant table names them; the token
+// store's verdict such as expired or rotated, never a token).
+const std::vector<std::string>& logged_outcome_keys() {
+  static const std::vector<std::string> kKeys = [] {
+    std::vector<std::string> keys = {"login", "error"};
+    for (const GrantType& grant : grant_types()) {
+      if (grant.presented_state_key) keys.push_back(grant.presented_state_key);
+    }
+    return keys;
+  }();
+  return kKeys;
+}
+
+// A text line names a token's state by the token: refresh_token=rotated, code=expired.
+std::string text_label(const std::string& key) {
+  constexpr std::string_view kSuffix = "_state";
+  bool is_state = key.size() > kSuffix.size() &&
+                  key.compare(key.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+  return is_state ? key.substr(0, key.size() - kSuffix.size()) : key;
+}
+
 }  // namespace
 
 void RequestLog::write(const httplib::Request& req, const httplib::Response& res,
@@ -52,8 +78,7 @@ void RequestLog::write(const httplib::Request& req, const httplib::Response& res
     if (!scenario.empty()) j["scenario"] = scenario;
     if (!grant.empty()) j["grant_type"] = grant;
     if (!client.empty()) j["client_id"] = client;
-    if (outcome.contains("login")) j["login"] = outcome["login"];
-    for (const char* key : {"error", "refresh_token_state", "code_state"}) {
+    for (const std::string& key : logged_outcome_keys()) {
       if (outcome.contains(key)) j[key] = outcome[key];
     }
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -66,14 +91,10 @@ void RequestLog::write(const httplib::Request& req, const httplib::Response& res
            " " + std::to_string(res.status) + " " + latency;
     if (!grant.empty()) line += " grant=" + escape_for_log(grant);
     if (!client.empty()) line += " client=" + escape_for_log(client);
-    for (const char* key : {"login", "error", "refresh_token_state", "code_state"}) {
+    for (const std::string& key : logged_outcome_keys()) {
       auto it = outcome.find(key);
       if (it == outcome.end() || !it->is_string()) continue;
-      // The token store's verdict (expired, rotated, revoked, unknown, ...), never a token.
-      const char* label = std::string_view(key) == "refresh_token_state" ? "refresh_token"
-                          : std::string_view(key) == "code_state"        ? "code"
-                                                                         : key;
-      line += std::string(" ") + label + "=" + escape_for_log(it->get<std::string>());
+      line += " " + text_label(key) + "=" + escape_for_log(it->get<std::string>());
     }
   }
   line += '\n';
