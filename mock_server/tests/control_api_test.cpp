@@ -335,7 +335,9 @@ TEST(ControlRouteTable, EveryRouteIsDocumentedWithItsMethodsAndRefusesOthers) {
     const ControlRoute* route = find_control_route(path);
     ASSERT_NE(route, nullptr) << path;
     std::set<std::string> documented;
-    for (const auto& op : doc["paths"].value(path, json::object()).items()) {
+    // Named: a range-for over value(…).items() would iterate a destroyed temporary.
+    const json operations = doc["paths"].value(path, json::object());
+    for (const auto& op : operations.items()) {
       std::string method = op.key();
       std::transform(method.begin(), method.end(), method.begin(), ::toupper);
       documented.insert(method);
