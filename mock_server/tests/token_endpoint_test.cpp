@@ -239,8 +239,6 @@ INSTANTIATE_TEST_SUITE_P(
                   "Basic " + base64_encode("demo-client"),
                   401,
                   "invalid_client"},
-        ErrorCase{"ClientCredentialsGrant", with_client({{"grant_type", "client_credentials"}}), "",
-                  400, "unsupported_grant_type"},
         ErrorCase{"MadeUpGrant", with_client({{"grant_type", "magic"}}), "", 400,
                   "unsupported_grant_type"},
         ErrorCase{"PublicClientPasswordGrant",
