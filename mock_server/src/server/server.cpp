@@ -135,9 +135,14 @@ bool MockServer::may_block(const httplib::Request& req) const {
     scenario = it->second.get();
     path = scenario_route(path, name.size());
   }
-  if (is_control_route(to_lower(path))) {
-    const ControlRoute* route = find_control_route(to_lower(path));
-    return route && route->blocking;
+  // Lower-cased only below the control prefix: this runs for every request.
+  const std::string_view prefix = kControlPrefix;
+  if (iequals(path.substr(0, prefix.size()), prefix)) {
+    const std::string lower = to_lower(path);
+    if (is_control_route(lower)) {
+      const ControlRoute* route = find_control_route(lower);
+      return route && route->blocking;
+    }
   }
   return scenario->faults().has_any();  // a fault may delay its reply
 }
